@@ -1,0 +1,83 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Sentinel errors. Every layer wraps one of these so callers can match with
+// errors.Is and the HTTP layer can map them to a status in one place.
+var (
+	// ErrNotFound means the row does not exist or is not visible to the caller.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the change clashes with existing state: a duplicate,
+	// a dependency cycle, an illegal state transition or a lost race.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the input failed validation.
+	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden means the caller's scope may not perform the operation.
+	ErrForbidden = errors.New("forbidden")
+)
+
+// ValidationError lists the fields that failed validation. It matches
+// ErrInvalid with errors.Is.
+type ValidationError struct {
+	// Fields maps a field name (its JSON name) to what is wrong with it.
+	Fields map[string]string
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+": "+e.Fields[k])
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Validator collects field errors; Err returns nil when there are none.
+type Validator struct {
+	fields map[string]string
+}
+
+// Add records a problem with field unless one is already recorded.
+func (v *Validator) Add(field, format string, args ...any) {
+	if v.fields == nil {
+		v.fields = map[string]string{}
+	}
+	if _, ok := v.fields[field]; !ok {
+		v.fields[field] = fmt.Sprintf(format, args...)
+	}
+}
+
+// Check records a problem with field when ok is false.
+func (v *Validator) Check(ok bool, field, format string, args ...any) {
+	if !ok {
+		v.Add(field, format, args...)
+	}
+}
+
+// Err returns a *ValidationError holding the recorded problems, or nil.
+func (v *Validator) Err() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: v.fields}
+}
+
+// Invalid returns a validation error for a single field.
+func Invalid(field, format string, args ...any) error {
+	var v Validator
+	v.Add(field, format, args...)
+	return v.Err()
+}

@@ -1,0 +1,100 @@
+package domain
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Trigger says what started a run.
+type Trigger string
+
+// Run triggers.
+const (
+	TriggerManual    Trigger = "manual"
+	TriggerScheduled Trigger = "scheduled"
+	TriggerUpstream  Trigger = "upstream"
+	TriggerBackfill  Trigger = "backfill"
+)
+
+// Valid reports whether t is a known trigger.
+func (t Trigger) Valid() bool {
+	switch t {
+	case TriggerManual, TriggerScheduled, TriggerUpstream, TriggerBackfill:
+		return true
+	}
+	return false
+}
+
+// Limits on run fields.
+const (
+	MaxPartitionKeyLen   = 255
+	MaxIdempotencyKeyLen = 255
+	MaxErrorMessageLen   = 8192
+)
+
+// Execution is one run: of a workflow, or of a single asset (a
+// materialization). At least one of WorkflowID and AssetID is set.
+type Execution struct {
+	ID             uuid.UUID  `json:"id"`
+	TenantID       string     `json:"tenant_id"`
+	WorkflowID     *uuid.UUID `json:"workflow_id"`
+	AssetID        *uuid.UUID `json:"asset_id"`
+	State          State      `json:"state"`
+	Trigger        Trigger    `json:"trigger"`
+	PartitionKey   string     `json:"partition_key"`
+	Attempt        int        `json:"attempt"`
+	IdempotencyKey *string    `json:"idempotency_key"`
+	StartedAt      *time.Time `json:"started_at"`
+	CompletedAt    *time.Time `json:"completed_at"`
+	ErrorMessage   string     `json:"error_message"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// Normalize fills defaults before validation.
+func (e *Execution) Normalize() {
+	if e.State == "" {
+		e.State = StatePending
+	}
+	if e.Trigger == "" {
+		e.Trigger = TriggerManual
+	}
+	if e.Attempt == 0 {
+		e.Attempt = 1
+	}
+}
+
+// Validate checks a run before it is stored.
+func (e *Execution) Validate() error {
+	var v Validator
+	v.Check(e.WorkflowID != nil || e.AssetID != nil, "workflow_id", "a run needs a workflow or an asset")
+	v.Check(e.State.Valid(), "state", "unknown state %q", e.State)
+	v.Check(e.Trigger.Valid(), "trigger", "must be one of manual, scheduled, upstream, backfill")
+	v.Check(e.Attempt >= 1, "attempt", "must be at least 1")
+	v.Check(utf8.RuneCountInString(e.PartitionKey) <= MaxPartitionKeyLen && validText(e.PartitionKey), "partition_key", "must be at most %d printable characters", MaxPartitionKeyLen)
+	if e.IdempotencyKey != nil {
+		n := utf8.RuneCountInString(*e.IdempotencyKey)
+		v.Check(n >= 1 && n <= MaxIdempotencyKeyLen && validText(*e.IdempotencyKey), "idempotency_key", "must be 1 to %d printable characters", MaxIdempotencyKeyLen)
+	}
+	return v.Err()
+}
+
+// ExecutionFilter narrows a run listing. Nil or empty fields do not filter.
+type ExecutionFilter struct {
+	WorkflowID *uuid.UUID
+	AssetID    *uuid.UUID
+	State      State
+}
+
+// Transition asks to move a run from one state to another. The move is
+// compare-and-swap: it happens only if the run is still in From.
+type Transition struct {
+	ID           uuid.UUID
+	From         State
+	To           State
+	ErrorMessage string
+	// At is the time of the move; zero means now.
+	At time.Time
+}

@@ -1,0 +1,106 @@
+package domain
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Transactor runs work in one database transaction in the scope carried by
+// ctx. Repository calls made with the context handed to fn join that
+// transaction; calls made with any other context do not.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// TenantRepository stores tenants. Every method needs the system scope.
+type TenantRepository interface {
+	TenantCreate(ctx context.Context, t *Tenant) error
+	TenantGet(ctx context.Context, id string) (*Tenant, error)
+	TenantList(ctx context.Context) ([]Tenant, error)
+}
+
+// AssetRepository stores assets of the scope's tenant, plus global rows.
+type AssetRepository interface {
+	AssetCreate(ctx context.Context, a *Asset) error
+	AssetGet(ctx context.Context, id uuid.UUID) (*Asset, error)
+	// AssetGetByName prefers the tenant's own asset over a global one of the
+	// same name.
+	AssetGetByName(ctx context.Context, name string) (*Asset, error)
+	AssetGetMany(ctx context.Context, ids []uuid.UUID) ([]Asset, error)
+	AssetList(ctx context.Context, f AssetFilter, p Page) (List[Asset], error)
+	AssetCount(ctx context.Context, f AssetFilter) (int64, error)
+	// AssetUpdate locks the row, lets fn change it and stores the result.
+	AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*Asset) error) (*Asset, error)
+	AssetDelete(ctx context.Context, id uuid.UUID) error
+}
+
+// EdgeQuery selects the edges one lineage level needs: those leaving any of
+// DownstreamOf towards their downstream ends, and those entering any of
+// UpstreamOf from their upstream ends, restricted to Types when set.
+type EdgeQuery struct {
+	DownstreamOf []uuid.UUID
+	UpstreamOf   []uuid.UUID
+	Types        []DependencyType
+}
+
+// DependencyRepository stores the edges of the scope's tenant.
+type DependencyRepository interface {
+	// DependencyLockGraph serialises graph changes of the scope's tenant for
+	// the rest of the transaction.
+	DependencyLockGraph(ctx context.Context) error
+	// DependencyPathExists reports whether a directed path leads from one
+	// asset to another through any edges.
+	DependencyPathExists(ctx context.Context, from, to uuid.UUID) (bool, error)
+	DependencyCreate(ctx context.Context, d *AssetDependency) error
+	DependencyGet(ctx context.Context, id uuid.UUID) (*AssetDependency, error)
+	// DependencyListForAsset returns the edges entering the asset (Upstream),
+	// leaving it (Downstream) or both, oldest first.
+	DependencyListForAsset(ctx context.Context, assetID uuid.UUID, dir Direction) ([]AssetDependency, error)
+	// DependencyEdges returns the edges selected by q in one query.
+	DependencyEdges(ctx context.Context, q EdgeQuery) ([]AssetDependency, error)
+	DependencyDelete(ctx context.Context, id uuid.UUID) error
+	// DependencyDeleteForAsset removes every edge touching the asset and
+	// reports how many went.
+	DependencyDeleteForAsset(ctx context.Context, assetID uuid.UUID) (int64, error)
+}
+
+// WorkflowRepository stores workflow versions of the scope's tenant.
+type WorkflowRepository interface {
+	WorkflowCreate(ctx context.Context, w *Workflow) error
+	WorkflowGet(ctx context.Context, id uuid.UUID) (*Workflow, error)
+	// WorkflowGetByName returns the given version, or the latest when
+	// version is 0.
+	WorkflowGetByName(ctx context.Context, name string, version int) (*Workflow, error)
+	// WorkflowLatestVersion returns the highest version of name, or 0.
+	WorkflowLatestVersion(ctx context.Context, name string) (int, error)
+	// WorkflowList lists the latest version of every workflow.
+	WorkflowList(ctx context.Context, p Page) (List[Workflow], error)
+	// WorkflowListVersions lists every version of one workflow, newest first.
+	WorkflowListVersions(ctx context.Context, name string, p Page) (List[Workflow], error)
+	WorkflowUpdate(ctx context.Context, id uuid.UUID, fn func(*Workflow) error) (*Workflow, error)
+	WorkflowDelete(ctx context.Context, id uuid.UUID) error
+}
+
+// ExecutionRepository stores runs of the scope's tenant.
+type ExecutionRepository interface {
+	ExecutionCreate(ctx context.Context, e *Execution) error
+	ExecutionGet(ctx context.Context, id uuid.UUID) (*Execution, error)
+	ExecutionGetByIdempotencyKey(ctx context.Context, key string) (*Execution, error)
+	ExecutionList(ctx context.Context, f ExecutionFilter, p Page) (List[Execution], error)
+	ExecutionCount(ctx context.Context, f ExecutionFilter) (int64, error)
+	// ExecutionTransition moves a run from t.From to t.To only if it is still
+	// in t.From (compare-and-swap). A run in another state is ErrConflict.
+	ExecutionTransition(ctx context.Context, t Transition) (*Execution, error)
+	ExecutionDelete(ctx context.Context, id uuid.UUID) error
+}
+
+// Store is everything the service layer needs from storage.
+type Store interface {
+	Transactor
+	TenantRepository
+	AssetRepository
+	DependencyRepository
+	WorkflowRepository
+	ExecutionRepository
+}

@@ -1,0 +1,76 @@
+package domain
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// validText reports whether s is valid UTF-8 without control characters.
+func validText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validLongText is validText that also allows tabs and newlines.
+func validLongText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// Limits on field sizes, shared by validation and the schema.
+const (
+	MaxNameLen        = 255
+	MaxTypeLen        = 100
+	MaxOwnerLen       = 255
+	MaxDescriptionLen = 10000
+	MaxTags           = 50
+	MaxTagLen         = 100
+)
+
+func checkName(v *Validator, field, name string) {
+	n := utf8.RuneCountInString(name)
+	v.Check(n >= 1 && n <= MaxNameLen, field, "must be 1 to %d characters", MaxNameLen)
+	v.Check(validText(name), field, "must be valid UTF-8 without control characters")
+}
+
+func checkCommon(v *Validator, description, owner string, tags []string) {
+	v.Check(utf8.RuneCountInString(description) <= MaxDescriptionLen, "description", "must be at most %d characters", MaxDescriptionLen)
+	v.Check(validLongText(description), "description", "must be valid UTF-8 without control characters")
+	v.Check(utf8.RuneCountInString(owner) <= MaxOwnerLen, "owner", "must be at most %d characters", MaxOwnerLen)
+	v.Check(validText(owner), "owner", "must be valid UTF-8 without control characters")
+	checkTags(v, tags)
+}
+
+func checkTags(v *Validator, tags []string) {
+	if len(tags) > MaxTags {
+		v.Add("tags", "at most %d tags", MaxTags)
+		return
+	}
+	seen := make(map[string]struct{}, len(tags))
+	for _, t := range tags {
+		n := utf8.RuneCountInString(t)
+		if n < 1 || n > MaxTagLen || !validText(t) {
+			v.Add("tags", "each tag must be 1 to %d printable characters", MaxTagLen)
+			return
+		}
+		if _, dup := seen[t]; dup {
+			v.Add("tags", "duplicate tag %q", t)
+			return
+		}
+		seen[t] = struct{}{}
+	}
+}

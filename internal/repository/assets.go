@@ -1,0 +1,193 @@
+package repository
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// AssetCreate implements domain.AssetRepository. The tenant is stamped from
+// the scope: a tenant's own asset, or a global one in the system scope.
+func (s *Store) AssetCreate(ctx context.Context, a *domain.Asset) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		row := assetRowFrom(a)
+		row.ID, row.TenantID = newID(), nil
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		*a = row.toDomain()
+		return nil
+	})
+}
+
+// AssetGet implements domain.AssetRepository.
+func (s *Store) AssetGet(ctx context.Context, id uuid.UUID) (*domain.Asset, error) {
+	var row assetRow
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "asset")
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := row.toDomain()
+	return &a, nil
+}
+
+// AssetGetByName implements domain.AssetRepository.
+func (s *Store) AssetGetByName(ctx context.Context, name string) (*domain.Asset, error) {
+	var row assetRow
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		// NULLs sort last ascending on PostgreSQL and first on SQLite; order
+		// on "is global" instead so the tenant's own row wins on both.
+		q := tx.Where("name = ?", name).
+			Order(clause.Expr{SQL: "CASE WHEN tenant_id IS NULL THEN 1 ELSE 0 END"}).
+			Limit(1)
+		return firstOrNotFound(q.Take(&row).Error, "asset")
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := row.toDomain()
+	return &a, nil
+}
+
+// AssetGetMany implements domain.AssetRepository. Missing ids are skipped.
+func (s *Store) AssetGetMany(ctx context.Context, ids []uuid.UUID) ([]domain.Asset, error) {
+	if len(ids) == 0 {
+		return []domain.Asset{}, nil
+	}
+	var rows []assetRow
+	if err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Where("id IN ?", ids).Find(&rows).Error
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]domain.Asset, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// assetFilter applies f to q.
+func (s *Store) assetFilter(q *gorm.DB, f domain.AssetFilter) *gorm.DB {
+	if f.AssetType != "" {
+		q = q.Where("asset_type = ?", f.AssetType)
+	}
+	if f.Owner != "" {
+		q = q.Where("owner = ?", f.Owner)
+	}
+	if f.NamePrefix != "" {
+		q = q.Where(`name LIKE ? ESCAPE '\'`, escapeLike(f.NamePrefix)+"%")
+	}
+	if f.Tag != "" {
+		if s.dialect == Postgres {
+			q = q.Where("tags @> ?::jsonb", stringList{f.Tag})
+		} else {
+			q = q.Where("EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE json_each.value = ?)", f.Tag)
+		}
+	}
+	return q
+}
+
+// escapeLike escapes LIKE's wildcards so a prefix matches literally.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// AssetList implements domain.AssetRepository.
+func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], error) {
+	var rows []assetRow
+	var total int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		var err error
+		total, err = page(s.assetFilter(tx.Model(&assetRow{}), f), p, &rows)
+		return err
+	})
+	if err != nil {
+		return domain.List[domain.Asset]{}, err
+	}
+	items := make([]domain.Asset, len(rows))
+	for i := range rows {
+		items[i] = rows[i].toDomain()
+	}
+	return domain.List[domain.Asset]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}, nil
+}
+
+// AssetCount implements domain.AssetRepository.
+func (s *Store) AssetCount(ctx context.Context, f domain.AssetFilter) (int64, error) {
+	var n int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return s.assetFilter(tx.Model(&assetRow{}), f).Count(&n).Error
+	})
+	return n, err
+}
+
+// lockForUpdate adds FOR UPDATE where the dialect has it; SQLite has one
+// writer and needs none.
+func (s *Store) lockForUpdate(q *gorm.DB) *gorm.DB {
+	if s.dialect == Postgres {
+		return q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return q
+}
+
+// AssetUpdate implements domain.AssetRepository. Only rows the scope may
+// write are locked: a tenant updating a global asset gets ErrNotFound from
+// the lock, which the service turns into ErrForbidden when it can read it.
+func (s *Store) AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.Asset) error) (*domain.Asset, error) {
+	var out domain.Asset
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		var row assetRow
+		if err := firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(&row).Error, "asset"); err != nil {
+			return err
+		}
+		a := row.toDomain()
+		if err := fn(&a); err != nil {
+			return err
+		}
+		res := tx.Model(&assetRow{}).Where("id = ?", id).Updates(map[string]any{
+			"name":        a.Name,
+			"description": a.Description,
+			"asset_type":  a.AssetType,
+			"owner":       a.Owner,
+			"tags":        stringList(a.Tags),
+			"updated_at":  now(),
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotFound("asset")
+		}
+		if err := firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "asset"); err != nil {
+			return err
+		}
+		out = row.toDomain()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AssetDelete implements domain.AssetRepository. Its edges and workflow
+// links go with it (ON DELETE CASCADE).
+func (s *Store) AssetDelete(ctx context.Context, id uuid.UUID) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", id).Delete(&assetRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotFound("asset")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,150 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// ExecutionCreate implements domain.ExecutionRepository.
+func (s *Store) ExecutionCreate(ctx context.Context, e *domain.Execution) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		row := executionRowFrom(e)
+		row.ID, row.TenantID = newID(), ""
+		row.CreatedAt, row.UpdatedAt = now(), now()
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		*e = row.toDomain()
+		return nil
+	})
+}
+
+func (s *Store) executionTake(ctx context.Context, what string, q func(*gorm.DB) *gorm.DB) (*domain.Execution, error) {
+	var row executionRow
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return firstOrNotFound(q(tx).Take(&row).Error, what)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := row.toDomain()
+	return &e, nil
+}
+
+// ExecutionGet implements domain.ExecutionRepository.
+func (s *Store) ExecutionGet(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
+	return s.executionTake(ctx, "run", func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
+}
+
+// ExecutionGetByIdempotencyKey implements domain.ExecutionRepository.
+func (s *Store) ExecutionGetByIdempotencyKey(ctx context.Context, key string) (*domain.Execution, error) {
+	return s.executionTake(ctx, "run", func(tx *gorm.DB) *gorm.DB { return tx.Where("idempotency_key = ?", key) })
+}
+
+func executionFilter(q *gorm.DB, f domain.ExecutionFilter) *gorm.DB {
+	if f.WorkflowID != nil {
+		q = q.Where("workflow_id = ?", *f.WorkflowID)
+	}
+	if f.AssetID != nil {
+		q = q.Where("asset_id = ?", *f.AssetID)
+	}
+	if f.State != "" {
+		q = q.Where("state = ?", string(f.State))
+	}
+	return q
+}
+
+// ExecutionList implements domain.ExecutionRepository.
+func (s *Store) ExecutionList(ctx context.Context, f domain.ExecutionFilter, p domain.Page) (domain.List[domain.Execution], error) {
+	var rows []executionRow
+	var total int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		var err error
+		total, err = page(executionFilter(tx.Model(&executionRow{}), f), p, &rows)
+		return err
+	})
+	if err != nil {
+		return domain.List[domain.Execution]{}, err
+	}
+	items := make([]domain.Execution, len(rows))
+	for i := range rows {
+		items[i] = rows[i].toDomain()
+	}
+	return domain.List[domain.Execution]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}, nil
+}
+
+// ExecutionCount implements domain.ExecutionRepository.
+func (s *Store) ExecutionCount(ctx context.Context, f domain.ExecutionFilter) (int64, error) {
+	var n int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return executionFilter(tx.Model(&executionRow{}), f).Count(&n).Error
+	})
+	return n, err
+}
+
+// ExecutionTransition implements domain.ExecutionRepository. The update is
+// a single compare-and-swap, UPDATE ... WHERE id = ? AND state = ?, so of
+// two racing transitions exactly one matches a row.
+func (s *Store) ExecutionTransition(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+	if err := domain.ValidateTransition(t.From, t.To); err != nil {
+		return nil, err
+	}
+	at := t.At.UTC().Truncate(time.Microsecond)
+	if t.At.IsZero() {
+		at = now()
+	}
+	var out domain.Execution
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		set := map[string]any{"state": string(t.To), "updated_at": at}
+		switch {
+		case t.To == domain.StateRunning:
+			set["started_at"] = at
+			set["completed_at"] = nil
+			set["error_message"] = ""
+		case domain.IsRetry(t.From, t.To):
+			set["attempt"] = gorm.Expr("attempt + 1")
+			set["started_at"] = nil
+			set["completed_at"] = nil
+		case t.To.IsTerminal():
+			set["completed_at"] = at
+			set["error_message"] = t.ErrorMessage
+		}
+		res := tx.Model(&executionRow{}).Where("id = ? AND state = ?", t.ID, string(t.From)).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		var row executionRow
+		if err := firstOrNotFound(tx.Where("id = ?", t.ID).Take(&row).Error, "run"); err != nil {
+			return err
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%w: run is %s, not %s", domain.ErrConflict, row.State, t.From)
+		}
+		out = row.toDomain()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ExecutionDelete implements domain.ExecutionRepository.
+func (s *Store) ExecutionDelete(ctx context.Context, id uuid.UUID) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", id).Delete(&executionRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotFound("run")
+		}
+		return nil
+	})
+}

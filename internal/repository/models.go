@@ -1,0 +1,215 @@
+package repository
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// stringList is a list of strings stored as a JSON array (jsonb on
+// PostgreSQL, text on SQLite).
+type stringList []string
+
+// Value implements driver.Valuer.
+func (l stringList) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]string(l))
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (l *stringList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*l = stringList{}
+		return nil
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		return fmt.Errorf("stringList: cannot scan %T", src)
+	}
+	var out []string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return fmt.Errorf("stringList: %w", err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	*l = out
+	return nil
+}
+
+type tenantRow struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	CreatedAt time.Time
+}
+
+func (tenantRow) TableName() string { return "tenants" }
+func (tenantRow) systemTable()      {}
+
+func (r *tenantRow) toDomain() domain.Tenant {
+	return domain.Tenant{ID: r.ID, Name: r.Name, CreatedAt: r.CreatedAt}
+}
+
+type assetRow struct {
+	ID          uuid.UUID `gorm:"primaryKey"`
+	TenantID    *string
+	Name        string
+	Description string
+	AssetType   string
+	Owner       string
+	Tags        stringList
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (assetRow) TableName() string { return "assets" }
+func (assetRow) allowsGlobalRows() {}
+
+func assetRowFrom(a *domain.Asset) assetRow {
+	return assetRow{
+		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Description: a.Description,
+		AssetType: a.AssetType, Owner: a.Owner, Tags: stringList(a.Tags),
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+	}
+}
+
+func (r *assetRow) toDomain() domain.Asset {
+	tags := []string(r.Tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	return domain.Asset{
+		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Description: r.Description,
+		AssetType: r.AssetType, Owner: r.Owner, Tags: tags,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type dependencyRow struct {
+	ID                uuid.UUID `gorm:"primaryKey"`
+	TenantID          string
+	UpstreamAssetID   uuid.UUID
+	DownstreamAssetID uuid.UUID
+	DependencyType    string
+	CreatedAt         time.Time
+}
+
+func (dependencyRow) TableName() string { return "asset_dependencies" }
+
+func (r *dependencyRow) toDomain() domain.AssetDependency {
+	return domain.AssetDependency{
+		ID: r.ID, TenantID: r.TenantID, UpstreamAssetID: r.UpstreamAssetID,
+		DownstreamAssetID: r.DownstreamAssetID, DependencyType: domain.DependencyType(r.DependencyType),
+		CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+type workflowRow struct {
+	ID          uuid.UUID `gorm:"primaryKey"`
+	TenantID    string
+	Name        string
+	Version     int
+	Description string
+	Owner       string
+	Tags        stringList
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (workflowRow) TableName() string { return "workflows" }
+
+func (r *workflowRow) toDomain(assets []uuid.UUID) domain.Workflow {
+	tags := []string(r.Tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	if assets == nil {
+		assets = []uuid.UUID{}
+	}
+	return domain.Workflow{
+		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Version: r.Version,
+		Description: r.Description, Owner: r.Owner, Tags: tags, AssetIDs: assets,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type workflowAssetRow struct {
+	TenantID   string
+	WorkflowID uuid.UUID `gorm:"primaryKey"`
+	Position   int       `gorm:"primaryKey;autoIncrement:false"`
+	AssetID    uuid.UUID
+}
+
+func (workflowAssetRow) TableName() string { return "workflow_assets" }
+
+type executionRow struct {
+	ID             uuid.UUID `gorm:"primaryKey"`
+	TenantID       string
+	WorkflowID     *uuid.UUID
+	AssetID        *uuid.UUID
+	State          string
+	Trigger        string
+	PartitionKey   string
+	Attempt        int
+	IdempotencyKey *string
+	StartedAt      *time.Time
+	CompletedAt    *time.Time
+	ErrorMessage   string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (executionRow) TableName() string { return "executions" }
+
+func executionRowFrom(e *domain.Execution) executionRow {
+	return executionRow{
+		ID: e.ID, TenantID: e.TenantID, WorkflowID: e.WorkflowID, AssetID: e.AssetID,
+		State: string(e.State), Trigger: string(e.Trigger), PartitionKey: e.PartitionKey,
+		Attempt: e.Attempt, IdempotencyKey: e.IdempotencyKey, StartedAt: e.StartedAt,
+		CompletedAt: e.CompletedAt, ErrorMessage: e.ErrorMessage,
+		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (r *executionRow) toDomain() domain.Execution {
+	return domain.Execution{
+		ID: r.ID, TenantID: r.TenantID, WorkflowID: r.WorkflowID, AssetID: r.AssetID,
+		State: domain.State(r.State), Trigger: domain.Trigger(r.Trigger), PartitionKey: r.PartitionKey,
+		Attempt: r.Attempt, IdempotencyKey: r.IdempotencyKey, StartedAt: utcPtr(r.StartedAt),
+		CompletedAt: utcPtr(r.CompletedAt), ErrorMessage: r.ErrorMessage,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// newID returns a time-ordered UUID (version 7), which keeps primary-key
+// indexes append-mostly.
+func newID() uuid.UUID {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}

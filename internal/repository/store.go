@@ -1,0 +1,273 @@
+package repository
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"go.uber.org/zap"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+// Supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DialectOf returns the dialect a database URL speaks: postgres:// and
+// postgresql:// URLs are PostgreSQL, anything else is an SQLite file path.
+func DialectOf(url string) Dialect {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// PoolConfig sizes the connection pool.
+type PoolConfig struct {
+	// MaxOpen caps open connections; default 5.
+	MaxOpen int
+	// MaxIdle caps idle connections; default MaxOpen. database/sql's own
+	// default of 2 starves a busy server of connections.
+	MaxIdle int
+	// MaxLifetime recycles connections after this long; 0 keeps them.
+	MaxLifetime time.Duration
+	// ConnectTimeout bounds how long Open keeps retrying; default 30s.
+	ConnectTimeout time.Duration
+	// SlowQuery is the threshold above which queries are logged as slow.
+	SlowQuery time.Duration
+}
+
+func (p *PoolConfig) defaults() {
+	if p.MaxOpen <= 0 {
+		p.MaxOpen = 5
+	}
+	if p.MaxIdle <= 0 || p.MaxIdle > p.MaxOpen {
+		p.MaxIdle = p.MaxOpen
+	}
+	if p.ConnectTimeout <= 0 {
+		p.ConnectTimeout = 30 * time.Second
+	}
+	if p.SlowQuery <= 0 {
+		p.SlowQuery = 200 * time.Millisecond
+	}
+}
+
+// Store implements domain.Store on GORM.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	dialect Dialect
+	log     *zap.Logger
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// Open connects to the database at url, retrying with backoff until
+// pool.ConnectTimeout passes, and returns a Store whose every statement is
+// tenant-scoped.
+func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*Store, error) {
+	pool.defaults()
+	dialect := DialectOf(url)
+	db, err := openGorm(ctx, url, dialect, pool, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := registerTenancy(db); err != nil {
+		return nil, fmt.Errorf("register tenancy callbacks: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database handle: %w", err)
+	}
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log}, nil
+}
+
+// OpenMigrator connects like Open but without tenant scoping, for the
+// migrator, which owns the schema and runs outside any tenant.
+func OpenMigrator(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*gorm.DB, error) {
+	pool.defaults()
+	return openGorm(ctx, url, DialectOf(url), pool, log)
+}
+
+func openGorm(ctx context.Context, url string, dialect Dialect, pool PoolConfig, log *zap.Logger) (*gorm.DB, error) {
+	var dialector gorm.Dialector
+	switch dialect {
+	case Postgres:
+		dialector = postgres.Open(url)
+	default:
+		dialector = sqlite.Open(sqliteDSN(url))
+	}
+	cfg := &gorm.Config{
+		Logger:                 newGormLogger(log, pool.SlowQuery),
+		NowFunc:                now,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		DisableAutomaticPing:   true,
+	}
+	db, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database handle: %w", err)
+	}
+	if dialect == SQLite {
+		// One connection: SQLite has one writer, and a single connection keeps
+		// transactions from tripping over each other's locks.
+		pool.MaxOpen, pool.MaxIdle = 1, 1
+	}
+	sqlDB.SetMaxOpenConns(pool.MaxOpen)
+	sqlDB.SetMaxIdleConns(pool.MaxIdle)
+	sqlDB.SetConnMaxLifetime(pool.MaxLifetime)
+	if err := pingWithRetry(ctx, sqlDB, pool.ConnectTimeout, log); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqliteDSN turns a file path into a DSN with foreign keys on, WAL and a
+// busy timeout, unless the caller already gave pragmas.
+func sqliteDSN(path string) string {
+	path = strings.TrimPrefix(path, "sqlite://")
+	if path == "" {
+		path = "servo.db"
+	}
+	if strings.Contains(path, "_pragma=") {
+		return path
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+}
+
+// pingWithRetry waits for the database with exponential backoff.
+func pingWithRetry(ctx context.Context, db *sql.DB, timeout time.Duration, log *zap.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		err := db.PingContext(pctx)
+		pcancel()
+		if err == nil {
+			return nil
+		}
+		log.Warn("database not reachable yet", zap.Error(err), zap.Duration("retry_in", delay))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("database not reachable within %s: %w", timeout, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 3*time.Second)
+	}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+
+// Stats returns the connection pool's statistics.
+func (s *Store) Stats() sql.DBStats { return s.sqlDB.Stats() }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+type txKey struct{}
+
+// txState is the transaction a context carries, with the scope it was
+// opened in.
+type txState struct {
+	tx    *gorm.DB
+	scope domain.Scope
+}
+
+// InTx implements domain.Transactor. On PostgreSQL the transaction first sets
+// app.tenant_id or app.system for row-level security, transaction-local so
+// nothing leaks to the next user of the connection. A context that already
+// carries a transaction joins it, provided the scope is the same.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	scope, err := domain.ScopeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if cur, ok := ctx.Value(txKey{}).(*txState); ok {
+		if cur.scope != scope {
+			return fmt.Errorf("%w: a transaction cannot change scope", domain.ErrForbidden)
+		}
+		return fn(ctx)
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.setScope(tx, scope); err != nil {
+			return err
+		}
+		return fn(context.WithValue(ctx, txKey{}, &txState{tx: tx, scope: scope}))
+	})
+	return translate(err)
+}
+
+// setScope makes the scope visible to row-level security for the rest of
+// the transaction.
+func (s *Store) setScope(tx *gorm.DB, scope domain.Scope) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	system := ""
+	if scope.IsSystem() {
+		system = "on"
+	}
+	err := tx.Exec("SELECT set_config('app.tenant_id', ?, true), set_config('app.system', ?, true)", scope.TenantID(), system).Error
+	if err != nil {
+		return fmt.Errorf("set tenant context: %w", err)
+	}
+	return nil
+}
+
+// run calls fn with the transaction ctx carries, or in a new one.
+func (s *Store) run(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if cur, ok := ctx.Value(txKey{}).(*txState); ok {
+		scope, err := domain.ScopeFrom(ctx)
+		if err != nil {
+			return err
+		}
+		if cur.scope != scope {
+			return fmt.Errorf("%w: a transaction cannot change scope", domain.ErrForbidden)
+		}
+		return translate(fn(cur.tx.WithContext(ctx)))
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		return fn(ctx.Value(txKey{}).(*txState).tx.WithContext(ctx))
+	})
+}
+
+// errNotFound wraps domain.ErrNotFound with what was missing.
+func errNotFound(what string) error {
+	return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+}
+
+// firstOrNotFound turns GORM's record-not-found into domain.ErrNotFound.
+func firstOrNotFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return errNotFound(what)
+	}
+	return err
+}

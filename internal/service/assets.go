@@ -1,0 +1,124 @@
+package service
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// CreateAssetInput describes a new asset. Global asks for a global row,
+// which only the system scope may create; in the system scope every asset
+// is global.
+type CreateAssetInput struct {
+	Name        string
+	Description string
+	AssetType   string
+	Owner       string
+	Tags        []string
+	Global      bool
+}
+
+// CreateAsset validates and stores a new asset. A duplicate name is
+// ErrConflict.
+func (s *Service) CreateAsset(ctx context.Context, in CreateAssetInput) (*domain.Asset, error) {
+	sc, err := scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.Global && !sc.IsSystem() {
+		return nil, forbiddenGlobal("assets")
+	}
+	a := domain.Asset{
+		Name: in.Name, Description: in.Description, AssetType: in.AssetType,
+		Owner: in.Owner, Tags: in.Tags,
+	}
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.store.AssetCreate(ctx, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// GetAsset returns an asset by id.
+func (s *Service) GetAsset(ctx context.Context, id uuid.UUID) (*domain.Asset, error) {
+	return s.store.AssetGet(ctx, id)
+}
+
+// ResolveAsset finds an asset by UUID or by name; the tenant's own asset
+// wins over a global one of the same name.
+func (s *Service) ResolveAsset(ctx context.Context, ref string) (*domain.Asset, error) {
+	if id, ok := refID(ref); ok {
+		return s.store.AssetGet(ctx, id)
+	}
+	if ref == "" {
+		return nil, domain.Invalid("asset", "is required")
+	}
+	return s.store.AssetGetByName(ctx, ref)
+}
+
+// ListAssets returns one page of assets matching f.
+func (s *Service) ListAssets(ctx context.Context, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], error) {
+	if err := p.Normalize(); err != nil {
+		return domain.List[domain.Asset]{}, err
+	}
+	return s.store.AssetList(ctx, f, p)
+}
+
+// CountAssets counts the assets matching f.
+func (s *Service) CountAssets(ctx context.Context, f domain.AssetFilter) (int64, error) {
+	return s.store.AssetCount(ctx, f)
+}
+
+// writableAsset loads an asset for a change, refusing a tenant's change to
+// a global row with ErrForbidden.
+func (s *Service) writableAsset(ctx context.Context, id uuid.UUID) (*domain.Asset, error) {
+	sc, err := scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.AssetGet(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.IsGlobal() && !sc.IsSystem() {
+		return nil, forbiddenGlobal("assets")
+	}
+	return a, nil
+}
+
+// UpdateAsset applies a partial update. Renaming onto a taken name is
+// ErrConflict.
+func (s *Service) UpdateAsset(ctx context.Context, id uuid.UUID, patch domain.AssetPatch) (*domain.Asset, error) {
+	var out *domain.Asset
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.writableAsset(ctx, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.store.AssetUpdate(ctx, id, func(a *domain.Asset) error {
+			patch.Apply(a)
+			a.Normalize()
+			return a.Validate()
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteAsset deletes an asset with its edges and workflow links.
+func (s *Service) DeleteAsset(ctx context.Context, id uuid.UUID) error {
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.writableAsset(ctx, id); err != nil {
+			return err
+		}
+		return s.store.AssetDelete(ctx, id)
+	})
+}

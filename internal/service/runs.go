@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// CreateRunInput asks for a run of a workflow or of one asset.
+type CreateRunInput struct {
+	WorkflowID     *uuid.UUID
+	AssetID        *uuid.UUID
+	Trigger        domain.Trigger
+	PartitionKey   string
+	IdempotencyKey string
+}
+
+// CreateRun records a pending run. With an idempotency key, a second call
+// with the same key returns the first run (created is false) instead of
+// making another.
+func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain.Execution, created bool, err error) {
+	e := domain.Execution{
+		WorkflowID: in.WorkflowID, AssetID: in.AssetID, Trigger: in.Trigger,
+		PartitionKey: in.PartitionKey,
+	}
+	if in.IdempotencyKey != "" {
+		key := in.IdempotencyKey
+		e.IdempotencyKey = &key
+	}
+	e.Normalize()
+	if err := e.Validate(); err != nil {
+		return nil, false, err
+	}
+	if e.IdempotencyKey != nil {
+		if prior, err := s.store.ExecutionGetByIdempotencyKey(ctx, *e.IdempotencyKey); err == nil {
+			return prior, false, nil
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return nil, false, err
+		}
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if e.WorkflowID != nil {
+			if _, err := s.store.WorkflowGet(ctx, *e.WorkflowID); err != nil {
+				return err
+			}
+		}
+		if e.AssetID != nil {
+			a, err := s.store.AssetGet(ctx, *e.AssetID)
+			if err != nil {
+				return err
+			}
+			if a.IsGlobal() {
+				return forbiddenGlobal("assets")
+			}
+		}
+		return s.store.ExecutionCreate(ctx, &e)
+	})
+	if errors.Is(err, domain.ErrConflict) && e.IdempotencyKey != nil {
+		// A concurrent request with the same key won the race.
+		prior, gerr := s.store.ExecutionGetByIdempotencyKey(ctx, *e.IdempotencyKey)
+		if gerr == nil {
+			return prior, false, nil
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return &e, true, nil
+}
+
+// GetRun returns one run.
+func (s *Service) GetRun(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
+	return s.store.ExecutionGet(ctx, id)
+}
+
+// ListRuns returns one page of runs matching f.
+func (s *Service) ListRuns(ctx context.Context, f domain.ExecutionFilter, p domain.Page) (domain.List[domain.Execution], error) {
+	if err := p.Normalize(); err != nil {
+		return domain.List[domain.Execution]{}, err
+	}
+	if f.State != "" && !f.State.Valid() {
+		return domain.List[domain.Execution]{}, domain.Invalid("state", "unknown state %q", f.State)
+	}
+	return s.store.ExecutionList(ctx, f, p)
+}
+
+// CountRuns counts the runs matching f.
+func (s *Service) CountRuns(ctx context.Context, f domain.ExecutionFilter) (int64, error) {
+	return s.store.ExecutionCount(ctx, f)
+}
+
+// TransitionRun moves a run along the state machine with compare-and-swap:
+// an illegal move, or a run no longer in t.From, is ErrConflict.
+func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+	if err := domain.ValidateTransition(t.From, t.To); err != nil {
+		return nil, err
+	}
+	return s.store.ExecutionTransition(ctx, t)
+}
+
+// CancelRun cancels a run that has not finished, whatever state it is in.
+// Cancelling a finished run is ErrConflict.
+func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*domain.Execution, error) {
+	for range 5 {
+		cur, err := s.store.ExecutionGet(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.TransitionRun(ctx, domain.Transition{ID: id, From: cur.State, To: domain.StateCancelled, ErrorMessage: reason})
+		if err == nil || !errors.Is(err, domain.ErrConflict) {
+			return out, err
+		}
+		if latest, gerr := s.store.ExecutionGet(ctx, id); gerr == nil && latest.State == cur.State {
+			return nil, err // illegal from this state, not a race
+		}
+	}
+	return nil, fmt.Errorf("%w: run state kept changing; try again", domain.ErrConflict)
+}
+
+// DeleteRun deletes one run.
+func (s *Service) DeleteRun(ctx context.Context, id uuid.UUID) error {
+	return s.store.ExecutionDelete(ctx, id)
+}
