@@ -45,7 +45,7 @@ func (s *Store) AssetGetByName(ctx context.Context, name string) (*domain.Asset,
 		// NULLs sort last ascending on PostgreSQL and first on SQLite; order
 		// on "is global" instead so the tenant's own row wins on both.
 		q := tx.Where("name = ?", name).
-			Order(clause.Expr{SQL: "CASE WHEN tenant_id IS NULL THEN 1 ELSE 0 END"}).
+			Order("CASE WHEN tenant_id IS NULL THEN 1 ELSE 0 END").
 			Limit(1)
 		return firstOrNotFound(q.Take(&row).Error, "asset")
 	})

@@ -84,8 +84,8 @@ func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*S
 	if err != nil {
 		return nil, err
 	}
-	if err := registerTenancy(db); err != nil {
-		return nil, fmt.Errorf("register tenancy callbacks: %w", err)
+	if err := errors.Join(registerTenancy(db), registerQueryCounter(db)); err != nil {
+		return nil, fmt.Errorf("register callbacks: %w", err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {

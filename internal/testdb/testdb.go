@@ -248,24 +248,7 @@ func Open(t testing.TB, d *Database) *repository.Store {
 // directory.
 func OpenSQLite(t testing.TB) *repository.Store {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "servo.db")
-	gdb, err := repository.OpenMigrator(ctx, path, repository.PoolConfig{}, zap.NewNop())
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	if err := migrations.Up(ctx, gdb, migrations.Options{}); err != nil {
-		t.Fatalf("migrate sqlite: %v", err)
-	}
-	if sqlDB, err := gdb.DB(); err == nil {
-		_ = sqlDB.Close()
-	}
-	st, err := repository.Open(ctx, path, repository.PoolConfig{}, zap.NewNop())
-	if err != nil {
-		t.Fatalf("open sqlite store: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	return openSQLiteAt(t, filepath.Join(t.TempDir(), "servo.db"))
 }
 
 // TenantID returns a tenant id unique to this run, so parallel tests never
