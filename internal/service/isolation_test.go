@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 
-
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"

@@ -145,4 +145,3 @@ func set(ids []uuid.UUID) map[uuid.UUID]bool {
 	}
 	return m
 }
-
