@@ -19,6 +19,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	// ErrForbidden means the caller's scope may not perform the operation.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthenticated means the caller's credentials are missing, unknown
+	// or revoked.
+	ErrUnauthenticated = errors.New("unauthenticated")
 )
 
 // ValidationError lists the fields that failed validation. It matches

@@ -103,4 +103,5 @@ type Store interface {
 	DependencyRepository
 	WorkflowRepository
 	ExecutionRepository
+	APIKeyRepository
 }
