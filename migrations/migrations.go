@@ -200,6 +200,9 @@ func Down(ctx context.Context, db *gorm.DB, opts Options) error {
 		return err
 	}
 	return locked(ctx, db, func(conn *gorm.DB) error {
+		if !conn.Migrator().HasTable(Table) {
+			return fmt.Errorf("migrate down: no migration has been applied: %w", gormigrate.ErrNoRunMigration)
+		}
 		m, err := newMigrator(conn, opts)
 		if err != nil {
 			return err

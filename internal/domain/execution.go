@@ -84,8 +84,66 @@ func (e *Execution) Validate() error {
 // ExecutionFilter narrows a run listing. Nil or empty fields do not filter.
 type ExecutionFilter struct {
 	WorkflowID *uuid.UUID
-	AssetID    *uuid.UUID
-	State      State
+	// WorkflowIDs matches runs of any of these workflow versions; an empty,
+	// non-nil slice matches nothing.
+	WorkflowIDs []uuid.UUID
+	AssetID     *uuid.UUID
+	State       State
+	// Status matches the client-facing status (see Execution.Status).
+	Status Status
+}
+
+// Status is the client-facing summary of a run's state, in the vocabulary
+// the servo SDK's wait loops understand.
+type Status string
+
+// Run statuses.
+const (
+	StatusPending        Status = "pending"
+	StatusRunning        Status = "running"
+	StatusSuccess        Status = "success"
+	StatusFailed         Status = "failed"
+	StatusSkipped        Status = "skipped"
+	StatusUpstreamFailed Status = "upstream_failed"
+	StatusCancelled      Status = "cancelled"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusRunning, StatusSuccess, StatusFailed, StatusSkipped, StatusUpstreamFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// IsMaterialization reports whether the run materializes one asset (a
+// workflow's steps included), as opposed to a whole workflow run.
+func (e *Execution) IsMaterialization() bool { return e.AssetID != nil }
+
+// Status maps the state onto the client vocabulary: queued reads pending; a
+// cancelled or timed-out materialization reads failed (the reason is in the
+// error message), while a workflow run keeps cancelled.
+func (e *Execution) Status() Status {
+	switch e.State {
+	case StatePending, StateQueued:
+		return StatusPending
+	case StateRunning:
+		return StatusRunning
+	case StateSucceeded:
+		return StatusSuccess
+	case StateSkipped:
+		return StatusSkipped
+	case StateUpstreamFailed:
+		return StatusUpstreamFailed
+	case StateCancelled:
+		if e.IsMaterialization() {
+			return StatusFailed
+		}
+		return StatusCancelled
+	default:
+		return StatusFailed
+	}
 }
 
 // Transition asks to move a run from one state to another. The move is

@@ -67,11 +67,18 @@ type DependencyRepository interface {
 
 // WorkflowRepository stores workflow versions of the scope's tenant.
 type WorkflowRepository interface {
+	// WorkflowLockName serialises version creation of one workflow name in
+	// the scope's tenant for the rest of the transaction.
+	WorkflowLockName(ctx context.Context, name string) error
 	WorkflowCreate(ctx context.Context, w *Workflow) error
 	WorkflowGet(ctx context.Context, id uuid.UUID) (*Workflow, error)
 	// WorkflowGetByName returns the given version, or the latest when
 	// version is 0.
 	WorkflowGetByName(ctx context.Context, name string, version int) (*Workflow, error)
+	// WorkflowIDsByName returns the ids of every version of name.
+	WorkflowIDsByName(ctx context.Context, name string) ([]uuid.UUID, error)
+	// WorkflowRefs names the given versions; missing ids are skipped.
+	WorkflowRefs(ctx context.Context, ids []uuid.UUID) ([]WorkflowRef, error)
 	// WorkflowLatestVersion returns the highest version of name, or 0.
 	WorkflowLatestVersion(ctx context.Context, name string) (int, error)
 	// WorkflowList lists the latest version of every workflow.

@@ -79,3 +79,10 @@ func (p WorkflowPatch) Apply(w *Workflow) {
 		w.Tags = *p.Tags
 	}
 }
+
+// WorkflowRef names one workflow version.
+type WorkflowRef struct {
+	ID      uuid.UUID
+	Name    string
+	Version int
+}

@@ -54,8 +54,32 @@ func executionFilter(q *gorm.DB, f domain.ExecutionFilter) *gorm.DB {
 	if f.AssetID != nil {
 		q = q.Where("asset_id = ?", *f.AssetID)
 	}
+	if f.WorkflowIDs != nil {
+		if len(f.WorkflowIDs) == 0 {
+			q = q.Where("1 = 0")
+		} else {
+			q = q.Where("workflow_id IN ?", f.WorkflowIDs)
+		}
+	}
 	if f.State != "" {
 		q = q.Where("state = ?", string(f.State))
+	}
+	switch f.Status {
+	case "":
+	case domain.StatusPending:
+		q = q.Where("state IN ?", []string{"pending", "queued"})
+	case domain.StatusRunning:
+		q = q.Where("state = ?", "running")
+	case domain.StatusSuccess:
+		q = q.Where("state = ?", "succeeded")
+	case domain.StatusSkipped, domain.StatusUpstreamFailed:
+		q = q.Where("state = ?", string(f.Status))
+	case domain.StatusFailed:
+		q = q.Where("state IN ? OR (state = ? AND asset_id IS NOT NULL)", []string{"failed", "timeout"}, "cancelled")
+	case domain.StatusCancelled:
+		q = q.Where("state = ? AND asset_id IS NULL", "cancelled")
+	default:
+		q = q.Where("1 = 0")
 	}
 	return q
 }

@@ -31,7 +31,7 @@ func (s *Store) CheckSafety(ctx context.Context) error {
 		return fmt.Errorf("refusing to serve as role %q: it is a superuser or has BYPASSRLS, which bypasses row-level security; connect as the application role (see README, migrations)", user)
 	}
 	rows, err := s.sqlDB.QueryContext(ctx, `
-		SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_has_role(current_user, c.relowner, 'USAGE')
+		SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_has_role(current_user, c.relowner, 'MEMBER')
 		FROM pg_class c
 		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND c.relname = ANY($1)`,
 		"{"+strings.Join(TenantTables, ",")+"}")

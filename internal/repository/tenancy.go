@@ -69,6 +69,11 @@ func classify(db *gorm.DB) (domain.Scope, kind, error) {
 	if st.Schema == nil {
 		return scope, 0, errNoModel
 	}
+	// The scope is decided by the model; a statement aimed at another table
+	// (Table("x") or a table expression) would escape it.
+	if (st.Table != "" && st.Table != st.Schema.Table) || st.TableExpr != nil {
+		return scope, 0, fmt.Errorf("%w: statement table %q does not match model table %q", domain.ErrForbidden, st.Table, st.Schema.Table)
+	}
 	model := reflect.New(st.Schema.ModelType).Interface()
 	if _, ok := model.(systemTable); ok {
 		if !scope.IsSystem() {
@@ -142,6 +147,10 @@ func scopeWrite(db *gorm.DB) {
 		_ = db.AddError(gorm.ErrMissingWhereClause)
 		return
 	}
+	if k != kindSystem && setsTenant(db.Statement) {
+		_ = db.AddError(fmt.Errorf("%w: a row's tenant never changes", domain.ErrForbidden))
+		return
+	}
 	switch {
 	case k == kindSystem:
 	case scope.IsSystem():
@@ -149,6 +158,31 @@ func scopeWrite(db *gorm.DB) {
 	default:
 		addCondition(db.Statement, clause.Eq{Column: tenantCol(), Value: scope.TenantID()})
 	}
+}
+
+// setsTenant reports whether an update names the tenant column: through a
+// map (Update, UpdateColumn, Updates(map)), or through a struct with the
+// field set (the models mark the column create-only, so GORM would drop it
+// silently; refusing says so).
+func setsTenant(st *gorm.Statement) bool {
+	field := st.Schema.LookUpField(tenantColumn)
+	if field == nil {
+		return false
+	}
+	if dest, ok := st.Dest.(map[string]any); ok {
+		for k := range dest {
+			if k == field.DBName || k == field.Name {
+				return true
+			}
+		}
+		return false
+	}
+	v := reflect.Indirect(reflect.ValueOf(st.Dest))
+	if v.IsValid() && v.Kind() == reflect.Struct && v.Type() == st.Schema.ModelType {
+		_, zero := field.ValueOf(st.Context, v)
+		return !zero
+	}
+	return false
 }
 
 // hasOwnConditions reports whether the statement will carry a WHERE of its
@@ -202,6 +236,12 @@ func stampTenant(db *gorm.DB) {
 	scope, k, err := classify(db)
 	if err != nil {
 		_ = db.AddError(err)
+		return
+	}
+	// INSERT ... ON CONFLICT DO UPDATE (Save, Clauses(OnConflict)) would
+	// update whichever row holds the key, whoever owns it.
+	if _, ok := db.Statement.Clauses["ON CONFLICT"]; ok {
+		_ = db.AddError(fmt.Errorf("%w: upserts are not tenant-safe", domain.ErrForbidden))
 		return
 	}
 	if k == kindSystem {

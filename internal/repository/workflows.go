@@ -9,6 +9,17 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 )
 
+// WorkflowLockName implements domain.WorkflowRepository with a
+// transaction-scoped advisory lock on PostgreSQL; SQLite has one writer.
+func (s *Store) WorkflowLockName(ctx context.Context, name string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended('servo.workflow:' || current_setting('app.tenant_id', true) || ':' || ?, 0))", name).Error
+	})
+}
+
 // WorkflowCreate implements domain.WorkflowRepository. The caller sets the
 // version; a taken (name, version) is ErrConflict.
 func (s *Store) WorkflowCreate(ctx context.Context, w *domain.Workflow) error {
@@ -89,6 +100,33 @@ func (s *Store) WorkflowGetByName(ctx context.Context, name string, version int)
 		}
 		return q.Order("version DESC").Limit(1)
 	})
+}
+
+// WorkflowIDsByName implements domain.WorkflowRepository.
+func (s *Store) WorkflowIDsByName(ctx context.Context, name string) ([]uuid.UUID, error) {
+	ids := []uuid.UUID{}
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&workflowRow{}).Where("name = ?", name).Pluck("id", &ids).Error
+	})
+	return ids, err
+}
+
+// WorkflowRefs implements domain.WorkflowRepository.
+func (s *Store) WorkflowRefs(ctx context.Context, ids []uuid.UUID) ([]domain.WorkflowRef, error) {
+	out := []domain.WorkflowRef{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []workflowRow
+	if err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Select("id", "name", "version").Where("id IN ?", ids).Find(&rows).Error
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out = append(out, domain.WorkflowRef{ID: r.ID, Name: r.Name, Version: r.Version})
+	}
+	return out, nil
 }
 
 // WorkflowLatestVersion implements domain.WorkflowRepository.

@@ -122,3 +122,8 @@ func (s *Service) DeleteAsset(ctx context.Context, id uuid.UUID) error {
 		return s.store.AssetDelete(ctx, id)
 	})
 }
+
+// GetAssets returns the visible assets among ids; missing ones are skipped.
+func (s *Service) GetAssets(ctx context.Context, ids []uuid.UUID) ([]domain.Asset, error) {
+	return s.store.AssetGetMany(ctx, ids)
+}

@@ -85,6 +85,9 @@ func (s *Service) ListRuns(ctx context.Context, f domain.ExecutionFilter, p doma
 	if f.State != "" && !f.State.Valid() {
 		return domain.List[domain.Execution]{}, domain.Invalid("state", "unknown state %q", f.State)
 	}
+	if f.Status != "" && !f.Status.Valid() {
+		return domain.List[domain.Execution]{}, domain.Invalid("status", "unknown status %q", f.Status)
+	}
 	return s.store.ExecutionList(ctx, f, p)
 }
 

@@ -47,6 +47,9 @@ func (s *Service) CreateWorkflow(ctx context.Context, in CreateWorkflowInput) (*
 			if err := out.Validate(); err != nil {
 				return err
 			}
+			if err := s.store.WorkflowLockName(ctx, in.Name); err != nil {
+				return err
+			}
 			latest, err := s.store.WorkflowLatestVersion(ctx, in.Name)
 			if err != nil {
 				return err

@@ -1,0 +1,1 @@
+DROP FUNCTION servo_tenant_immutable() CASCADE;

@@ -1,0 +1,6 @@
+DROP TRIGGER assets_tenant_immutable;
+DROP TRIGGER asset_dependencies_tenant_immutable;
+DROP TRIGGER workflows_tenant_immutable;
+DROP TRIGGER workflow_assets_tenant_immutable;
+DROP TRIGGER executions_tenant_immutable;
+DROP TRIGGER api_keys_tenant_immutable;
