@@ -67,7 +67,7 @@ func (r *tenantRow) toDomain() domain.Tenant {
 
 type assetRow struct {
 	ID          uuid.UUID `gorm:"primaryKey"`
-	TenantID    *string `gorm:"<-:create"`
+	TenantID    *string   `gorm:"<-:create"`
 	Name        string
 	Description string
 	AssetType   string
@@ -102,7 +102,7 @@ func (r *assetRow) toDomain() domain.Asset {
 
 type dependencyRow struct {
 	ID                uuid.UUID `gorm:"primaryKey"`
-	TenantID          string `gorm:"<-:create"`
+	TenantID          string    `gorm:"<-:create"`
 	UpstreamAssetID   uuid.UUID
 	DownstreamAssetID uuid.UUID
 	DependencyType    string
@@ -121,7 +121,7 @@ func (r *dependencyRow) toDomain() domain.AssetDependency {
 
 type workflowRow struct {
 	ID          uuid.UUID `gorm:"primaryKey"`
-	TenantID    string `gorm:"<-:create"`
+	TenantID    string    `gorm:"<-:create"`
 	Name        string
 	Version     int
 	Description string
@@ -149,7 +149,7 @@ func (r *workflowRow) toDomain(assets []uuid.UUID) domain.Workflow {
 }
 
 type workflowAssetRow struct {
-	TenantID   string `gorm:"<-:create"`
+	TenantID   string    `gorm:"<-:create"`
 	WorkflowID uuid.UUID `gorm:"primaryKey"`
 	Position   int       `gorm:"primaryKey;autoIncrement:false"`
 	AssetID    uuid.UUID
@@ -159,7 +159,7 @@ func (workflowAssetRow) TableName() string { return "workflow_assets" }
 
 type executionRow struct {
 	ID             uuid.UUID `gorm:"primaryKey"`
-	TenantID       string `gorm:"<-:create"`
+	TenantID       string    `gorm:"<-:create"`
 	WorkflowID     *uuid.UUID
 	AssetID        *uuid.UUID
 	State          string
