@@ -75,13 +75,13 @@ func (s *Service) resolveWorkflowAssets(ctx context.Context, refs []string) ([]u
 	for i, ref := range refs {
 		a, err := s.ResolveAsset(ctx, ref)
 		if errors.Is(err, domain.ErrNotFound) {
-			return nil, domain.Invalid("assets", "asset %d (%q) not found", i, ref)
+			return nil, domain.Invalid("assets", "asset %d not found", i)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if a.IsGlobal() {
-			return nil, domain.Invalid("assets", "asset %d (%q) is global; workflows hold the tenant's own assets", i, ref)
+			return nil, domain.Invalid("assets", "asset %d is global; workflows hold the tenant's own assets", i)
 		}
 		ids = append(ids, a.ID)
 	}
@@ -151,4 +151,28 @@ func (s *Service) UpdateWorkflow(ctx context.Context, id uuid.UUID, patch domain
 // DeleteWorkflow deletes one workflow version and its runs.
 func (s *Service) DeleteWorkflow(ctx context.Context, id uuid.UUID) error {
 	return s.store.WorkflowDelete(ctx, id)
+}
+
+// DeleteWorkflowVersions deletes every version of the named workflow, and
+// their runs, and reports how many versions went. An unknown name is
+// ErrNotFound.
+func (s *Service) DeleteWorkflowVersions(ctx context.Context, name string) (int, error) {
+	var n int
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		ids, err := s.store.WorkflowIDsByName(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return errNotFound("workflow")
+		}
+		for _, id := range ids {
+			if err := s.store.WorkflowDelete(ctx, id); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
 }
