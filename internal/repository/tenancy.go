@@ -218,7 +218,7 @@ func hasOwnConditions(st *gorm.Statement) bool {
 func addCondition(st *gorm.Statement, cond clause.Expression) {
 	if c, ok := st.Clauses["WHERE"]; ok {
 		if w, ok := c.Expression.(clause.Where); ok && len(w.Exprs) > 0 {
-			w.Exprs = []clause.Expression{clause.Expr{SQL: "(?)", Vars: []any{clause.AndConditions{Exprs: w.Exprs}}}}
+			w.Exprs = []clause.Expression{clause.Expr{SQL: "(?)", Vars: []any{clause.AndConditions(w)}}}
 			c.Expression = w
 			st.Clauses["WHERE"] = c
 		}

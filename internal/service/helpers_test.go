@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
@@ -72,15 +70,5 @@ func mustOK(t *testing.T, err error) {
 		t.Fatalf("unexpected error: %v", err)
 	}
 }
-
-func ids[T any](items []T, id func(T) uuid.UUID) []uuid.UUID {
-	out := make([]uuid.UUID, len(items))
-	for i, it := range items {
-		out[i] = id(it)
-	}
-	return out
-}
-
-func assetID(a domain.Asset) uuid.UUID { return a.ID }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/config"
+	"github.com/servo-data/servo/internal/repository"
+	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/migrations"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API until SIGINT or SIGTERM",
+		Long: "Serve the HTTP API until SIGINT or SIGTERM, then drain in-flight requests and exit.\n\n" +
+			"With SQLite, pending migrations are applied first. With PostgreSQL, the server refuses\n" +
+			"to start as a role that could bypass row-level security, or on a schema whose\n" +
+			"migrations are not all applied: run `servo migrate up` as the schema owner first.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context())
+		},
+	}
+}
+
+func (a *app) serve(ctx context.Context) (err error) {
+	cfg, log, err := a.setup()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	db := cfg.Database
+	dialect := repository.DialectOf(db.URL)
+	log.Info("starting servo",
+		zap.String("version", buildVersion()),
+		zap.String("database", string(dialect)),
+		zap.String("addr", cfg.HTTP.Addr))
+
+	if dialect == repository.SQLite {
+		if err := migrateSQLite(ctx, db, log); err != nil {
+			return err
+		}
+	}
+
+	store, err := repository.Open(ctx, db.URL, poolConfig(db), log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil {
+			log.Warn("close database pool", zap.Error(cerr))
+		}
+		log.Info("database pool closed")
+	}()
+	if err := store.CheckSafety(ctx); err != nil {
+		return fmt.Errorf("database safety check: %w", err)
+	}
+
+	srv, err := httpapi.New(
+		httpapi.Config{Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout},
+		httpapi.Deps{DB: store, Log: log, Version: buildVersion()},
+	)
+	if err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return srv.ListenAndServe(ctx)
+}
+
+// migrateSQLite brings an SQLite file's schema up to date. An embedded
+// database has no separate owner, so the server migrates it itself, on the
+// same file it then serves.
+func migrateSQLite(ctx context.Context, db config.Database, log *zap.Logger) error {
+	gdb, err := repository.OpenMigrator(ctx, db.URL, poolConfig(db), log)
+	if err != nil {
+		return fmt.Errorf("open database for migrations: %w", err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return fmt.Errorf("open database for migrations: %w", err)
+	}
+	defer func() { _ = sqlDB.Close() }()
+	if err := migrations.Up(ctx, gdb, migrations.Options{AppRole: db.AppRole}); err != nil {
+		return fmt.Errorf("apply migrations to %s: %w", db.URL, err)
+	}
+	log.Info("database schema is up to date", zap.String("path", db.URL))
+	return nil
+}

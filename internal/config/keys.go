@@ -1,0 +1,129 @@
+package config
+
+// EnvConfigFile names the environment variable that points at the YAML
+// configuration file when no --config flag is given.
+const EnvConfigFile = "SERVO_CONFIG"
+
+// DefaultSQLitePath is the SQLite file used when database.url is empty.
+const DefaultSQLitePath = "servo.db"
+
+// Key describes one configuration key: its dotted name in the YAML file, the
+// environment variable that overrides it, its default and what it means.
+type Key struct {
+	// Name is the dotted key, as written in the YAML file ("database.url").
+	Name string
+	// Env is the environment variable that sets the key.
+	Env string
+	// Default is the built-in value, as it would be written in the file.
+	Default string
+	// Doc says in one line what the key does.
+	Doc string
+
+	// field points at the Config field the key sets: a *string, *int or
+	// *time.Duration, which also says how its value is parsed.
+	field func(c *Config) any
+}
+
+// keys is the single source of truth: the YAML file, the environment, the
+// defaults, the example file and the documentation all follow this table.
+var keys = []Key{
+	{
+		Name: "database.url", Env: "SERVO_DATABASE_URL", Default: "",
+		Doc:   "Database the server uses: a postgres:// URL, or an SQLite file path (empty: " + DefaultSQLitePath + " in the working directory).",
+		field: func(c *Config) any { return &c.Database.URL },
+	},
+	{
+		Name: "database.migrate_url", Env: "SERVO_MIGRATE_DATABASE_URL", Default: "",
+		Doc:   "Database URL for `servo migrate`, as the role that owns the schema (empty: database.url).",
+		field: func(c *Config) any { return &c.Database.MigrateURL },
+	},
+	{
+		Name: "database.app_role", Env: "SERVO_APP_ROLE", Default: "servo_app",
+		Doc:   "PostgreSQL role the server connects as; migrations grant it its privileges.",
+		field: func(c *Config) any { return &c.Database.AppRole },
+	},
+	{
+		Name: "database.max_open_conns", Env: "SERVO_DATABASE_MAX_OPEN_CONNS", Default: "5",
+		Doc:   "Maximum open database connections (SQLite always uses one).",
+		field: func(c *Config) any { return &c.Database.MaxOpenConns },
+	},
+	{
+		Name: "database.max_idle_conns", Env: "SERVO_DATABASE_MAX_IDLE_CONNS", Default: "0",
+		Doc:   "Maximum idle database connections kept open (0: database.max_open_conns).",
+		field: func(c *Config) any { return &c.Database.MaxIdleConns },
+	},
+	{
+		Name: "database.conn_max_lifetime", Env: "SERVO_DATABASE_CONN_MAX_LIFETIME", Default: "30m",
+		Doc:   "Recycle a database connection after this long (0: never).",
+		field: func(c *Config) any { return &c.Database.ConnMaxLifetime },
+	},
+	{
+		Name: "database.connect_timeout", Env: "SERVO_DATABASE_CONNECT_TIMEOUT", Default: "30s",
+		Doc:   "How long start-up keeps retrying to reach the database.",
+		field: func(c *Config) any { return &c.Database.ConnectTimeout },
+	},
+	{
+		Name: "database.slow_query_threshold", Env: "SERVO_DATABASE_SLOW_QUERY_THRESHOLD", Default: "200ms",
+		Doc:   "Queries slower than this are logged as warnings.",
+		field: func(c *Config) any { return &c.Database.SlowQueryThreshold },
+	},
+	{
+		Name: "http.addr", Env: "SERVO_HTTP_ADDR", Default: ":8080",
+		Doc:   "Address the HTTP server listens on, as host:port.",
+		field: func(c *Config) any { return &c.HTTP.Addr },
+	},
+	{
+		Name: "http.shutdown_timeout", Env: "SERVO_HTTP_SHUTDOWN_TIMEOUT", Default: "15s",
+		Doc:   "How long a graceful shutdown waits for in-flight requests.",
+		field: func(c *Config) any { return &c.HTTP.ShutdownTimeout },
+	},
+	{
+		Name: "log.level", Env: "SERVO_LOG_LEVEL", Default: "info",
+		Doc:   "Lowest level logged: debug, info, warn or error.",
+		field: func(c *Config) any { return &c.Log.Level },
+	},
+	{
+		Name: "log.format", Env: "SERVO_LOG_FORMAT", Default: "json",
+		Doc:   "Log format: json (production) or console (development).",
+		field: func(c *Config) any { return &c.Log.Format },
+	},
+}
+
+// Keys returns every configuration key, in a stable order. Callers get a
+// copy and cannot change the table.
+func Keys() []Key {
+	out := make([]Key, len(keys))
+	copy(out, keys)
+	return out
+}
+
+// EnvNames returns every environment variable Servo reads for its
+// configuration: one per key, plus EnvConfigFile.
+func EnvNames() []string {
+	out := make([]string, 0, len(keys)+1)
+	out = append(out, EnvConfigFile)
+	for _, k := range keys {
+		out = append(out, k.Env)
+	}
+	return out
+}
+
+// keyByName finds a key by its dotted name.
+func keyByName(name string) (Key, bool) {
+	for _, k := range keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// keyByEnv finds a key by its environment variable.
+func keyByEnv(env string) (Key, bool) {
+	for _, k := range keys {
+		if k.Env == env {
+			return k, true
+		}
+	}
+	return Key{}, false
+}

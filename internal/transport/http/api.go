@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service"
+)
+
+// APIPrefix is where the JSON API lives.
+const APIPrefix = "/api/v1"
+
+// APIOptions configure the JSON API.
+type APIOptions struct {
+	// AdminKey, when set, is accepted as a bearer token acting in the system
+	// scope: it manages tenants, keys and global rows.
+	AdminKey string
+}
+
+// api holds the handlers of the JSON API. They stay thin: decode, call the
+// service, encode.
+type api struct {
+	svc *service.Service
+}
+
+// MountAPI registers every /api/v1 route on the server.
+func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
+	a := &api{svc: svc}
+	g := s.echo.Group(APIPrefix, authenticate(svc, opts.AdminKey))
+
+	g.GET("/assets", a.listAssets)
+	g.POST("/assets", a.createAsset)
+	g.GET("/assets/:asset", a.getAsset)
+	g.PATCH("/assets/:asset", a.updateAsset)
+	g.DELETE("/assets/:asset", a.deleteAsset)
+	g.GET("/assets/:asset/dependencies", a.assetDependencies)
+	g.DELETE("/assets/:asset/dependencies", a.deleteAssetDependencies)
+	g.GET("/assets/:asset/upstream", a.assetUpstream)
+	g.GET("/assets/:asset/downstream", a.assetDownstream)
+	g.GET("/assets/:asset/lineage", a.lineage)
+
+	g.POST("/dependencies", a.createDependency)
+	g.GET("/dependencies/:id", a.getDependency)
+	g.DELETE("/dependencies/:id", a.deleteDependency)
+
+	g.GET("/workflows", a.listWorkflows)
+	g.POST("/workflows", a.createWorkflow)
+	g.GET("/workflows/:workflow", a.getWorkflow)
+	g.PATCH("/workflows/:workflow", a.updateWorkflow)
+	g.DELETE("/workflows/:workflow", a.deleteWorkflow)
+	g.GET("/workflows/:workflow/versions", a.workflowVersions)
+	g.POST("/workflows/:workflow/trigger", a.triggerWorkflow)
+
+	g.POST("/materialize", a.materialize)
+	for _, prefix := range []string{"/runs", "/executions"} {
+		g.GET(prefix, a.listRuns)
+		g.GET(prefix+"/:id", a.getRun)
+		g.POST(prefix+"/:id/cancel", a.cancelRun)
+		g.DELETE(prefix+"/:id", a.deleteRun)
+	}
+	g.GET("/workflow-runs/:id", a.getRun)
+
+	g.GET("/tenants", a.listTenants, requireSystem)
+	g.POST("/tenants", a.createTenant, requireSystem)
+	g.GET("/tenants/:tenant/keys", a.listKeys, requireSystem)
+	g.POST("/tenants/:tenant/keys", a.createKey, requireSystem)
+	g.DELETE("/keys/:id", a.revokeKey, requireSystem)
+}
+
+// pathRef reads a path parameter that names a resource by UUID or by name.
+// Names may hold any character, escaped in the path.
+func pathRef(c echo.Context, name string) (string, error) {
+	v := c.Param(name)
+	if c.Request().URL.RawPath != "" {
+		u, err := url.PathUnescape(v)
+		if err != nil {
+			return "", badRequest(fmt.Sprintf("path parameter %q is badly escaped", name), nil)
+		}
+		v = u
+	}
+	if v == "" {
+		return "", badRequest(fmt.Sprintf("path parameter %q is required", name), nil)
+	}
+	return v, nil
+}
+
+// page reads limit and offset. Out-of-range values are 400, not clamped.
+func page(c echo.Context) (domain.Page, error) {
+	limit, err := queryInt(c, "limit", domain.DefaultLimit, 1, domain.MaxLimit)
+	if err != nil {
+		return domain.Page{}, err
+	}
+	offset, err := queryInt(c, "offset", 0, 0, 1<<31-1)
+	if err != nil {
+		return domain.Page{}, err
+	}
+	return domain.Page{Limit: limit, Offset: offset}, nil
+}
+
+func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) }

@@ -1,0 +1,175 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestAPICrossTenantMatrix walks the router's own route table, so a new
+// route cannot escape it: tenant B calls every /api/v1 route with each of
+// tenant A's ids and must get 404 (403 on admin routes), lists must hold none
+// of A's rows, and A's data must read the same afterwards.
+func TestAPICrossTenantMatrix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Tenant A's world.
+	up, down := e.asset(e.keyA, "a-up"), e.asset(e.keyA, "a-down")
+	var dep depBody
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/dependencies", key: e.keyA, body: map[string]any{"upstream": up, "downstream": down}}).json(t, &dep)
+	var wf struct {
+		Workflow struct{ ID string } `json:"workflow"`
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/workflows", key: e.keyA, body: map[string]any{"name": "a-flow", "assets": []string{up, down}}}).json(t, &wf)
+	var trig struct {
+		RunID string `json:"run_id"`
+	}
+	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/workflows/a-flow/trigger", key: e.keyA}).json(t, &trig)
+	var keys struct {
+		Keys []struct{ ID string } `json:"keys"`
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/tenants/" + e.a + "/keys", key: adminKey}).json(t, &keys)
+	// Tenant B has data of its own, so lists are not trivially empty.
+	e.asset(e.keyB, "b-own")
+
+	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, keys.Keys[0].ID, e.a}
+	snapshotA := func() string {
+		var sb strings.Builder
+		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
+			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
+			"/api/v1/tenants/" + e.a + "/keys"} {
+			key := e.keyA
+			if strings.HasPrefix(p, "/api/v1/tenants") {
+				key = adminKey
+			}
+			sb.Write(e.must(http.StatusOK, req{method: "GET", path: p, key: key}).body)
+		}
+		return sb.String()
+	}
+	before := snapshotA()
+
+	// Each path parameter, filled with one of A's ids (and names, where a
+	// name is accepted).
+	params := map[string][]string{
+		":asset":    {up, "a-up"},
+		":workflow": {wf.Workflow.ID, "a-flow"},
+		":tenant":   {e.a},
+	}
+	idFor := func(path string) []string {
+		switch {
+		case strings.HasPrefix(path, "/api/v1/dependencies/"):
+			return []string{dep.Dependency.ID}
+		case strings.HasPrefix(path, "/api/v1/keys/"):
+			return []string{keys.Keys[0].ID}
+		case strings.HasPrefix(path, "/api/v1/runs/"), strings.HasPrefix(path, "/api/v1/executions/"), strings.HasPrefix(path, "/api/v1/workflow-runs/"):
+			return []string{trig.RunID}
+		}
+		return nil
+	}
+	// Bodies that would be accepted from A, for the routes that take one.
+	bodies := map[string]any{
+		"POST /api/v1/assets":                      map[string]any{"name": "b-new-asset"},
+		"PATCH /api/v1/assets/:asset":              map[string]any{"description": "defaced"},
+		"POST /api/v1/dependencies":                map[string]any{"upstream": up, "downstream": down, "dependency_type": "control"},
+		"POST /api/v1/workflows":                   map[string]any{"name": "b-flow", "assets": []string{up}},
+		"PATCH /api/v1/workflows/:workflow":        map[string]any{"owner": "b"},
+		"POST /api/v1/workflows/:workflow/trigger": map[string]any{},
+		"POST /api/v1/materialize":                 map[string]any{"asset_name": "a-up"},
+		"POST /api/v1/tenants":                     map[string]any{"id": e.a},
+		"POST /api/v1/tenants/:tenant/keys":        map[string]any{},
+	}
+	// Routes without ids: what B may get, and it must not hold A's ids.
+	noParam := map[string]int{
+		"GET /api/v1/assets":        200,
+		"POST /api/v1/assets":       201, // B's own asset
+		"POST /api/v1/dependencies": 404,
+		"GET /api/v1/workflows":     200,
+		"POST /api/v1/workflows":    422, // A's asset is "not found" as input
+		"POST /api/v1/materialize":  404,
+		"GET /api/v1/runs":          200,
+		"GET /api/v1/executions":    200,
+		"GET /api/v1/tenants":       403,
+		"POST /api/v1/tenants":      403,
+	}
+	admin := regexp.MustCompile(`^/api/v1/(tenants|keys)`)
+	paramRe := regexp.MustCompile(`:[a-z]+`)
+
+	var checked []string
+	for _, r := range e.srv.Echo().Routes() {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Path == "/api/v1/health" || r.Path == "/api/v1/openapi.json" || r.Method == "echo_route_not_found" {
+			continue
+		}
+		route := r.Method + " " + r.Path
+		names := paramRe.FindAllString(r.Path, -1)
+		if len(names) == 0 {
+			want, ok := noParam[route]
+			if !ok {
+				t.Errorf("route %s is not in the matrix: classify it", route)
+				continue
+			}
+			res := e.do(req{method: r.Method, path: r.Path, key: e.keyB, body: bodies[route]})
+			if res.status != want {
+				t.Errorf("%s as B: status %d, want %d: %s", route, res.status, want, res.body)
+			}
+			for _, id := range aIDs[:5] {
+				if strings.Contains(string(res.body), id) {
+					t.Errorf("%s as B: the answer holds A's id %s", route, id)
+				}
+			}
+			checked = append(checked, route)
+			continue
+		}
+		var values []string
+		if len(names) != 1 {
+			t.Errorf("route %s has %d parameters; extend the matrix", route, len(names))
+			continue
+		}
+		if names[0] == ":id" {
+			values = idFor(r.Path)
+		} else {
+			values = params[names[0]]
+		}
+		if len(values) == 0 {
+			t.Errorf("route %s: no tenant-A value for %s; extend the matrix", route, names[0])
+			continue
+		}
+		want := http.StatusNotFound
+		if admin.MatchString(r.Path) {
+			want = http.StatusForbidden
+		}
+		for _, v := range values {
+			path := strings.Replace(r.Path, names[0], v, 1)
+			res := e.do(req{method: r.Method, path: path, key: e.keyB, body: bodies[route]})
+			if res.status != want {
+				t.Errorf("%s %s as B: status %d, want %d: %s", r.Method, path, res.status, want, res.body)
+				continue
+			}
+			if body := res.errBody(t); want == http.StatusNotFound && body.Message != "not found" {
+				t.Errorf("%s %s as B: message %q hints at more than absence", r.Method, path, body.Message)
+			}
+		}
+		checked = append(checked, route)
+	}
+	sort.Strings(checked)
+	if len(checked) < 30 {
+		t.Fatalf("only %d routes checked: %v", len(checked), checked)
+	}
+	if after := snapshotA(); after != before {
+		t.Fatalf("A's data changed:\nbefore %s\nafter  %s", before, after)
+	}
+
+	// Lists as B, with filters naming A's things, hold none of A's rows.
+	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows"} {
+		res := e.must(http.StatusOK, req{method: "GET", path: p, key: e.keyB})
+		for _, id := range aIDs[:5] {
+			if strings.Contains(string(res.body), id) {
+				t.Errorf("%s as B holds A's id %s", p, id)
+			}
+		}
+		if strings.Contains(string(res.body), `"a-`) {
+			t.Errorf("%s as B holds A's names: %s", p, res.body)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service"
+)
+
+type createAssetRequest struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	AssetType   string   `json:"asset_type"`
+	Owner       string   `json:"owner"`
+	Tags        []string `json:"tags"`
+	Global      bool     `json:"global"`
+}
+
+type patchAssetRequest struct {
+	Name        *string   `json:"name"`
+	Description *string   `json:"description"`
+	AssetType   *string   `json:"asset_type"`
+	Owner       *string   `json:"owner"`
+	Tags        *[]string `json:"tags"`
+}
+
+type assetEnvelope struct {
+	Asset AssetDTO `json:"asset"`
+}
+
+type assetList struct {
+	Assets []AssetDTO `json:"assets"`
+	Total  int64      `json:"total"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+}
+
+func (a *api) listAssets(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := domain.AssetFilter{
+		AssetType:  c.QueryParam("asset_type"),
+		Owner:      c.QueryParam("owner"),
+		Tag:        c.QueryParam("tag"),
+		NamePrefix: c.QueryParam("q"),
+	}
+	list, err := a.svc.ListAssets(c.Request().Context(), f, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assetList{Assets: assetDTOs(list.Items), Total: list.Total, Limit: list.Limit, Offset: list.Offset})
+}
+
+func (a *api) createAsset(c echo.Context) error {
+	var req createAssetRequest
+	if err := decodeJSON(c, &req, false); err != nil {
+		return err
+	}
+	asset, err := a.svc.CreateAsset(c.Request().Context(), service.CreateAssetInput(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, assetEnvelope{Asset: assetDTO(asset)})
+}
+
+// resolveAsset reads the {asset} path parameter, a UUID or a name.
+func (a *api) resolveAsset(c echo.Context) (*domain.Asset, error) {
+	ref, err := pathRef(c, "asset")
+	if err != nil {
+		return nil, err
+	}
+	return a.svc.ResolveAsset(c.Request().Context(), ref)
+}
+
+func (a *api) getAsset(c echo.Context) error {
+	asset, err := a.resolveAsset(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(asset)})
+}
+
+func (a *api) updateAsset(c echo.Context) error {
+	var req patchAssetRequest
+	if err := decodeJSON(c, &req, false); err != nil {
+		return err
+	}
+	asset, err := a.resolveAsset(c)
+	if err != nil {
+		return err
+	}
+	updated, err := a.svc.UpdateAsset(c.Request().Context(), asset.ID, domain.AssetPatch(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(updated)})
+}
+
+func (a *api) deleteAsset(c echo.Context) error {
+	asset, err := a.resolveAsset(c)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.DeleteAsset(c.Request().Context(), asset.ID); err != nil {
+		return err
+	}
+	return noContent(c)
+}
