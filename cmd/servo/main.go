@@ -2,6 +2,8 @@
 //
 //	servo serve                     serve the HTTP API until SIGINT or SIGTERM
 //	servo migrate up|down|status    manage the database schema
+//	servo tenants create|list        manage tenants
+//	servo keys create|list|revoke     manage API keys
 //	servo version                   print the version
 //
 // Configuration comes from built-in defaults, an optional YAML file

@@ -9,6 +9,7 @@ import (
 
 	"github.com/servo-data/servo/internal/config"
 	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/service"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 	"github.com/servo-data/servo/migrations"
 )
@@ -64,11 +65,15 @@ func (a *app) serve(ctx context.Context) (err error) {
 
 	srv, err := httpapi.New(
 		httpapi.Config{Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout},
-		httpapi.Deps{DB: store, Log: log, Version: buildVersion()},
+		httpapi.Deps{DB: store, Pool: store, Log: log, Version: buildVersion()},
 	)
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)
 	}
+	if cfg.Auth.AdminKey == "" {
+		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
+	}
+	srv.MountAPI(service.New(store), httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey})
 	return srv.ListenAndServe(ctx)
 }
 

@@ -34,7 +34,19 @@ type Config struct {
 	HTTP HTTP
 	// Log configures logging.
 	Log Log
+	// Auth configures authentication.
+	Auth Auth
 }
+
+// Auth configures authentication.
+type Auth struct {
+	// AdminKey, when set, is a bearer token that acts in the system scope:
+	// it manages tenants, API keys and global rows.
+	AdminKey string
+}
+
+// MinAdminKeyLen is the shortest admin key accepted.
+const MinAdminKeyLen = 32
 
 // Database configures the database connection and its pool.
 type Database struct {
@@ -357,6 +369,9 @@ func (c *Config) validate() []problem {
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		bad("http.shutdown_timeout", "must be positive, got %s", c.HTTP.ShutdownTimeout)
+	}
+	if k := c.Auth.AdminKey; k != "" && len(k) < MinAdminKeyLen {
+		bad("auth.admin_key", "must be at least %d characters (generate one with: openssl rand -base64 32)", MinAdminKeyLen)
 	}
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	if !slices.Contains(logLevels, c.Log.Level) {

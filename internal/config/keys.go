@@ -78,6 +78,11 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.ShutdownTimeout },
 	},
 	{
+		Name: "auth.admin_key", Env: "SERVO_ADMIN_KEY", Default: "",
+		Doc:   "Bearer token for the admin API (tenants, keys, global rows); at least 32 characters; empty disables it.",
+		field: func(c *Config) any { return &c.Auth.AdminKey },
+	},
+	{
 		Name: "log.level", Env: "SERVO_LOG_LEVEL", Default: "info",
 		Doc:   "Lowest level logged: debug, info, warn or error.",
 		field: func(c *Config) any { return &c.Log.Level },

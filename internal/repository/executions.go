@@ -16,7 +16,8 @@ func (s *Store) ExecutionCreate(ctx context.Context, e *domain.Execution) error 
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := executionRowFrom(e)
 		row.ID, row.TenantID = newID(), ""
-		row.CreatedAt, row.UpdatedAt = now(), now()
+		t := now()
+		row.CreatedAt, row.UpdatedAt = t, t
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
