@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,6 +38,9 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// routes indexes the served routes, so that routeLabel can tell them
+	// from Echo's catch-alls; it is rebuilt when a lookup misses.
+	routes atomic.Pointer[routeSet]
 }
 
 // newMetrics builds the registry with the HTTP metrics, the Go runtime and
@@ -91,10 +95,9 @@ func (m *metrics) middleware() echo.MiddlewareFunc {
 				// should the order of the middleware ever change.
 				c.Error(err)
 			}
-			status := c.Response().Status
-			route := routeLabel(c, status)
+			route := m.routeLabel(c)
 			method := methodLabel(c.Request().Method)
-			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+			m.requests.WithLabelValues(route, method, strconv.Itoa(c.Response().Status)).Inc()
 			m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 			return nil
 		}
@@ -104,24 +107,48 @@ func (m *metrics) middleware() echo.MiddlewareFunc {
 // routeLabel names the route pattern that handled the request, never the
 // raw path, so that the label's values stay few. A request no route
 // handled is "unmatched": one that matched no path at all, or that Echo's
-// catch-all (a group's not-found route) or its method-not-allowed handler
-// answered. Those answer 404 or 405 only, so only then are the routes
-// searched.
-func routeLabel(c echo.Context, status int) string {
-	route := c.Path()
-	if route == "" {
+// catch-all (a group's not-found route, which may still answer 401 from the
+// group's middleware) or its method-not-allowed handler answered.
+func (m *metrics) routeLabel(c echo.Context) string {
+	path := c.Path()
+	if path == "" {
 		return routeUnmatched
 	}
-	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
-		return route
+	key := c.Request().Method + " " + path
+	if m.routes.Load().has(key) {
+		return path
 	}
-	method := c.Request().Method
-	for _, r := range c.Echo().Routes() {
-		if r.Path == route && r.Method == method {
-			return route
-		}
+	// A miss: either no route handled the request, or the route was
+	// registered after the index was built.
+	if m.indexRoutes(c.Echo()).has(key) {
+		return path
 	}
 	return routeUnmatched
+}
+
+// routeSet holds "METHOD /pattern" for every route a handler serves.
+type routeSet map[string]struct{}
+
+func (s *routeSet) has(key string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := (*s)[key]
+	return ok
+}
+
+// indexRoutes rebuilds the set of served routes from the router, leaving
+// out Echo's not-found catch-alls.
+func (m *metrics) indexRoutes(e *echo.Echo) *routeSet {
+	rs := e.Routes()
+	set := make(routeSet, len(rs))
+	for _, r := range rs {
+		if r.Method != echo.RouteNotFound {
+			set[r.Method+" "+r.Path] = struct{}{}
+		}
+	}
+	m.routes.Store(&set)
+	return &set
 }
 
 // methodLabel passes the standard HTTP methods and folds any other into
