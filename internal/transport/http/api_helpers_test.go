@@ -35,9 +35,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWithLog(t, zap.NewNop())
+}
+
+func newEnvWithLog(t *testing.T, log *zap.Logger) *env {
+	t.Helper()
 	st := testdb.Open(t, testdb.Shared(t))
 	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
+	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: log, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,9 @@ func requestLogger(log *zap.Logger) echo.MiddlewareFunc {
 				zap.Int64("bytes_out", res.Size),
 				zap.String("request_id", RequestIDFromContext(c.Request().Context())),
 			}
+			if p, ok := PrincipalFrom(c.Request().Context()); ok {
+				fields = append(fields, zap.String("tenant", p.Scope.String()))
+			}
 			level := zapcore.InfoLevel
 			switch {
 			case status >= 500:
