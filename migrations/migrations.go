@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-gormigrate/gormigrate/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivermigrate"
 	"gorm.io/gorm"
 )
 
@@ -142,12 +143,31 @@ func newMigrator(db *gorm.DB, opts Options) (*gormigrate.Gormigrate, error) {
 		return nil, err
 	}
 	list := make([]*gormigrate.Migration, len(ms))
+	dialect := dialectOf(db)
 	for i, m := range ms {
 		up, down := render(m.up, opts), render(m.down, opts)
+		step := goSteps[m.id]
 		list[i] = &gormigrate.Migration{
-			ID:       m.id,
-			Migrate:  func(tx *gorm.DB) error { return tx.Exec(up).Error },
-			Rollback: func(tx *gorm.DB) error { return tx.Exec(down).Error },
+			ID: m.id,
+			Migrate: func(tx *gorm.DB) error {
+				if step.before != nil {
+					if err := step.before(tx, dialect); err != nil {
+						return fmt.Errorf("%s: %w", m.id, err)
+					}
+				}
+				return tx.Exec(up).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				if err := tx.Exec(down).Error; err != nil {
+					return err
+				}
+				if step.after != nil {
+					if err := step.after(tx, dialect); err != nil {
+						return fmt.Errorf("%s: %w", m.id, err)
+					}
+				}
+				return nil
+			},
 		}
 	}
 	return gormigrate.New(db, &gormigrate.Options{
@@ -187,6 +207,9 @@ func Up(ctx context.Context, db *gorm.DB, opts Options) error {
 		if err != nil {
 			return err
 		}
+		if err := migrateRiver(ctx, conn, rivermigrate.DirectionUp); err != nil {
+			return err
+		}
 		if err := m.Migrate(); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
@@ -212,6 +235,13 @@ func Down(ctx context.Context, db *gorm.DB, opts Options) error {
 				return fmt.Errorf("migrate down: no migration has been applied: %w", err)
 			}
 			return fmt.Errorf("migrate down: %w", err)
+		}
+		applied, err := Applied(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if !applied[riverAfter] {
+			return migrateRiver(ctx, conn, rivermigrate.DirectionDown)
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -61,3 +62,5 @@ func TestTenantsAndKeysCommands(t *testing.T) {
 		t.Fatalf("revoked key not shown as revoked: %s", list.stdout)
 	}
 }
+
+func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/config"
+	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
@@ -15,7 +16,8 @@ import (
 )
 
 func newServeCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var noWorkers bool
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API until SIGINT or SIGTERM",
 		Long: "Serve the HTTP API until SIGINT or SIGTERM, then drain in-flight requests and exit.\n\n" +
@@ -24,12 +26,14 @@ func newServeCmd(a *app) *cobra.Command {
 			"migrations are not all applied: run `servo migrate up` as the schema owner first.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.serve(cmd.Context())
+			return a.serve(cmd.Context(), !noWorkers)
 		},
 	}
+	cmd.Flags().BoolVar(&noWorkers, "no-workers", false, "serve the API only; runs are worked by `servo worker` processes")
+	return cmd
 }
 
-func (a *app) serve(ctx context.Context) (err error) {
+func (a *app) serve(ctx context.Context, work bool) (err error) {
 	cfg, log, err := a.setup()
 	if err != nil {
 		return err
@@ -73,7 +77,26 @@ func (a *app) serve(ctx context.Context) (err error) {
 	if cfg.Auth.AdminKey == "" {
 		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
 	}
-	srv.MountAPI(service.New(store), httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey})
+	svc := service.New(store)
+	rt, err := newRuntime(cfg, store, svc, log, work)
+	if err != nil {
+		return err
+	}
+	if err := rt.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	defer func() {
+		if serr := rt.Stop(cfg.HTTP.ShutdownTimeout); serr != nil {
+			log.Warn("stop workers", zap.Error(serr))
+		}
+	}()
+	ol, err := openlineage.New(svc, store, openlineage.Options{
+		Mode: openlineage.Mode(cfg.OpenLineage.Mode), Retention: cfg.OpenLineage.Retention, Log: log.Named("openlineage"),
+	})
+	if err != nil {
+		return err
+	}
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol})
 	return srv.ListenAndServe(ctx)
 }
 

@@ -36,7 +36,43 @@ type Config struct {
 	Log Log
 	// Auth configures authentication.
 	Auth Auth
+	// OpenLineage configures OpenLineage ingestion.
+	OpenLineage OpenLineage
+	// Runtime configures run execution.
+	Runtime Runtime
 }
+
+// Runtime configures run execution.
+type Runtime struct {
+	// AllowedCommands is a comma-separated list of absolute executable paths
+	// command steps may run; empty turns command execution off.
+	AllowedCommands string
+	// AllowedHosts is a comma-separated list of hosts http steps may call.
+	AllowedHosts string
+	// MaxRunningPerTenant caps a tenant's running steps.
+	MaxRunningPerTenant int
+	// StartsPerMinute caps how many runs of a tenant start per minute (0: no cap).
+	StartsPerMinute int
+	// Workers is how many jobs one worker process works at once.
+	Workers int
+	// Lease is how long a job may run before it is taken for lost.
+	Lease time.Duration
+	// KillGrace is the time between SIGTERM and SIGKILL for a stopped step.
+	KillGrace time.Duration
+	// SigningKey derives the per-tenant secrets that sign http steps.
+	SigningKey string
+}
+
+// OpenLineage configures OpenLineage ingestion.
+type OpenLineage struct {
+	// Mode is strict or lenient.
+	Mode string
+	// Retention is how long raw events are kept after they are received.
+	Retention time.Duration
+}
+
+// openLineageModes are the modes openlineage.mode accepts.
+var openLineageModes = []string{"strict", "lenient"}
 
 // Auth configures authentication.
 type Auth struct {
@@ -370,8 +406,36 @@ func (c *Config) validate() []problem {
 	if c.HTTP.ShutdownTimeout <= 0 {
 		bad("http.shutdown_timeout", "must be positive, got %s", c.HTTP.ShutdownTimeout)
 	}
+	r := c.Runtime
+	if r.MaxRunningPerTenant < 1 {
+		bad("runtime.max_running_per_tenant", "must be at least 1, got %d", r.MaxRunningPerTenant)
+	}
+	if r.StartsPerMinute < 0 {
+		bad("runtime.starts_per_minute", "must not be negative, got %d", r.StartsPerMinute)
+	}
+	if r.Workers < 1 {
+		bad("runtime.workers", "must be at least 1, got %d", r.Workers)
+	}
+	if r.Lease < 10*time.Second {
+		bad("runtime.lease", "must be at least 10s, got %s", r.Lease)
+	}
+	if r.KillGrace <= 0 {
+		bad("runtime.kill_grace", "must be positive, got %s", r.KillGrace)
+	}
+	for _, p := range splitList(r.AllowedCommands) {
+		if !strings.HasPrefix(p, "/") {
+			bad("runtime.allowed_commands", "%q is not an absolute path", p)
+		}
+	}
 	if k := c.Auth.AdminKey; k != "" && len(k) < MinAdminKeyLen {
 		bad("auth.admin_key", "must be at least %d characters (generate one with: openssl rand -base64 32)", MinAdminKeyLen)
+	}
+	c.OpenLineage.Mode = strings.ToLower(c.OpenLineage.Mode)
+	if !slices.Contains(openLineageModes, c.OpenLineage.Mode) {
+		bad("openlineage.mode", "%q is not one of %s", c.OpenLineage.Mode, strings.Join(openLineageModes, ", "))
+	}
+	if c.OpenLineage.Retention <= 0 {
+		bad("openlineage.retention", "must be positive, got %s", c.OpenLineage.Retention)
 	}
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	if !slices.Contains(logLevels, c.Log.Level) {
@@ -408,3 +472,17 @@ func checkAddr(addr string) error {
 	}
 	return nil
 }
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// List splits a comma-separated configuration value into its items.
+func List(s string) []string { return splitList(s) }

@@ -25,8 +25,12 @@ func defaults() config.Config {
 			ConnectTimeout:     30 * time.Second,
 			SlowQueryThreshold: 200 * time.Millisecond,
 		},
-		HTTP: config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second},
-		Log:  config.Log{Level: "info", Format: "json"},
+		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second},
+		Log:         config.Log{Level: "info", Format: "json"},
+		OpenLineage: config.OpenLineage{Mode: "lenient", Retention: 720 * time.Hour},
+		Runtime: config.Runtime{
+			MaxRunningPerTenant: 10, Workers: 10, Lease: 30 * time.Minute, KillGrace: 10 * time.Second,
+		},
 	}
 }
 
@@ -324,6 +328,16 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"log.level", "log.format"},
 		},
 		{
+			name: "unknown OpenLineage mode",
+			env:  []string{"SERVO_OPENLINEAGE_MODE=picky"},
+			want: []string{`openlineage.mode (from environment variable SERVO_OPENLINEAGE_MODE): "picky" is not one of strict, lenient`},
+		},
+		{
+			name: "OpenLineage retention not positive",
+			file: "openlineage:\n  retention: 0s\n",
+			want: []string{"openlineage.retention (from config file ", "must be positive, got 0s"},
+		},
+		{
 			name: "malformed YAML",
 			file: "http:\n  addr: :1\n bad-indent: [\n",
 			want: []string{"read config file"},
@@ -430,6 +444,12 @@ func TestKeysCoverConfig(t *testing.T) {
 			value = "console"
 		case "auth.admin_key":
 			value = strings.Repeat("k", config.MinAdminKeyLen)
+		case "openlineage.mode":
+			value = "strict"
+		case "runtime.allowed_commands":
+			value = "/usr/bin/true"
+		case "runtime.lease":
+			value = "3m"
 		default:
 			if value == "" {
 				value = "x_value"

@@ -83,6 +83,56 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Auth.AdminKey },
 	},
 	{
+		Name: "runtime.allowed_commands", Env: "SERVO_RUNTIME_ALLOWED_COMMANDS", Default: "",
+		Doc:   "Comma-separated absolute paths of executables command steps may run (argv[0] is resolved with PATH); empty turns command execution off.",
+		field: func(c *Config) any { return &c.Runtime.AllowedCommands },
+	},
+	{
+		Name: "runtime.allowed_hosts", Env: "SERVO_RUNTIME_ALLOWED_HOSTS", Default: "",
+		Doc:   "Comma-separated host names http steps may call; empty allows none.",
+		field: func(c *Config) any { return &c.Runtime.AllowedHosts },
+	},
+	{
+		Name: "runtime.max_running_per_tenant", Env: "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT", Default: "10",
+		Doc:   "Most steps and materializations of one tenant running at once, across all workers; the rest wait queued, oldest first.",
+		field: func(c *Config) any { return &c.Runtime.MaxRunningPerTenant },
+	},
+	{
+		Name: "runtime.starts_per_minute", Env: "SERVO_RUNTIME_STARTS_PER_MINUTE", Default: "0",
+		Doc:   "Most runs of one tenant started in any minute, across all workers (0: no cap).",
+		field: func(c *Config) any { return &c.Runtime.StartsPerMinute },
+	},
+	{
+		Name: "runtime.workers", Env: "SERVO_RUNTIME_WORKERS", Default: "10",
+		Doc:   "Jobs one worker process works at once.",
+		field: func(c *Config) any { return &c.Runtime.Workers },
+	},
+	{
+		Name: "runtime.lease", Env: "SERVO_RUNTIME_LEASE", Default: "30m",
+		Doc:   "How long a step's job may run before its worker is taken for lost and the step is retried or failed; step timeouts may be at most half of it.",
+		field: func(c *Config) any { return &c.Runtime.Lease },
+	},
+	{
+		Name: "runtime.kill_grace", Env: "SERVO_RUNTIME_KILL_GRACE", Default: "10s",
+		Doc:   "Time a cancelled or timed-out command gets between SIGTERM and SIGKILL.",
+		field: func(c *Config) any { return &c.Runtime.KillGrace },
+	},
+	{
+		Name: "runtime.signing_key", Env: "SERVO_RUNTIME_SIGNING_KEY", Default: "",
+		Doc:   "Secret from which each tenant's HMAC key for signing http steps is derived.",
+		field: func(c *Config) any { return &c.Runtime.SigningKey },
+	},
+	{
+		Name: "openlineage.mode", Env: "SERVO_OPENLINEAGE_MODE", Default: "lenient",
+		Doc:   "How OpenLineage events are validated: strict (only events valid against the 2-0-2 schema) or lenient (also a missing schemaURL or an eventTime without a zone, with a warning).",
+		field: func(c *Config) any { return &c.OpenLineage.Mode },
+	},
+	{
+		Name: "openlineage.retention", Env: "SERVO_OPENLINEAGE_RETENTION", Default: "720h",
+		Doc:   "How long raw OpenLineage events are kept after they are received.",
+		field: func(c *Config) any { return &c.OpenLineage.Retention },
+	},
+	{
 		Name: "log.level", Env: "SERVO_LOG_LEVEL", Default: "info",
 		Doc:   "Lowest level logged: debug, info, warn or error.",
 		field: func(c *Config) any { return &c.Log.Level },

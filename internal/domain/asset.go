@@ -21,8 +21,10 @@ type Asset struct {
 	AssetType   string    `json:"asset_type"`
 	Owner       string    `json:"owner"`
 	Tags        []string  `json:"tags"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// Compute says how to materialize the asset; nil means observed.
+	Compute   *ComputeSpec `json:"compute"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // IsGlobal reports whether the asset is a global (system) row.
@@ -45,7 +47,13 @@ func (a *Asset) Validate() error {
 	n := utf8.RuneCountInString(a.AssetType)
 	v.Check(n >= 1 && n <= MaxTypeLen && validText(a.AssetType), "asset_type", "must be 1 to %d printable characters", MaxTypeLen)
 	checkCommon(&v, a.Description, a.Owner, a.Tags)
-	return v.Err()
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if a.Compute != nil {
+		return a.Compute.Validate()
+	}
+	return nil
 }
 
 // AssetFilter narrows an asset listing. Empty fields do not filter.
@@ -63,6 +71,9 @@ type AssetPatch struct {
 	AssetType   *string
 	Owner       *string
 	Tags        *[]string
+	// Compute replaces the compute spec when set; ClearCompute removes it.
+	Compute      *ComputeSpec
+	ClearCompute bool
 }
 
 // Apply copies the set fields of p onto a.
@@ -81,5 +92,11 @@ func (p AssetPatch) Apply(a *Asset) {
 	}
 	if p.Tags != nil {
 		a.Tags = *p.Tags
+	}
+	if p.Compute != nil {
+		a.Compute = p.Compute
+	}
+	if p.ClearCompute {
+		a.Compute = nil
 	}
 }

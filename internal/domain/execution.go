@@ -37,10 +37,12 @@ const (
 // Execution is one run: of a workflow, or of a single asset (a
 // materialization). At least one of WorkflowID and AssetID is set.
 type Execution struct {
-	ID             uuid.UUID  `json:"id"`
-	TenantID       string     `json:"tenant_id"`
-	WorkflowID     *uuid.UUID `json:"workflow_id"`
-	AssetID        *uuid.UUID `json:"asset_id"`
+	ID         uuid.UUID  `json:"id"`
+	TenantID   string     `json:"tenant_id"`
+	WorkflowID *uuid.UUID `json:"workflow_id"`
+	AssetID    *uuid.UUID `json:"asset_id"`
+	// ParentID links a workflow step to its workflow run.
+	ParentID       *uuid.UUID `json:"parent_id"`
 	State          State      `json:"state"`
 	Trigger        Trigger    `json:"trigger"`
 	PartitionKey   string     `json:"partition_key"`
@@ -88,6 +90,7 @@ type ExecutionFilter struct {
 	// non-nil slice matches nothing.
 	WorkflowIDs []uuid.UUID
 	AssetID     *uuid.UUID
+	ParentID    *uuid.UUID
 	State       State
 	// Status matches the client-facing status (see Execution.Status).
 	Status Status
@@ -153,6 +156,8 @@ type Transition struct {
 	From         State
 	To           State
 	ErrorMessage string
+	// Reason is recorded in the run's event history.
+	Reason string
 	// At is the time of the move; zero means now.
 	At time.Time
 }

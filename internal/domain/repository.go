@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -100,6 +101,30 @@ type ExecutionRepository interface {
 	// in t.From (compare-and-swap). A run in another state is ErrConflict.
 	ExecutionTransition(ctx context.Context, t Transition) (*Execution, error)
 	ExecutionDelete(ctx context.Context, id uuid.UUID) error
+	// ExecutionLock reads a run and locks it for the rest of the transaction.
+	ExecutionLock(ctx context.Context, id uuid.UUID) (*Execution, error)
+	// ExecutionChildren lists the steps of a workflow run, oldest first.
+	ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]Execution, error)
+	// ExecutionCountRunning counts the tenant's running materializations
+	// and steps (runs with an asset).
+	ExecutionCountRunning(ctx context.Context) (int64, error)
+	// ExecutionOldestQueued returns the ids of the tenant's n oldest queued
+	// materializations and steps.
+	ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
+	// ExecutionCountStartedSince counts runs with an asset started after t.
+	ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error)
+	// ExecutionLockTenantSlots serialises slot accounting of the scope's
+	// tenant for the rest of the transaction.
+	ExecutionLockTenantSlots(ctx context.Context) error
+}
+
+// RunHistoryRepository keeps each run's transitions and output.
+type RunHistoryRepository interface {
+	RunEventCreate(ctx context.Context, e *RunEvent) error
+	RunEventList(ctx context.Context, runID uuid.UUID) ([]RunEvent, error)
+	// RunLogPut replaces the kept output of a run.
+	RunLogPut(ctx context.Context, l *RunLog) error
+	RunLogGet(ctx context.Context, runID uuid.UUID) (*RunLog, error)
 }
 
 // Store is everything the service layer needs from storage.
@@ -111,4 +136,5 @@ type Store interface {
 	WorkflowRepository
 	ExecutionRepository
 	APIKeyRepository
+	RunHistoryRepository
 }

@@ -18,8 +18,10 @@ type Workflow struct {
 	Owner       string      `json:"owner"`
 	Tags        []string    `json:"tags"`
 	AssetIDs    []uuid.UUID `json:"asset_ids"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	// Retry is the default retry policy of the workflow's steps.
+	Retry     *RetryPolicy `json:"retry"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // MaxWorkflowAssets caps the number of assets in one workflow version.
@@ -55,6 +57,9 @@ func (w *Workflow) Validate() error {
 			break
 		}
 		seen[id] = struct{}{}
+	}
+	if w.Retry != nil {
+		_ = w.Retry.validate(&v, "retry")
 	}
 	return v.Err()
 }

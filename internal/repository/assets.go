@@ -157,6 +157,7 @@ func (s *Store) AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.A
 			"asset_type":  a.AssetType,
 			"owner":       a.Owner,
 			"tags":        stringList(a.Tags),
+			"compute":     jsonObject[domain.ComputeSpec]{V: a.Compute},
 			"updated_at":  now(),
 		})
 		if res.Error != nil {

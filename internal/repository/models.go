@@ -52,6 +52,44 @@ func (l *stringList) Scan(src any) error {
 	return nil
 }
 
+// jsonObject stores an optional value as JSON (jsonb on PostgreSQL, text on
+// SQLite); nil is NULL.
+type jsonObject[T any] struct{ V *T }
+
+// Value implements driver.Valuer.
+func (j jsonObject[T]) Value() (driver.Value, error) {
+	if j.V == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(j.V)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (j *jsonObject[T]) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		j.V = nil
+		return nil
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		return fmt.Errorf("jsonObject: cannot scan %T", src)
+	}
+	var out T
+	if err := json.Unmarshal(b, &out); err != nil {
+		return fmt.Errorf("jsonObject: %w", err)
+	}
+	j.V = &out
+	return nil
+}
+
 type tenantRow struct {
 	ID        string `gorm:"primaryKey"`
 	Name      string
@@ -73,6 +111,7 @@ type assetRow struct {
 	AssetType   string
 	Owner       string
 	Tags        stringList
+	Compute     jsonObject[domain.ComputeSpec]
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -84,6 +123,7 @@ func assetRowFrom(a *domain.Asset) assetRow {
 	return assetRow{
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Description: a.Description,
 		AssetType: a.AssetType, Owner: a.Owner, Tags: stringList(a.Tags),
+		Compute:   jsonObject[domain.ComputeSpec]{V: a.Compute},
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -95,7 +135,7 @@ func (r *assetRow) toDomain() domain.Asset {
 	}
 	return domain.Asset{
 		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Description: r.Description,
-		AssetType: r.AssetType, Owner: r.Owner, Tags: tags,
+		AssetType: r.AssetType, Owner: r.Owner, Tags: tags, Compute: r.Compute.V,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -127,6 +167,7 @@ type workflowRow struct {
 	Description string
 	Owner       string
 	Tags        stringList
+	Retry       jsonObject[domain.RetryPolicy]
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -143,7 +184,7 @@ func (r *workflowRow) toDomain(assets []uuid.UUID) domain.Workflow {
 	}
 	return domain.Workflow{
 		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Version: r.Version,
-		Description: r.Description, Owner: r.Owner, Tags: tags, AssetIDs: assets,
+		Description: r.Description, Owner: r.Owner, Tags: tags, AssetIDs: assets, Retry: r.Retry.V,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -162,6 +203,7 @@ type executionRow struct {
 	TenantID       string    `gorm:"<-:create"`
 	WorkflowID     *uuid.UUID
 	AssetID        *uuid.UUID
+	ParentID       *uuid.UUID
 	State          string
 	Trigger        string
 	PartitionKey   string
@@ -178,7 +220,7 @@ func (executionRow) TableName() string { return "executions" }
 
 func executionRowFrom(e *domain.Execution) executionRow {
 	return executionRow{
-		ID: e.ID, TenantID: e.TenantID, WorkflowID: e.WorkflowID, AssetID: e.AssetID,
+		ID: e.ID, TenantID: e.TenantID, WorkflowID: e.WorkflowID, AssetID: e.AssetID, ParentID: e.ParentID,
 		State: string(e.State), Trigger: string(e.Trigger), PartitionKey: e.PartitionKey,
 		Attempt: e.Attempt, IdempotencyKey: e.IdempotencyKey, StartedAt: e.StartedAt,
 		CompletedAt: e.CompletedAt, ErrorMessage: e.ErrorMessage,
@@ -196,7 +238,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 func (r *executionRow) toDomain() domain.Execution {
 	return domain.Execution{
-		ID: r.ID, TenantID: r.TenantID, WorkflowID: r.WorkflowID, AssetID: r.AssetID,
+		ID: r.ID, TenantID: r.TenantID, WorkflowID: r.WorkflowID, AssetID: r.AssetID, ParentID: r.ParentID,
 		State: domain.State(r.State), Trigger: domain.Trigger(r.Trigger), PartitionKey: r.PartitionKey,
 		Attempt: r.Attempt, IdempotencyKey: r.IdempotencyKey, StartedAt: utcPtr(r.StartedAt),
 		CompletedAt: utcPtr(r.CompletedAt), ErrorMessage: r.ErrorMessage,
@@ -213,3 +255,26 @@ func newID() uuid.UUID {
 	}
 	return id
 }
+
+type runEventRow struct {
+	ID          uuid.UUID `gorm:"primaryKey"`
+	TenantID    string    `gorm:"<-:create"`
+	ExecutionID uuid.UUID
+	FromState   string
+	ToState     string
+	At          time.Time
+	Attempt     int
+	Reason      string
+}
+
+func (runEventRow) TableName() string { return "run_events" }
+
+type runLogRow struct {
+	ExecutionID uuid.UUID `gorm:"primaryKey"`
+	TenantID    string    `gorm:"<-:create"`
+	Content     string
+	Truncated   bool
+	UpdatedAt   time.Time
+}
+
+func (runLogRow) TableName() string { return "run_logs" }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -63,6 +64,7 @@ type tenantRows struct {
 type rlsEnv struct {
 	d     *testdb.Database
 	svc   *service.Service
+	st    *repository.Store
 	app   *sql.DB // the application role: RLS applies
 	owner *sql.DB // the superuser owner: RLS does not
 }
@@ -80,7 +82,8 @@ func newRLSEnv(t *testing.T) *rlsEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = owner.Close() })
-	return &rlsEnv{d: d, svc: service.New(testdb.Open(t, d)), app: app, owner: owner}
+	st := testdb.Open(t, d)
+	return &rlsEnv{d: d, svc: service.New(st), st: st, app: app, owner: owner}
 }
 
 // seed creates a tenant with a row in every tenant table, through the
@@ -120,6 +123,17 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 		t.Fatalf("create asset run: %v", err)
 	}
 	r.runs = [2]uuid.UUID{run1.ID, run2.ID}
+	if _, err := e.svc.TransitionRun(ctx, domain.Transition{ID: run1.ID, From: domain.StatePending, To: domain.StateQueued}); err != nil {
+		t.Fatalf("transition (a run event): %v", err)
+	}
+	if err := e.svc.PutRunLog(ctx, run1.ID, "output", false); err != nil {
+		t.Fatalf("run log: %v", err)
+	}
+	ev := domain.LineageEvent{ExecutionID: &run1.ID, Kind: "RunEvent", EventType: "START", EventTime: time.Now(),
+		Hash: strings.Repeat("0", 64), Body: []byte(`{"eventType":"START"}`)}
+	if err := e.st.LineageEventCreate(ctx, &ev); err != nil {
+		t.Fatalf("create lineage event: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -158,6 +172,9 @@ var rlsTables = []rlsTable{
 	{name: "workflow_assets", col: "tenant_id", set: "position = position + 1000", own: 2, reads: true, writes: true},
 	{name: "executions", col: "tenant_id", set: "error_message = 'rls-probe'", own: 2, reads: true, writes: true},
 	{name: "api_keys", col: "tenant_id", set: "name = 'rls-probe'", own: 1, system: true},
+	{name: "run_events", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "run_logs", col: "tenant_id", set: "content = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of
@@ -588,6 +605,7 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 	depInsert := "INSERT INTO asset_dependencies (id, tenant_id, upstream_asset_id, downstream_asset_id, dependency_type, created_at) VALUES (gen_random_uuid(), $1, $2, $3, 'metadata', now())"
 	linkInsert := "INSERT INTO workflow_assets (tenant_id, workflow_id, position, asset_id) VALUES ($1, $2, 7, $3)"
 	runInsert := "INSERT INTO executions (id, tenant_id, workflow_id, asset_id, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, now(), now())"
+	lineageInsert := "INSERT INTO lineage_events (id, tenant_id, execution_id, event_kind, event_time, event_hash, event, received_at) VALUES (gen_random_uuid(), $1, $2, 'RunEvent', now(), md5(random()::text) || md5(random()::text), '{}', now())"
 	tests := []struct {
 		name string
 		stmt string
@@ -611,6 +629,9 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"run of the global asset", runInsert, []any{b.id, nil, global}, "23503"},
 		{"run of a missing workflow", runInsert, []any{b.id, missing, nil}, "23503"},
 		{"run of own workflow", runInsert, []any{b.id, b.workflow, nil}, ""},
+		{"lineage event of A's run", lineageInsert, []any{b.id, a.runs[0]}, "23503"},
+		{"lineage event of a missing run", lineageInsert, []any{b.id, missing}, "23503"},
+		{"lineage event of own run", lineageInsert, []any{b.id, b.runs[0]}, ""},
 	}
 	errs := map[string]*pgconn.PgError{}
 	for _, tt := range tests {
@@ -631,6 +652,7 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"edge from own asset to A's", "edge to a missing asset"},
 		{"link own workflow to A's asset", "link own workflow to a missing asset"},
 		{"run of A's workflow", "run of a missing workflow"},
+		{"lineage event of A's run", "lineage event of a missing run"},
 	} {
 		x, y := errs[pair[0]], errs[pair[1]]
 		if x == nil || y == nil {

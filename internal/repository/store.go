@@ -271,3 +271,17 @@ func firstOrNotFound(err error, what string) error {
 	}
 	return err
 }
+
+// SQLTx returns the database/sql transaction of the store transaction ctx
+// carries, for work that must commit with it (enqueuing a run's job).
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return nil, false
+	}
+	tx, ok := st.tx.Statement.ConnPool.(*sql.Tx)
+	return tx, ok
+}
+
+// SQLDB returns the pool behind the store, for the job queue to share.
+func (s *Store) SQLDB() *sql.DB { return s.sqlDB }

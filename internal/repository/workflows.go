@@ -26,7 +26,7 @@ func (s *Store) WorkflowCreate(ctx context.Context, w *domain.Workflow) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := workflowRow{
 			ID: newID(), Name: w.Name, Version: w.Version, Description: w.Description,
-			Owner: w.Owner, Tags: stringList(w.Tags),
+			Owner: w.Owner, Tags: stringList(w.Tags), Retry: jsonObject[domain.RetryPolicy]{V: w.Retry},
 		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err

@@ -18,6 +18,7 @@ type CreateAssetInput struct {
 	Owner       string
 	Tags        []string
 	Global      bool
+	Compute     *domain.ComputeSpec
 }
 
 // CreateAsset validates and stores a new asset. A duplicate name is
@@ -32,10 +33,10 @@ func (s *Service) CreateAsset(ctx context.Context, in CreateAssetInput) (*domain
 	}
 	a := domain.Asset{
 		Name: in.Name, Description: in.Description, AssetType: in.AssetType,
-		Owner: in.Owner, Tags: in.Tags,
+		Owner: in.Owner, Tags: in.Tags, Compute: in.Compute,
 	}
 	a.Normalize()
-	if err := a.Validate(); err != nil {
+	if err := s.validateAsset(&a); err != nil {
 		return nil, err
 	}
 	if err := s.store.AssetCreate(ctx, &a); err != nil {
@@ -103,7 +104,7 @@ func (s *Service) UpdateAsset(ctx context.Context, id uuid.UUID, patch domain.As
 		out, err = s.store.AssetUpdate(ctx, id, func(a *domain.Asset) error {
 			patch.Apply(a)
 			a.Normalize()
-			return a.Validate()
+			return s.validateAsset(a)
 		})
 		return err
 	})
@@ -126,4 +127,19 @@ func (s *Service) DeleteAsset(ctx context.Context, id uuid.UUID) error {
 // GetAssets returns the visible assets among ids; missing ones are skipped.
 func (s *Service) GetAssets(ctx context.Context, ids []uuid.UUID) ([]domain.Asset, error) {
 	return s.store.AssetGetMany(ctx, ids)
+}
+
+// validateAsset checks an asset and, when it has a compute spec, the
+// operator's policy for it (refused at write time, 422).
+func (s *Service) validateAsset(a *domain.Asset) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if a.Compute == nil {
+		return nil
+	}
+	if s.policy == nil {
+		return domain.Invalid("compute", "this server runs no compute: its runtime is not configured")
+	}
+	return s.policy.Allow(a.Compute)
 }

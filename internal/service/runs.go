@@ -14,6 +14,7 @@ import (
 type CreateRunInput struct {
 	WorkflowID     *uuid.UUID
 	AssetID        *uuid.UUID
+	ParentID       *uuid.UUID
 	Trigger        domain.Trigger
 	PartitionKey   string
 	IdempotencyKey string
@@ -24,7 +25,7 @@ type CreateRunInput struct {
 // making another.
 func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain.Execution, created bool, err error) {
 	e := domain.Execution{
-		WorkflowID: in.WorkflowID, AssetID: in.AssetID, Trigger: in.Trigger,
+		WorkflowID: in.WorkflowID, AssetID: in.AssetID, ParentID: in.ParentID, Trigger: in.Trigger,
 		PartitionKey: in.PartitionKey,
 	}
 	if in.IdempotencyKey != "" {
@@ -96,13 +97,31 @@ func (s *Service) CountRuns(ctx context.Context, f domain.ExecutionFilter) (int6
 	return s.store.ExecutionCount(ctx, f)
 }
 
-// TransitionRun moves a run along the state machine with compare-and-swap:
-// an illegal move, or a run no longer in t.From, is ErrConflict.
+// TransitionRun moves a run along the state machine with compare-and-swap
+// and appends the move to the run's history, in one transaction: an illegal
+// move, or a run no longer in t.From, is ErrConflict and records nothing.
 func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
 	if err := domain.ValidateTransition(t.From, t.To); err != nil {
 		return nil, err
 	}
-	return s.store.ExecutionTransition(ctx, t)
+	var out *domain.Execution
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if out, err = s.store.ExecutionTransition(ctx, t); err != nil {
+			return err
+		}
+		reason := t.Reason
+		if reason == "" {
+			reason = t.ErrorMessage
+		}
+		return s.store.RunEventCreate(ctx, &domain.RunEvent{
+			ExecutionID: t.ID, From: t.From, To: t.To, At: out.UpdatedAt, Attempt: out.Attempt, Reason: reason,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CancelRun cancels a run that has not finished, whatever state it is in.
@@ -114,6 +133,12 @@ func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*
 			return nil, err
 		}
 		out, err := s.TransitionRun(ctx, domain.Transition{ID: id, From: cur.State, To: domain.StateCancelled, ErrorMessage: reason})
+		if err == nil && out.AssetID == nil {
+			// A workflow run takes its unfinished steps with it.
+			if _, aerr := s.AdvanceWorkflowRun(ctx, id); aerr != nil {
+				return nil, aerr
+			}
+		}
 		if err == nil || !errors.Is(err, domain.ErrConflict) {
 			return out, err
 		}

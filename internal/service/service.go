@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -11,7 +12,29 @@ import (
 
 // Service bundles the use cases over one store.
 type Service struct {
-	store domain.Store
+	store      domain.Store
+	dispatcher Dispatcher
+	policy     ComputePolicy
+}
+
+// Dispatcher hands runs to the runtime for execution.
+type Dispatcher interface {
+	// Dispatch enqueues a run for execution at the given time, in the
+	// transaction ctx carries, so that a rolled-back trigger leaves no job.
+	Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error
+}
+
+// ComputePolicy decides whether a compute spec may run on this deployment.
+type ComputePolicy interface {
+	// Allow returns an error matching domain.ErrInvalid for a spec the
+	// operator has not allowed.
+	Allow(spec *domain.ComputeSpec) error
+}
+
+// UseRuntime connects the runtime: triggered runs are dispatched to d, and
+// compute specs are checked against p when written.
+func (s *Service) UseRuntime(d Dispatcher, p ComputePolicy) {
+	s.dispatcher, s.policy = d, p
 }
 
 // New returns the use cases over store.

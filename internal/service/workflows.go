@@ -18,6 +18,7 @@ type CreateWorkflowInput struct {
 	Owner       string
 	Tags        []string
 	Assets      []string
+	Retry       *domain.RetryPolicy
 }
 
 // createVersionAttempts bounds retries when concurrent creates race for the
@@ -27,7 +28,7 @@ const createVersionAttempts = 5
 // CreateWorkflow stores a workflow. When the name exists it becomes the
 // next version; earlier versions stay as they were.
 func (s *Service) CreateWorkflow(ctx context.Context, in CreateWorkflowInput) (*domain.Workflow, error) {
-	w := domain.Workflow{Name: in.Name, Description: in.Description, Owner: in.Owner, Tags: in.Tags, Version: 1}
+	w := domain.Workflow{Name: in.Name, Description: in.Description, Owner: in.Owner, Tags: in.Tags, Version: 1, Retry: in.Retry}
 	w.Normalize()
 	if err := w.Validate(); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
 )
 
@@ -19,6 +20,9 @@ type APIOptions struct {
 	// AdminKey, when set, is accepted as a bearer token acting in the system
 	// scope: it manages tenants, keys and global rows.
 	AdminKey string
+	// OpenLineage ingests OpenLineage events (POST /lineage, /lineage/batch)
+	// and serves a run's raw events; without it those routes answer 503.
+	OpenLineage *openlineage.Ingester
 }
 
 // api holds the handlers of the JSON API. They stay thin: decode, call the
@@ -61,8 +65,11 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		g.GET(prefix+"/:id", a.getRun)
 		g.POST(prefix+"/:id/cancel", a.cancelRun)
 		g.DELETE(prefix+"/:id", a.deleteRun)
+		g.GET(prefix+"/:id/events", a.runEvents)
+		g.GET(prefix+"/:id/logs", a.runLogs)
 	}
-	g.GET("/workflow-runs/:id", a.getRun)
+	g.GET("/workflow-runs/:id", a.getWorkflowRun)
+	a.mountOpenLineage(g, opts.OpenLineage, s.log)
 
 	g.GET("/tenants", a.listTenants, requireSystem)
 	g.POST("/tenants", a.createTenant, requireSystem)

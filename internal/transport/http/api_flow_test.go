@@ -115,7 +115,7 @@ func TestAPIDependenciesAndLineage(t *testing.T) {
 
 func TestAPIWorkflowsAndRuns(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnvWithoutRuntime(t)
 	e.asset(e.keyA, "extract")
 	e.asset(e.keyA, "load")
 	var wf struct {

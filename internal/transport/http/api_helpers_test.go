@@ -2,8 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"time"
+
+	"github.com/google/uuid"
+
 	"context"
 	"encoding/json"
+	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/runtime"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
@@ -38,15 +45,48 @@ func newEnv(t *testing.T) *env {
 	return newEnvWithLog(t, zap.NewNop())
 }
 
+// newEnvWithoutRuntime is an env whose triggered runs stay pending, for
+// tests of the run API itself (cancelling a pending run, say).
+func newEnvWithoutRuntime(t *testing.T) *env {
+	t.Helper()
+	return newEnvOpts(t, zap.NewNop(), false)
+}
+
 func newEnvWithLog(t *testing.T, log *zap.Logger) *env {
+	t.Helper()
+	return newEnvOpts(t, log, true)
+}
+
+func newEnvOpts(t *testing.T, log *zap.Logger, withRuntime bool) *env {
 	t.Helper()
 	st := testdb.Open(t, testdb.Shared(t))
 	svc := service.New(st)
+	// A runtime that works runs, on a queue of this test's own (tests share
+	// the database), allowing one harmless command.
+	rt, err := runtime.New(svc, runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{
+		Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
+		FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
+		Lease: time.Minute, Queue: "api_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
+	}, log, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withRuntime {
+		svc.UseRuntime(rt, rt.Policy())
+		if err := rt.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+	}
 	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: log, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey})
+	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

@@ -27,6 +27,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		RunID string `json:"run_id"`
 	}
 	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/workflows/a-flow/trigger", key: e.keyA}).json(t, &trig)
+	e.waitStatus(e.keyA, trig.RunID) // A's run settles before the snapshot
 	var keys struct {
 		Keys []struct{ ID string } `json:"keys"`
 	}
@@ -93,6 +94,12 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/tenants":       403,
 		"POST /api/v1/tenants":      403,
 	}
+	// OpenLineage events: B gets runs, assets and a workflow of its own,
+	// and A's stay as they were.
+	bodies["POST /api/v1/lineage"] = olMatrixEvent()
+	bodies["POST /api/v1/lineage/batch"] = []any{olMatrixEvent(), olMatrixEvent()}
+	noParam["POST /api/v1/lineage"] = 201
+	noParam["POST /api/v1/lineage/batch"] = 200
 	admin := regexp.MustCompile(`^/api/v1/(tenants|keys)`)
 	paramRe := regexp.MustCompile(`:[a-z]+`)
 

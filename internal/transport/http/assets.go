@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -10,12 +12,13 @@ import (
 )
 
 type createAssetRequest struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	AssetType   string   `json:"asset_type"`
-	Owner       string   `json:"owner"`
-	Tags        []string `json:"tags"`
-	Global      bool     `json:"global"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	AssetType   string              `json:"asset_type"`
+	Owner       string              `json:"owner"`
+	Tags        []string            `json:"tags"`
+	Global      bool                `json:"global"`
+	Compute     *domain.ComputeSpec `json:"compute"`
 }
 
 type patchAssetRequest struct {
@@ -24,6 +27,8 @@ type patchAssetRequest struct {
 	AssetType   *string   `json:"asset_type"`
 	Owner       *string   `json:"owner"`
 	Tags        *[]string `json:"tags"`
+	// Compute is kept raw so that null (remove the spec) differs from absent.
+	Compute json.RawMessage `json:"compute"`
 }
 
 type assetEnvelope struct {
@@ -93,7 +98,21 @@ func (a *api) updateAsset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	updated, err := a.svc.UpdateAsset(c.Request().Context(), asset.ID, domain.AssetPatch(req))
+	patch := domain.AssetPatch{Name: req.Name, Description: req.Description, AssetType: req.AssetType, Owner: req.Owner, Tags: req.Tags}
+	switch raw := bytes.TrimSpace(req.Compute); {
+	case len(raw) == 0:
+	case bytes.Equal(raw, []byte("null")):
+		patch.ClearCompute = true
+	default:
+		var spec domain.ComputeSpec
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			return jsonError(err)
+		}
+		patch.Compute = &spec
+	}
+	updated, err := a.svc.UpdateAsset(c.Request().Context(), asset.ID, patch)
 	if err != nil {
 		return err
 	}

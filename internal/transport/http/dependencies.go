@@ -134,6 +134,10 @@ type lineageResponse struct {
 }
 
 func (a *api) lineage(c echo.Context) error {
+	format, err := lineageFormat(c)
+	if err != nil {
+		return err
+	}
 	depth, err := queryInt(c, "depth", domain.DefaultLineageDepth, 1, domain.MaxLineageDepth)
 	if err != nil {
 		return err
@@ -162,6 +166,9 @@ func (a *api) lineage(c echo.Context) error {
 	l, err := a.svc.Lineage(c.Request().Context(), q)
 	if err != nil {
 		return err
+	}
+	if format != lineageFormatJSON {
+		return writeLineageText(c, format, l)
 	}
 	nodes := make([]LineageNodeDTO, len(l.Nodes))
 	for i := range l.Nodes {

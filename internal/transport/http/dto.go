@@ -9,16 +9,17 @@ import (
 
 // AssetDTO is an asset on the wire.
 type AssetDTO struct {
-	ID          uuid.UUID `json:"id"`
-	TenantID    *string   `json:"tenant_id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	AssetType   string    `json:"asset_type"`
-	Owner       string    `json:"owner"`
-	Tags        []string  `json:"tags"`
-	Global      bool      `json:"global"`
-	CreatedAt   Time      `json:"created_at"`
-	UpdatedAt   Time      `json:"updated_at"`
+	ID          uuid.UUID           `json:"id"`
+	TenantID    *string             `json:"tenant_id"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	AssetType   string              `json:"asset_type"`
+	Owner       string              `json:"owner"`
+	Tags        []string            `json:"tags"`
+	Global      bool                `json:"global"`
+	Compute     *domain.ComputeSpec `json:"compute"`
+	CreatedAt   Time                `json:"created_at"`
+	UpdatedAt   Time                `json:"updated_at"`
 }
 
 func assetDTO(a *domain.Asset) AssetDTO {
@@ -28,7 +29,7 @@ func assetDTO(a *domain.Asset) AssetDTO {
 	}
 	return AssetDTO{
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Description: a.Description,
-		AssetType: a.AssetType, Owner: a.Owner, Tags: tags, Global: a.IsGlobal(),
+		AssetType: a.AssetType, Owner: a.Owner, Tags: tags, Global: a.IsGlobal(), Compute: a.Compute,
 		CreatedAt: T(a.CreatedAt), UpdatedAt: T(a.UpdatedAt),
 	}
 }
@@ -70,17 +71,18 @@ func dependencyDTOs(ds []domain.AssetDependency) []DependencyDTO {
 // WorkflowDTO is one workflow version on the wire; Assets holds the asset
 // names in order, AssetIDs their ids.
 type WorkflowDTO struct {
-	ID          uuid.UUID   `json:"id"`
-	TenantID    string      `json:"tenant_id"`
-	Name        string      `json:"name"`
-	Version     int         `json:"version"`
-	Description string      `json:"description"`
-	Owner       string      `json:"owner"`
-	Tags        []string    `json:"tags"`
-	Assets      []string    `json:"assets"`
-	AssetIDs    []uuid.UUID `json:"asset_ids"`
-	CreatedAt   Time        `json:"created_at"`
-	UpdatedAt   Time        `json:"updated_at"`
+	ID          uuid.UUID           `json:"id"`
+	TenantID    string              `json:"tenant_id"`
+	Name        string              `json:"name"`
+	Version     int                 `json:"version"`
+	Description string              `json:"description"`
+	Owner       string              `json:"owner"`
+	Tags        []string            `json:"tags"`
+	Assets      []string            `json:"assets"`
+	AssetIDs    []uuid.UUID         `json:"asset_ids"`
+	Retry       *domain.RetryPolicy `json:"retry"`
+	CreatedAt   Time                `json:"created_at"`
+	UpdatedAt   Time                `json:"updated_at"`
 }
 
 func workflowDTO(w *domain.Workflow, names map[uuid.UUID]string) WorkflowDTO {
@@ -98,7 +100,7 @@ func workflowDTO(w *domain.Workflow, names map[uuid.UUID]string) WorkflowDTO {
 	}
 	return WorkflowDTO{
 		ID: w.ID, TenantID: w.TenantID, Name: w.Name, Version: w.Version,
-		Description: w.Description, Owner: w.Owner, Tags: tags, Assets: assets, AssetIDs: ids,
+		Description: w.Description, Owner: w.Owner, Tags: tags, Assets: assets, AssetIDs: ids, Retry: w.Retry,
 		CreatedAt: T(w.CreatedAt), UpdatedAt: T(w.UpdatedAt),
 	}
 }
@@ -115,6 +117,7 @@ type RunDTO struct {
 	WorkflowID      *uuid.UUID     `json:"workflow_id"`
 	WorkflowName    *string        `json:"workflow_name"`
 	WorkflowVersion *int           `json:"workflow_version"`
+	ParentID        *uuid.UUID     `json:"parent_id"`
 	Trigger         string         `json:"trigger"`
 	PartitionKey    *string        `json:"partition_key"`
 	Attempt         int            `json:"attempt"`
@@ -141,7 +144,7 @@ func runDTO(v *service.RunView) RunDTO {
 	}
 	out := RunDTO{
 		ID: v.ID, RunID: v.ID, Status: string(v.Status()), State: string(v.State),
-		AssetID: v.AssetID, WorkflowID: v.WorkflowID,
+		AssetID: v.AssetID, WorkflowID: v.WorkflowID, ParentID: v.ParentID,
 		Trigger: string(v.Trigger), PartitionKey: optString(v.PartitionKey), Attempt: v.Attempt,
 		IdempotencyKey: v.IdempotencyKey, StartedAt: T(started), CompletedAt: TP(v.CompletedAt),
 		Error: optString(v.ErrorMessage), Metadata: map[string]any{},

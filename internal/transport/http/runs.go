@@ -38,7 +38,7 @@ type runList struct {
 
 func (a *api) startRun(c echo.Context, in service.CreateRunInput) error {
 	in.IdempotencyKey = c.Request().Header.Get(HeaderIdempotencyKey)
-	run, _, err := a.svc.CreateRun(c.Request().Context(), in)
+	run, _, err := a.svc.TriggerRun(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
@@ -137,4 +137,78 @@ func (a *api) deleteRun(c echo.Context) error {
 		return err
 	}
 	return noContent(c)
+}
+
+// RunEventDTO is one transition of a run.
+type RunEventDTO struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	At      Time   `json:"at"`
+	Attempt int    `json:"attempt"`
+	Reason  string `json:"reason"`
+}
+
+type runEvents struct {
+	Events []RunEventDTO `json:"events"`
+}
+
+type runLogs struct {
+	RunID     string `json:"run_id"`
+	Logs      string `json:"logs"`
+	Truncated bool   `json:"truncated"`
+}
+
+func (a *api) runEvents(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	evs, err := a.svc.RunEvents(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := runEvents{Events: make([]RunEventDTO, len(evs))}
+	for i, e := range evs {
+		out.Events[i] = RunEventDTO{From: string(e.From), To: string(e.To), At: T(e.At), Attempt: e.Attempt, Reason: e.Reason}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (a *api) runLogs(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	l, err := a.svc.RunLog(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, runLogs{RunID: id.String(), Logs: l.Content, Truncated: l.Truncated})
+}
+
+// workflowRunDTO is a workflow run with its steps.
+type workflowRunDTO struct {
+	RunDTO
+	Steps []RunDTO `json:"steps"`
+}
+
+func (a *api) getWorkflowRun(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	v, err := a.svc.GetRunView(ctx, id)
+	if err != nil {
+		return err
+	}
+	steps, err := a.svc.RunSteps(ctx, id)
+	if err != nil {
+		return err
+	}
+	out := workflowRunDTO{RunDTO: runDTO(v), Steps: make([]RunDTO, len(steps))}
+	for i := range steps {
+		out.Steps[i] = runDTO(&steps[i])
+	}
+	return c.JSON(http.StatusOK, out)
 }

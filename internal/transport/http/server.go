@@ -119,6 +119,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/api/v1/health", h.health)
 	e.GET(MetricsPath, m.handler())
 	e.GET(OpenAPIPath, serveOpenAPI)
+	s.mountUI()
 
 	errLog, err := zap.NewStdLogAt(lg, zap.WarnLevel)
 	if err != nil {

@@ -11,11 +11,12 @@ import (
 )
 
 type createWorkflowRequest struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Owner       string   `json:"owner"`
-	Tags        []string `json:"tags"`
-	Assets      []string `json:"assets"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Owner       string              `json:"owner"`
+	Tags        []string            `json:"tags"`
+	Assets      []string            `json:"assets"`
+	Retry       *domain.RetryPolicy `json:"retry"`
 }
 
 type patchWorkflowRequest struct {

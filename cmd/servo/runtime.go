@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/config"
+	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/runtime"
+	"github.com/servo-data/servo/internal/service"
+)
+
+// newRuntime builds the run runtime over store and connects it to svc.
+// With work false it only dispatches (an API node).
+func newRuntime(cfg *config.Config, store *repository.Store, svc *service.Service, log *zap.Logger, work bool) (*runtime.Runtime, error) {
+	r := cfg.Runtime
+	rt, err := runtime.New(svc, runtime.DB{
+		Pool:     store.SQLDB(),
+		Postgres: store.Dialect() == repository.Postgres,
+		TxFrom:   repository.SQLTx,
+	}, runtime.Config{
+		Policy: runtime.Policy{
+			Commands: config.List(r.AllowedCommands),
+			Hosts:    config.List(r.AllowedHosts),
+		},
+		MaxRunningPerTenant: r.MaxRunningPerTenant,
+		StartsPerMinute:     r.StartsPerMinute,
+		Workers:             r.Workers,
+		Lease:               r.Lease,
+		KillGrace:           r.KillGrace,
+		SigningKey:          []byte(r.SigningKey),
+	}, log, work)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	svc.UseRuntime(rt, rt.Policy())
+	return rt, nil
+}
+
+func newWorkerCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Work runs (no HTTP API) until SIGINT or SIGTERM",
+		Long: "Work runs without serving the HTTP API, so that API nodes (serve --no-workers) and\n" +
+			"worker nodes scale apart on one PostgreSQL. On a signal, running steps get\n" +
+			"http.shutdown_timeout to finish; those still running are handed back.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.worker(cmd.Context())
+		},
+	}
+}
+
+func (a *app) worker(ctx context.Context) error {
+	cfg, log, err := a.setup()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if repository.DialectOf(cfg.Database.URL) == repository.SQLite {
+		if err := migrateSQLite(ctx, cfg.Database, log); err != nil {
+			return err
+		}
+	}
+	store, err := repository.Open(ctx, cfg.Database.URL, poolConfig(cfg.Database), log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer func() { _ = store.Close() }()
+	if err := store.CheckSafety(ctx); err != nil {
+		return fmt.Errorf("database safety check: %w", err)
+	}
+	rt, err := newRuntime(cfg, store, service.New(store), log, true)
+	if err != nil {
+		return err
+	}
+	if err := rt.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	log.Info("working runs", zap.Int("workers", cfg.Runtime.Workers))
+	<-ctx.Done()
+	log.Info("stopping workers", zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))
+	return rt.Stop(cfg.HTTP.ShutdownTimeout)
+}

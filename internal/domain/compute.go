@@ -1,0 +1,206 @@
+package domain
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"time"
+	"unicode/utf8"
+)
+
+// Compute kinds.
+const (
+	ComputeCommand = "command"
+	ComputeHTTP    = "http"
+)
+
+// Limits on compute specs.
+const (
+	MaxArgv        = 256
+	MaxArgLen      = 4096
+	MaxComputeEnv  = 128
+	DefaultTimeout = 10 * time.Minute
+)
+
+// ComputeSpec says how an asset is materialized. An asset without one is
+// observed: materializing it records a successful run at once.
+type ComputeSpec struct {
+	// Kind is "command" or "http".
+	Kind string `json:"kind"`
+	// Argv is the command and its arguments, run directly, never by a shell.
+	Argv []string `json:"argv,omitempty"`
+	// Env adds variables to the command's environment; it cannot override
+	// the SERVO_* run context.
+	Env map[string]string `json:"env,omitempty"`
+	// URL receives the run context as a signed POST.
+	URL string `json:"url,omitempty"`
+	// Timeout bounds one attempt, as a Go duration ("10m"); default 10m.
+	Timeout string `json:"timeout,omitempty"`
+	// Retry overrides the workflow's retry policy.
+	Retry *RetryPolicy `json:"retry,omitempty"`
+}
+
+// TimeoutDuration returns the parsed timeout, or DefaultTimeout.
+func (c *ComputeSpec) TimeoutDuration() time.Duration {
+	if c == nil || c.Timeout == "" {
+		return DefaultTimeout
+	}
+	d, err := time.ParseDuration(c.Timeout)
+	if err != nil || d <= 0 {
+		return DefaultTimeout
+	}
+	return d
+}
+
+// Validate checks the spec's shape; whether its executable or host is
+// allowed is the runtime's policy.
+func (c *ComputeSpec) Validate() error {
+	var v Validator
+	switch c.Kind {
+	case ComputeCommand:
+		v.Check(len(c.Argv) >= 1 && len(c.Argv) <= MaxArgv, "compute.argv", "must hold 1 to %d arguments", MaxArgv)
+		for _, a := range c.Argv {
+			if len(a) > MaxArgLen || !utf8.ValidString(a) || containsNUL(a) {
+				v.Add("compute.argv", "arguments must be valid UTF-8 without NUL, at most %d bytes", MaxArgLen)
+				break
+			}
+		}
+		if len(c.Argv) > 0 && c.Argv[0] == "" {
+			v.Add("compute.argv", "the command must not be empty")
+		}
+		v.Check(c.URL == "", "compute.url", "only for kind http")
+	case ComputeHTTP:
+		u, err := url.Parse(c.URL)
+		v.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "compute.url", "must be an http(s) URL")
+		v.Check(len(c.Argv) == 0, "compute.argv", "only for kind command")
+	default:
+		v.Add("compute.kind", "must be command or http")
+	}
+	v.Check(len(c.Env) <= MaxComputeEnv, "compute.env", "at most %d variables", MaxComputeEnv)
+	for k, val := range c.Env {
+		if k == "" || containsNUL(k) || containsNUL(val) || containsEq(k) {
+			v.Add("compute.env", "names must be non-empty, without = or NUL")
+			break
+		}
+	}
+	if c.Timeout != "" {
+		d, err := time.ParseDuration(c.Timeout)
+		v.Check(err == nil && d > 0 && d <= 24*time.Hour, "compute.timeout", "must be a positive duration up to 24h, such as 10m")
+	}
+	if c.Retry != nil {
+		if err := c.Retry.validate(&v, "compute.retry"); err != nil {
+			return err
+		}
+	}
+	return v.Err()
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func containsEq(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+// Jitter modes.
+const (
+	JitterFull = "full"
+	JitterNone = "none"
+)
+
+// RetryPolicy says how often and how soon a failed attempt is retried.
+type RetryPolicy struct {
+	// MaxAttempts counts every attempt, the first included; 1 means no retry.
+	MaxAttempts int `json:"max_attempts"`
+	// InitialInterval is the base delay before the first retry ("1s").
+	InitialInterval string `json:"initial_interval,omitempty"`
+	// MaxInterval caps the delay ("5m").
+	MaxInterval string `json:"max_interval,omitempty"`
+	// Multiplier grows the delay each retry; default 2.
+	Multiplier float64 `json:"multiplier,omitempty"`
+	// Jitter is "full" (a random delay from 0 to the capped backoff) or
+	// "none"; default full.
+	Jitter string `json:"jitter,omitempty"`
+}
+
+// DefaultRetryPolicy applies when neither the asset nor the workflow sets
+// one: a single attempt.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 1, InitialInterval: "1s", MaxInterval: "5m", Multiplier: 2, Jitter: JitterFull}
+
+func (p *RetryPolicy) validate(v *Validator, field string) error {
+	v.Check(p.MaxAttempts >= 1 && p.MaxAttempts <= 100, field+".max_attempts", "must be 1 to 100")
+	for name, s := range map[string]string{"initial_interval": p.InitialInterval, "max_interval": p.MaxInterval} {
+		if s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(s)
+		v.Check(err == nil && d >= 0 && d <= 24*time.Hour, field+"."+name, "must be a duration from 0 to 24h")
+	}
+	v.Check(p.Multiplier == 0 || (p.Multiplier >= 1 && p.Multiplier <= 100), field+".multiplier", "must be from 1 to 100")
+	v.Check(p.Jitter == "" || p.Jitter == JitterFull || p.Jitter == JitterNone, field+".jitter", "must be full or none")
+	return nil
+}
+
+// Validate checks a policy on its own.
+func (p *RetryPolicy) Validate() error {
+	var v Validator
+	_ = p.validate(&v, "retry")
+	return v.Err()
+}
+
+func parseOr(s string, def time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return def
+	}
+	return d
+}
+
+// Backoff returns the capped exponential delay before retry number n
+// (n = 1 for the first retry), before jitter: min(max, initial * multiplier^(n-1)).
+func (p RetryPolicy) Backoff(n int) time.Duration {
+	initial := parseOr(p.InitialInterval, time.Second)
+	maxD := parseOr(p.MaxInterval, 5*time.Minute)
+	mult := p.Multiplier
+	if mult == 0 {
+		mult = 2
+	}
+	d := float64(initial) * math.Pow(mult, float64(max(n-1, 0)))
+	if d > float64(maxD) || math.IsInf(d, 0) || math.IsNaN(d) {
+		return maxD
+	}
+	return time.Duration(d)
+}
+
+// Delay returns the wait before retry number n: the backoff itself with
+// jitter "none", a uniform random duration in [0, backoff] with "full".
+func (p RetryPolicy) Delay(n int, r *rand.Rand) time.Duration {
+	b := p.Backoff(n)
+	if p.Jitter == JitterNone || b <= 0 {
+		return b
+	}
+	if r == nil {
+		return time.Duration(rand.Int64N(int64(b) + 1))
+	}
+	return time.Duration(r.Int64N(int64(b) + 1))
+}
+
+// String describes the policy for logs.
+func (p RetryPolicy) String() string {
+	return fmt.Sprintf("max_attempts=%d initial=%s max=%s multiplier=%g jitter=%s", p.MaxAttempts, p.InitialInterval, p.MaxInterval, p.Multiplier, p.Jitter)
+}

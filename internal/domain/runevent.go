@@ -1,0 +1,31 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// RunEvent records one state transition of a run.
+type RunEvent struct {
+	ID          uuid.UUID `json:"id"`
+	TenantID    string    `json:"tenant_id"`
+	ExecutionID uuid.UUID `json:"run_id"`
+	From        State     `json:"from"`
+	To          State     `json:"to"`
+	At          time.Time `json:"at"`
+	Attempt     int       `json:"attempt"`
+	Reason      string    `json:"reason"`
+}
+
+// RunLog is the kept tail of a run's output.
+type RunLog struct {
+	ExecutionID uuid.UUID `json:"run_id"`
+	Content     string    `json:"content"`
+	// Truncated reports that earlier output was dropped.
+	Truncated bool      `json:"truncated"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// MaxRunLogBytes is how much output is kept per run: the last 64 KiB.
+const MaxRunLogBytes = 64 << 10

@@ -1,0 +1,501 @@
+package openlineage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service"
+)
+
+// Defaults and limits.
+const (
+	// DefaultRetention is how long raw events are kept by default.
+	DefaultRetention = 720 * time.Hour
+	// PruneInterval is the least time between two prunes of one tenant's
+	// events.
+	PruneInterval = time.Minute
+	// MaxDatasets caps the inputs and outputs of one event.
+	MaxDatasets = domain.MaxWorkflowAssets
+	// MaxEdges caps the input -> output pairs of one event.
+	MaxEdges = 2500
+	// AssetType is the type of the assets datasets become.
+	AssetType = "dataset"
+	// Tag marks the assets and workflows ingestion creates.
+	Tag = "openlineage"
+	// IdempotencyKeyPrefix prefixes a runId to make the idempotency key of
+	// its run.
+	IdempotencyKeyPrefix = "openlineage:"
+)
+
+// attempts bounds how often an event is retried after losing a race to a
+// concurrent writer.
+const attempts = 5
+
+// Store is what ingestion needs from storage besides the service layer:
+// transactions, and the raw events.
+type Store interface {
+	domain.Transactor
+	domain.LineageEventRepository
+}
+
+// Options configure an Ingester.
+type Options struct {
+	// Mode is Strict or Lenient; empty means Lenient.
+	Mode Mode
+	// Retention is how long raw events are kept, counted from when they were
+	// received; zero means DefaultRetention.
+	Retention time.Duration
+	// Log receives prune failures; nil discards them.
+	Log *zap.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Ingester turns OpenLineage events into assets, workflows, runs and edges
+// of the tenant in the context, and keeps the events. It is safe for
+// concurrent use.
+type Ingester struct {
+	svc       *service.Service
+	store     Store
+	schema    *Schema
+	mode      Mode
+	retention time.Duration
+	log       *zap.Logger
+	now       func() time.Time
+
+	mu        sync.Mutex
+	lastPrune map[string]time.Time // by tenant
+}
+
+// New returns an Ingester over the service and store.
+func New(svc *service.Service, store Store, opts Options) (*Ingester, error) {
+	if svc == nil || store == nil {
+		return nil, errors.New("openlineage: a service and a store are required")
+	}
+	if opts.Mode == "" {
+		opts.Mode = Lenient
+	}
+	if !opts.Mode.Valid() {
+		return nil, fmt.Errorf("openlineage: mode %q is not strict or lenient", opts.Mode)
+	}
+	if opts.Retention < 0 {
+		return nil, fmt.Errorf("openlineage: retention %s is negative", opts.Retention)
+	}
+	if opts.Retention == 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	schema, err := LoadSchema()
+	if err != nil {
+		return nil, fmt.Errorf("openlineage: %w", err)
+	}
+	return &Ingester{
+		svc: svc, store: store, schema: schema, mode: opts.Mode, retention: opts.Retention,
+		log: opts.Log, now: opts.Now, lastPrune: map[string]time.Time{},
+	}, nil
+}
+
+// Mode returns how strictly the Ingester reads events.
+func (in *Ingester) Mode() Mode { return in.mode }
+
+// Result says what one event did.
+type Result struct {
+	// Kind is the event's kind.
+	Kind Kind
+	// EventID identifies the stored event.
+	EventID uuid.UUID
+	// Duplicate reports that the tenant had sent the same event before; it
+	// changed nothing.
+	Duplicate bool
+	// RunID is the run a RunEvent concerns.
+	RunID *uuid.UUID
+	// RunState is that run's state after the event; empty without a run.
+	RunState domain.State
+	// WorkflowID is the workflow version the job maps to (for a duplicate,
+	// the version of its run, if any).
+	WorkflowID *uuid.UUID
+	// Warnings lists what a lenient reading forgave and what the mapping
+	// skipped; they are stored with the event.
+	Warnings []string
+}
+
+// permanent marks a conflict that retrying cannot resolve.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Ingest validates one decoded event (an object decoded with json.Number
+// numbers, as jsonschema.UnmarshalJSON does), stores it and maps it, in the
+// tenant of ctx, in one transaction: an event that fails changes nothing.
+// An invalid event is an error matching domain.ErrInvalid (a *SchemaError
+// when the schema refuses it); the system scope is refused with
+// domain.ErrForbidden.
+func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
+	sc, err := domain.ScopeFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sc.IsSystem() {
+		return nil, fmt.Errorf("%w: OpenLineage events belong to a tenant; send them with a tenant's API key", domain.ErrForbidden)
+	}
+	ev, ok := v.(map[string]any)
+	if !ok {
+		return nil, domain.Invalid("#", "an event must be a JSON object")
+	}
+	body, hash, err := canonical(ev)
+	if err != nil {
+		return nil, err
+	}
+	in.maybePrune(ctx, sc.TenantID())
+	if prior, err := in.store.LineageEventGetByHash(ctx, hash); err == nil {
+		return in.duplicate(ctx, prior)
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return nil, err
+	}
+
+	checked, warnings := ev, []string(nil)
+	if in.mode == Lenient {
+		checked, warnings = forgive(ev)
+	}
+	kind, err := in.schema.Validate(checked)
+	if err != nil {
+		return nil, err
+	}
+	e, err := readEvent(checked, kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(e); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := in.apply(ctx, e, body, hash, warnings)
+		if err == nil {
+			return res, nil
+		}
+		var p permanent
+		if errors.As(err, &p) {
+			return nil, p.err
+		}
+		if !errors.Is(err, domain.ErrConflict) {
+			return nil, err
+		}
+		// A concurrent writer won a race: maybe with this very event.
+		if prior, gerr := in.store.LineageEventGetByHash(ctx, hash); gerr == nil {
+			return in.duplicate(ctx, prior)
+		}
+		if attempt == attempts {
+			return nil, fmt.Errorf("ingest OpenLineage event: %w", err)
+		}
+	}
+}
+
+// checkSize refuses events whose mapping would be unreasonably large.
+func checkSize(e *event) error {
+	if n := len(e.Inputs) + len(e.Outputs); n > MaxDatasets {
+		return domain.Invalid("#", "the event names %d datasets; Servo maps at most %d per event", n, MaxDatasets)
+	}
+	if n := len(e.Inputs) * len(e.Outputs); n > MaxEdges {
+		return domain.Invalid("#", "the event names %d input -> output pairs; Servo maps at most %d per event", n, MaxEdges)
+	}
+	return nil
+}
+
+// duplicate answers for an event the tenant had sent before.
+func (in *Ingester) duplicate(ctx context.Context, prior *domain.LineageEvent) (*Result, error) {
+	res := &Result{Kind: Kind(prior.Kind), EventID: prior.ID, Duplicate: true, RunID: prior.ExecutionID, Warnings: prior.Warnings}
+	if prior.ExecutionID != nil {
+		run, err := in.svc.GetRun(ctx, *prior.ExecutionID)
+		if err != nil {
+			return nil, err
+		}
+		res.RunState, res.WorkflowID = run.State, run.WorkflowID
+	}
+	return res, nil
+}
+
+// apply maps the event and stores it, in one transaction.
+func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash string, warnings []string) (*Result, error) {
+	res := &Result{Kind: e.Kind, Warnings: append([]string{}, warnings...)}
+	err := in.store.InTx(ctx, func(ctx context.Context) error {
+		if e.Kind == KindDataset {
+			if _, err := in.asset(ctx, *e.Dataset); err != nil {
+				return err
+			}
+		} else if err := in.applyJob(ctx, e, res); err != nil {
+			return err
+		}
+		rec := domain.LineageEvent{
+			ExecutionID: res.RunID, Kind: string(e.Kind), EventType: e.EventType, EventTime: e.EventTime,
+			Hash: hash, Body: body, Warnings: res.Warnings,
+		}
+		if err := in.store.LineageEventCreate(ctx, &rec); err != nil {
+			return err
+		}
+		res.EventID = rec.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// applyJob maps the job of a run or job event, its datasets, its run and
+// its edges.
+func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
+	names := map[uuid.UUID]string{}
+	resolve := func(ds []dataset) ([]uuid.UUID, error) {
+		out := make([]uuid.UUID, 0, len(ds))
+		seen := map[uuid.UUID]bool{}
+		for _, d := range ds {
+			id, err := in.asset(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+				names[id] = d.AssetName()
+			}
+		}
+		return out, nil
+	}
+	ins, err := resolve(e.Inputs)
+	if err != nil {
+		return err
+	}
+	outs, err := resolve(e.Outputs)
+	if err != nil {
+		return err
+	}
+	wf, err := in.workflow(ctx, e.WorkflowName(), append(append([]uuid.UUID{}, ins...), outs...), res)
+	if err != nil {
+		return err
+	}
+	res.WorkflowID = &wf.ID
+	if e.Kind == KindRun {
+		run, err := in.run(ctx, e, wf, res)
+		if err != nil {
+			return err
+		}
+		res.RunID, res.RunState = &run.ID, run.State
+	}
+	return in.edges(ctx, ins, outs, names, res)
+}
+
+// asset returns the tenant's asset for a dataset, creating it when missing.
+// A global asset of the same name is not the tenant's: the tenant gets its
+// own.
+func (in *Ingester) asset(ctx context.Context, d dataset) (uuid.UUID, error) {
+	name := d.AssetName()
+	a, err := in.svc.ResolveAsset(ctx, name)
+	switch {
+	case err == nil && !a.IsGlobal():
+		return a.ID, nil
+	case err != nil && !errors.Is(err, domain.ErrNotFound):
+		return uuid.Nil, err
+	}
+	a, err = in.svc.CreateAsset(ctx, service.CreateAssetInput{Name: name, AssetType: AssetType, Tags: []string{Tag}})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return a.ID, nil
+}
+
+// workflow returns the latest version of the job's workflow, creating the
+// workflow, or a new version, when it lacks any of assets.
+func (in *Ingester) workflow(ctx context.Context, name string, assets []uuid.UUID, res *Result) (*domain.Workflow, error) {
+	wf, err := in.svc.ResolveWorkflow(ctx, name, 0)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return nil, err
+	}
+	var ids []uuid.UUID
+	have := map[uuid.UUID]bool{}
+	if wf != nil {
+		ids = append(ids, wf.AssetIDs...)
+		for _, id := range ids {
+			have[id] = true
+		}
+	}
+	added := false
+	for _, id := range assets {
+		if have[id] {
+			continue
+		}
+		if len(ids) >= domain.MaxWorkflowAssets {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("workflow %q holds %d assets, the most a workflow may; further datasets were not added to it", name, domain.MaxWorkflowAssets))
+			break
+		}
+		have[id] = true
+		ids = append(ids, id)
+		added = true
+	}
+	if wf != nil && !added {
+		return wf, nil
+	}
+	refs := make([]string, len(ids))
+	for i, id := range ids {
+		refs[i] = id.String()
+	}
+	in2 := service.CreateWorkflowInput{Name: name, Assets: refs, Tags: []string{Tag}}
+	if wf != nil {
+		in2.Description, in2.Owner, in2.Tags = wf.Description, wf.Owner, wf.Tags
+	}
+	return in.svc.CreateWorkflow(ctx, in2)
+}
+
+// run returns the event's run, recording it when new, and moves it as the
+// event type asks.
+func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res *Result) (*domain.Execution, error) {
+	key := IdempotencyKeyPrefix + e.RunID
+	run, created, err := in.svc.CreateRun(ctx, service.CreateRunInput{WorkflowID: &wf.ID, IdempotencyKey: key})
+	if err != nil {
+		return nil, err
+	}
+	if !created && (run.WorkflowID == nil || *run.WorkflowID != wf.ID) {
+		// The run may belong to an earlier version of the same workflow;
+		// any other owner of the key is a producer's mistake.
+		owner := ""
+		if run.WorkflowID != nil {
+			prev, err := in.svc.GetWorkflow(ctx, *run.WorkflowID)
+			if err != nil {
+				return nil, err
+			}
+			owner = prev.Name
+		}
+		if owner != wf.Name {
+			return nil, permanent{fmt.Errorf("%w: runId %s already belongs to a run that is not of job %q", domain.ErrConflict, e.RunID, wf.Name)}
+		}
+	}
+	return in.advance(ctx, run, e, res)
+}
+
+// advance moves a run towards the state the event type asks for, along
+// legal paths of the state machine.
+func (in *Ingester) advance(ctx context.Context, run *domain.Execution, e *event, res *Result) (*domain.Execution, error) {
+	target, ok := targetState(e.EventType)
+	if !ok {
+		return run, nil
+	}
+	var decided time.Time
+	known := false
+	if run.State.IsTerminal() && target.IsTerminal() && run.State != target {
+		var err error
+		decided, known, err = in.store.LineageEventLatestTime(ctx, run.ID, eventTypeFor(run.State))
+		if err != nil {
+			return nil, err
+		}
+		if !known && run.CompletedAt != nil {
+			decided, known = *run.CompletedAt, true
+		}
+	}
+	steps, warning := plan(run.State, target, e.EventType, e.EventTime, decided, known)
+	if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
+	}
+	for _, to := range steps {
+		at := e.EventTime
+		if to.IsTerminal() && run.StartedAt != nil && at.Before(*run.StartedAt) {
+			at = *run.StartedAt // completed_at never precedes started_at
+		}
+		next, err := in.svc.TransitionRun(ctx, domain.Transition{
+			ID: run.ID, From: run.State, To: to, At: at, ErrorMessage: e.errorMessage(to),
+			Reason: fmt.Sprintf("OpenLineage %s event (eventTime %s)", e.EventType, e.EventTime.Format(time.RFC3339Nano)),
+		})
+		if err != nil {
+			return nil, err
+		}
+		run = next
+	}
+	return run, nil
+}
+
+// edges adds a data edge for every input -> output pair. An edge that exists
+// is fine; one that would close a cycle is skipped with a warning.
+func (in *Ingester) edges(ctx context.Context, ins, outs []uuid.UUID, names map[uuid.UUID]string, res *Result) error {
+	downstream := func(up uuid.UUID) (map[uuid.UUID]bool, error) {
+		deps, err := in.svc.AssetDependenciesIn(ctx, up, domain.Downstream)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[uuid.UUID]bool, len(deps))
+		for _, d := range deps {
+			if d.DependencyType == domain.DependencyData {
+				out[d.DownstreamAssetID] = true
+			}
+		}
+		return out, nil
+	}
+	for _, up := range ins {
+		have, err := downstream(up)
+		if err != nil {
+			return err
+		}
+		for _, down := range outs {
+			if up == down || have[down] {
+				continue // a dataset read and written by the job has no self-edge
+			}
+			_, err := in.svc.CreateDependency(ctx, up, down, domain.DependencyData)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, domain.ErrConflict) {
+				return err
+			}
+			// The edge would close a cycle, or a concurrent writer added it.
+			// After a refused insert PostgreSQL accepts no further statement
+			// in the transaction, and this lookup fails: the event is then
+			// retried.
+			again, lerr := downstream(up)
+			if lerr != nil {
+				return err
+			}
+			if !again[down] {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("no edge %s -> %s: it would close a cycle", names[up], names[down]))
+			}
+		}
+	}
+	return nil
+}
+
+// RunEvents returns one page of the raw events of a run, in eventTime
+// order. A run the tenant does not have is domain.ErrNotFound.
+func (in *Ingester) RunEvents(ctx context.Context, runID uuid.UUID, p domain.Page) ([]json.RawMessage, error) {
+	if p.Limit < 1 || p.Limit > domain.MaxLineageEventsPage || p.Offset < 0 {
+		return nil, domain.Invalid("limit", "must be between 1 and %d, with a non-negative offset", domain.MaxLineageEventsPage)
+	}
+	var out []json.RawMessage
+	err := in.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := in.svc.GetRun(ctx, runID); err != nil {
+			return err
+		}
+		evs, err := in.store.LineageEventListForRun(ctx, runID, p)
+		if err != nil {
+			return err
+		}
+		out = make([]json.RawMessage, len(evs))
+		for i := range evs {
+			out[i] = evs[i].Body
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,145 @@
+package repository
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/servo-data/servo/internal/domain"
+)
+
+// ExecutionLock implements domain.ExecutionRepository.
+func (s *Store) ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
+	var row executionRow
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(&row).Error, "run")
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := row.toDomain()
+	return &e, nil
+}
+
+// ExecutionChildren implements domain.ExecutionRepository.
+func (s *Store) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
+	var rows []executionRow
+	if err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Where("parent_id = ?", parentID).Order("created_at").Order("id").Find(&rows).Error
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]domain.Execution, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// ExecutionCountRunning implements domain.ExecutionRepository.
+func (s *Store) ExecutionCountRunning(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&executionRow{}).Where("state = ? AND asset_id IS NOT NULL", "running").Count(&n).Error
+	})
+	return n, err
+}
+
+// ExecutionOldestQueued implements domain.ExecutionRepository.
+func (s *Store) ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error) {
+	ids := []uuid.UUID{}
+	if n <= 0 {
+		return ids, nil
+	}
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&executionRow{}).Where("state = ? AND asset_id IS NOT NULL", "queued").
+			Order("created_at").Order("id").Limit(n).Pluck("id", &ids).Error
+	})
+	return ids, err
+}
+
+// ExecutionCountStartedSince implements domain.ExecutionRepository.
+func (s *Store) ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&executionRow{}).Where("started_at > ? AND asset_id IS NOT NULL", t.UTC()).Count(&n).Error
+	})
+	return n, err
+}
+
+// ExecutionLockTenantSlots implements domain.ExecutionRepository with a
+// transaction-scoped advisory lock keyed by the scope's tenant; SQLite has
+// one writer.
+func (s *Store) ExecutionLockTenantSlots(ctx context.Context) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended('servo.slots:' || current_setting('app.tenant_id', true), 0))").Error
+	})
+}
+
+// RunEventCreate implements domain.RunHistoryRepository.
+func (s *Store) RunEventCreate(ctx context.Context, e *domain.RunEvent) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		row := runEventRow{
+			ID: newID(), ExecutionID: e.ExecutionID, FromState: string(e.From), ToState: string(e.To),
+			At: e.At.UTC().Truncate(time.Microsecond), Attempt: e.Attempt, Reason: e.Reason,
+		}
+		if row.At.IsZero() {
+			row.At = now()
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		e.ID, e.TenantID, e.At = row.ID, row.TenantID, row.At
+		return nil
+	})
+}
+
+// RunEventList implements domain.RunHistoryRepository.
+func (s *Store) RunEventList(ctx context.Context, runID uuid.UUID) ([]domain.RunEvent, error) {
+	var rows []runEventRow
+	if err := s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Where("execution_id = ?", runID).Order("at").Order("id").Find(&rows).Error
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]domain.RunEvent, len(rows))
+	for i, r := range rows {
+		out[i] = domain.RunEvent{
+			ID: r.ID, TenantID: r.TenantID, ExecutionID: r.ExecutionID, From: domain.State(r.FromState),
+			To: domain.State(r.ToState), At: r.At.UTC(), Attempt: r.Attempt, Reason: r.Reason,
+		}
+	}
+	return out, nil
+}
+
+// RunLogPut implements domain.RunHistoryRepository.
+func (s *Store) RunLogPut(ctx context.Context, l *domain.RunLog) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&runLogRow{}).Where("execution_id = ?", l.ExecutionID).
+			Updates(map[string]any{"content": l.Content, "truncated": l.Truncated, "updated_at": now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected > 0 {
+			return nil
+		}
+		return tx.Create(&runLogRow{ExecutionID: l.ExecutionID, Content: l.Content, Truncated: l.Truncated, UpdatedAt: now()}).Error
+	})
+}
+
+// RunLogGet implements domain.RunHistoryRepository.
+func (s *Store) RunLogGet(ctx context.Context, runID uuid.UUID) (*domain.RunLog, error) {
+	var row runLogRow
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		return firstOrNotFound(tx.Where("execution_id = ?", runID).Take(&row).Error, "run log")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &domain.RunLog{ExecutionID: row.ExecutionID, Content: row.Content, Truncated: row.Truncated, UpdatedAt: row.UpdatedAt.UTC()}, nil
+}

@@ -1,0 +1,412 @@
+package runtime
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service"
+)
+
+// Config tunes the runtime.
+type Config struct {
+	// Policy is the allowlist of executables and hosts.
+	Policy Policy
+	// MaxRunningPerTenant caps a tenant's running materializations and
+	// steps; default 10.
+	MaxRunningPerTenant int
+	// StartsPerMinute caps how many runs of a tenant start in any minute; 0
+	// means no cap.
+	StartsPerMinute int
+	// Workers is how many jobs one process works at once; default 10.
+	Workers int
+	// Lease is how long a job may go without finishing before it is taken
+	// for lost (its process died) and worked again; default 30m. Step
+	// timeouts may be at most half of it.
+	Lease time.Duration
+	// WaitPoll is how soon a run that found no free slot tries again;
+	// default 1s.
+	WaitPoll time.Duration
+	// CancelPoll is how often a running step checks whether it was
+	// cancelled; default 500ms.
+	CancelPoll time.Duration
+	// KillGrace is how long a stopped command gets between SIGTERM and
+	// SIGKILL; default 10s.
+	KillGrace time.Duration
+	// SigningKey derives each tenant's secret for signing http steps.
+	SigningKey []byte
+	// FetchPollInterval is how often workers look for jobs; default 200ms.
+	FetchPollInterval time.Duration
+	// Queue is the River queue runs go through; default "default". Every
+	// process of one deployment must use the same queue and limits.
+	Queue string
+}
+
+func (c *Config) defaults() {
+	if c.MaxRunningPerTenant <= 0 {
+		c.MaxRunningPerTenant = 10
+	}
+	if c.Workers <= 0 {
+		c.Workers = 10
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Minute
+	}
+	if c.WaitPoll <= 0 {
+		c.WaitPoll = time.Second
+	}
+	if c.CancelPoll <= 0 {
+		c.CancelPoll = 500 * time.Millisecond
+	}
+	if c.KillGrace <= 0 {
+		c.KillGrace = 10 * time.Second
+	}
+	if c.FetchPollInterval <= 0 {
+		c.FetchPollInterval = 200 * time.Millisecond
+	}
+	if c.Queue == "" {
+		c.Queue = river.QueueDefault
+	}
+}
+
+// DB is the runtime's view of the database: the pool River shares with the
+// store, and how to find the transaction a context carries, so that jobs are
+// inserted in the same transaction as their runs.
+type DB struct {
+	Pool     *sql.DB
+	Postgres bool
+	// TxFrom returns the *sql.Tx of the store transaction ctx carries.
+	TxFrom func(ctx context.Context) (*sql.Tx, bool)
+}
+
+// Runtime dispatches and works runs.
+type Runtime struct {
+	svc    *service.Service
+	cfg    Config
+	db     DB
+	log    *zap.Logger
+	client *river.Client[*sql.Tx]
+	exec   *executor
+	rng    *rand.Rand
+	work   bool
+}
+
+// runArgs is a River job: work one run of one tenant.
+type runArgs struct {
+	TenantID string    `json:"tenant_id"`
+	RunID    uuid.UUID `json:"run_id"`
+	// NotBefore delays the work (a retry's backoff).
+	NotBefore time.Time `json:"not_before,omitzero"`
+}
+
+// Kind implements river.JobArgs.
+func (runArgs) Kind() string { return "servo_run" }
+
+// New builds the runtime. With work false the process only dispatches
+// (an API node); with work true it also works jobs.
+func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*Runtime, error) {
+	cfg.defaults()
+	if cfg.Policy.MaxTimeout == "" {
+		// Half the lease: the rest covers waiting for a slot and backoff.
+		cfg.Policy.MaxTimeout = (cfg.Lease / 2).String()
+	}
+	rt := &Runtime{
+		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work,
+		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7)),
+		exec: &executor{policy: cfg.Policy, grace: cfg.KillGrace, signingKey: cfg.SigningKey,
+			client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
+	}
+	rc := &river.Config{
+		Logger: slog.New(zapslog.NewHandler(rt.log.Named("river").Core())),
+		// A job's context ends after the lease; a job still marked running
+		// a little later belongs to a dead worker and is rescued.
+		JobTimeout:           cfg.Lease,
+		RescueStuckJobsAfter: cfg.Lease + time.Second,
+		MaxAttempts:          25,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		FetchCooldown:        min(cfg.FetchPollInterval, 100*time.Millisecond),
+		PollOnly:             true,
+	}
+	if work {
+		workers := river.NewWorkers()
+		if err := river.AddWorkerSafely(workers, &runWorker{rt: rt}); err != nil {
+			return nil, fmt.Errorf("register worker: %w", err)
+		}
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
+	}
+	var err error
+	if db.Postgres {
+		rt.client, err = river.NewClient(riverdatabasesql.New(db.Pool), rc)
+	} else {
+		rt.client, err = river.NewClient(riversqlite.New(db.Pool), rc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return rt, nil
+}
+
+// Policy returns the compute policy, for validating specs at write time.
+func (rt *Runtime) Policy() Policy { return rt.cfg.Policy }
+
+// Dispatch implements service.Dispatcher: the job goes into the store
+// transaction ctx carries.
+func (rt *Runtime) Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error {
+	tx, ok := rt.db.TxFrom(ctx)
+	if !ok {
+		return errors.New("dispatch outside a transaction")
+	}
+	args := runArgs{TenantID: run.TenantID, RunID: run.ID}
+	opts := &river.InsertOpts{Queue: rt.cfg.Queue}
+	if wait := time.Until(at); wait > 0 {
+		// River moves scheduled jobs to available every few seconds, so a
+		// short delay is waited out by the worker itself, and a long one is
+		// scheduled early and finished in the worker: either way the run
+		// starts on time, not up to seconds late.
+		args.NotBefore = at
+		if wait > schedulerSlack {
+			opts.ScheduledAt = at.Add(-schedulerSlack)
+		}
+	}
+	_, err := rt.client.InsertTx(ctx, tx, args, opts)
+	return err
+}
+
+// schedulerSlack is how late River's scheduler may make a scheduled job
+// available (its interval is 5s).
+const schedulerSlack = 6 * time.Second
+
+// Start starts working jobs (a no-op on a dispatch-only node).
+func (rt *Runtime) Start(ctx context.Context) error {
+	if !rt.work {
+		return nil
+	}
+	return rt.client.Start(ctx)
+}
+
+// Stop lets running steps finish for up to timeout, then cancels them;
+// each cancelled step is handed back, to run again elsewhere.
+func (rt *Runtime) Stop(timeout time.Duration) error {
+	if !rt.work {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := rt.client.Stop(ctx); err == nil {
+		return nil
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), rt.cfg.KillGrace+10*time.Second)
+	defer cancel2()
+	return rt.client.StopAndCancel(ctx2)
+}
+
+// runWorker works servo_run jobs.
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	rt *Runtime
+}
+
+// Work implements river.Worker.
+func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	ctx = domain.WithTenant(ctx, job.Args.TenantID)
+	if wait := time.Until(job.Args.NotBefore); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := w.rt.work1(ctx, job.Args.RunID)
+	var snooze *river.JobSnoozeError
+	if err != nil && !errors.As(err, &snooze) {
+		w.rt.log.Warn("run job failed; it will be retried", zap.String("run_id", job.Args.RunID.String()), zap.String("tenant", job.Args.TenantID), zap.Error(err))
+	}
+	return err
+}
+
+// NextRetry retries infrastructure failures (the database away, say) soon
+// and steadily, rather than with River's long default backoff.
+func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
+	return time.Now().Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
+}
+
+// work1 works one run in its tenant's scope.
+func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
+	run, err := rt.svc.GetRun(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if run.AssetID == nil {
+		return rt.coordinate(ctx, run)
+	}
+	switch run.State {
+	case domain.StateQueued:
+	case domain.StateRunning:
+		// The worker that started it is gone (its lease ran out, or it
+		// handed the job back): settle the attempt, then retry or fail.
+		return rt.settle(ctx, run, result{outcome: failed, message: "the worker running this step was lost"})
+	default:
+		return nil // pending (not dispatched), or final: a late or duplicate job
+	}
+	started, how, err := rt.waitForSlot(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch how {
+	case service.MustWait:
+		return river.JobSnooze(rt.cfg.WaitPoll)
+	case service.NotQueued:
+		return nil
+	}
+	plan, err := rt.svc.PlanRun(ctx, started)
+	if err != nil {
+		return err
+	}
+	res := rt.attempt(ctx, plan)
+	if res.outcome == stopped {
+		return rt.stopped(ctx, plan, res)
+	}
+	return rt.settle(ctx, &plan.Run, res)
+}
+
+// attempt runs one attempt while watching for cancellation.
+func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) result {
+	stop := make(chan struct{})
+	watchCtx, cancelWatch := context.WithCancel(ctx)
+	defer cancelWatch()
+	go func() {
+		t := time.NewTicker(rt.cfg.CancelPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-watchCtx.Done():
+				return
+			case <-t.C:
+				cur, err := rt.svc.GetRun(watchCtx, plan.Run.ID)
+				if (err == nil && cur.State != domain.StateRunning) || errors.Is(err, domain.ErrNotFound) {
+					close(stop)
+					return
+				}
+			}
+		}
+	}()
+	return rt.exec.run(ctx, plan, stop)
+}
+
+// stopped handles an attempt cut short: by cancellation (the run is no
+// longer running; keep its output), or by shutdown (hand the run back).
+func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res result) error {
+	bg := context.WithoutCancel(ctx)
+	_ = rt.svc.PutRunLog(bg, plan.Run.ID, res.output, res.truncated)
+	cur, err := rt.svc.GetRun(bg, plan.Run.ID)
+	if err != nil || cur.State != domain.StateRunning {
+		return nil // cancelled or deleted: nothing to hand back
+	}
+	if ctx.Err() == nil {
+		return nil
+	}
+	// Shutdown: hand the step back now rather than waiting for the lease.
+	_, err = rt.svc.FinishAndRetryRun(bg, plan.Run.ID, domain.StateFailed, "handed back: the worker shut down", 0, "handed back on shutdown")
+	if errors.Is(err, domain.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// settle records an attempt's outcome: success, or a failure or timeout
+// that is retried while the policy allows, else final; a final step moves
+// its workflow run on.
+func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result) error {
+	if res.output != "" || res.truncated {
+		if err := rt.svc.PutRunLog(ctx, run.ID, res.output, res.truncated); err != nil {
+			return err
+		}
+	}
+	to := domain.StateSucceeded
+	switch res.outcome {
+	case failed, refused:
+		to = domain.StateFailed
+	case timedOut:
+		to = domain.StateTimeout
+	}
+	if to != domain.StateSucceeded && res.outcome != refused {
+		plan, err := rt.svc.PlanRun(ctx, run)
+		if err != nil {
+			return err
+		}
+		if run.Attempt < plan.Retry.MaxAttempts {
+			delay := plan.Retry.Delay(run.Attempt, rt.rng)
+			_, err := rt.svc.FinishAndRetryRun(ctx, run.ID, to, res.message, delay,
+				fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, to))
+			if errors.Is(err, domain.ErrConflict) {
+				return nil // cancelled meanwhile
+			}
+			return err
+		}
+	}
+	done, err := rt.svc.FinishRun(ctx, run.ID, to, res.message)
+	if errors.Is(err, domain.ErrConflict) {
+		return nil // cancelled (or finished) meanwhile: a late report never moves a run back
+	}
+	if err != nil {
+		return err
+	}
+	if done.ParentID != nil {
+		_, err := rt.svc.AdvanceWorkflowRun(ctx, *done.ParentID)
+		return err
+	}
+	return nil
+}
+
+// coordinate starts a workflow run: it moves to running, creates its steps
+// and queues the ones with nothing upstream; the steps move it on from then.
+func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error {
+	if run.State == domain.StateQueued {
+		if _, _, err := rt.svc.StartRun(ctx, run.ID, service.SlotLimits{}); err != nil {
+			return err
+		}
+	}
+	cur, err := rt.svc.GetRun(ctx, run.ID)
+	if err != nil || cur.State != domain.StateRunning {
+		return err
+	}
+	if err := rt.svc.StartWorkflowSteps(ctx, run.ID); err != nil {
+		return err
+	}
+	_, err = rt.svc.AdvanceWorkflowRun(ctx, run.ID)
+	return err
+}
+
+// waitForSlot tries to start the run until a slot frees or a while passes
+// (a tenth of the lease, at most 10s); then the job goes back to River.
+func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Execution, service.StartOutcome, error) {
+	deadline := time.Now().Add(min(10*time.Second, rt.cfg.Lease/10))
+	for {
+		run, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute})
+		if err != nil || how != service.MustWait || time.Now().After(deadline) {
+			return run, how, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, service.MustWait, ctx.Err()
+		case <-time.After(rt.cfg.WaitPoll):
+		}
+	}
+}

@@ -1,0 +1,517 @@
+package runtime_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/runtime"
+	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+func script(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// rig is a store, the service and a started runtime, with one tenant.
+type rig struct {
+	t      *testing.T
+	store  *repository.Store
+	svc    *service.Service
+	rt     *runtime.Runtime
+	tenant string
+	ctx    context.Context
+	cfg    runtime.Config
+}
+
+func fastConfig(t *testing.T) runtime.Config {
+	return runtime.Config{
+		Policy:              runtime.Policy{Commands: []string{script(t, "step.sh"), script(t, "fail.sh"), script(t, "hang.sh")}, Hosts: []string{"127.0.0.1"}},
+		MaxRunningPerTenant: 10,
+		Workers:             10,
+		Lease:               time.Minute,
+		WaitPoll:            50 * time.Millisecond,
+		CancelPoll:          50 * time.Millisecond,
+		KillGrace:           500 * time.Millisecond,
+		FetchPollInterval:   50 * time.Millisecond,
+		SigningKey:          []byte("test-signing-key"),
+		// Tests share a database: each test's workers keep to their own
+		// queue, as one deployment's workers would.
+		Queue: "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
+	}
+}
+
+// newRig starts a runtime on store. Several rigs on one store are several
+// workers; only the first needs to create the tenant.
+func newRig(t *testing.T, store *repository.Store, cfg runtime.Config, tenant string) *rig {
+	t.Helper()
+	svc := service.New(store)
+	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}, cfg, zap.NewNop(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.UseRuntime(rt, rt.Policy())
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+	if tenant == "" {
+		tenant = testdb.TenantID("rt")
+		if _, err := svc.CreateTenant(domain.WithSystem(context.Background()), domain.Tenant{ID: tenant}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &rig{t: t, store: store, svc: svc, rt: rt, tenant: tenant, ctx: domain.WithTenant(context.Background(), tenant), cfg: cfg}
+}
+
+func (r *rig) asset(name string, spec *domain.ComputeSpec) *domain.Asset {
+	r.t.Helper()
+	a, err := r.svc.CreateAsset(r.ctx, service.CreateAssetInput{Name: name, Compute: spec})
+	if err != nil {
+		r.t.Fatalf("create asset %s: %v", name, err)
+	}
+	return a
+}
+
+func (r *rig) edge(up, down *domain.Asset) {
+	r.t.Helper()
+	if _, err := r.svc.CreateDependency(r.ctx, up.ID, down.ID, domain.DependencyData); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func cmd(argv0 string, env map[string]string, args ...string) *domain.ComputeSpec {
+	return &domain.ComputeSpec{Kind: domain.ComputeCommand, Argv: append([]string{argv0}, args...), Env: env}
+}
+
+// wait polls the run until it is final (or until cond says so) and returns it.
+func (r *rig) wait(id uuid.UUID, within time.Duration) *domain.Execution {
+	r.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		run, err := r.svc.GetRun(r.ctx, id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if run.State.IsTerminal() && !(run.State == domain.StateFailed && r.retrying(run)) {
+			return run
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("run %s still %s after %s", id, run.State, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// retrying reports whether the run's last event says a retry is coming.
+func (r *rig) retrying(run *domain.Execution) bool {
+	evs, err := r.svc.RunEvents(r.ctx, run.ID)
+	if err != nil || len(evs) == 0 {
+		return false
+	}
+	return evs[len(evs)-1].To != run.State
+}
+
+func (r *rig) trigger(in service.CreateRunInput) *domain.Execution {
+	r.t.Helper()
+	run, _, err := r.svc.TriggerRun(r.ctx, in)
+	if err != nil {
+		r.t.Fatalf("trigger: %v", err)
+	}
+	return run
+}
+
+func (r *rig) workflow(name string, retry *domain.RetryPolicy, assets ...*domain.Asset) *domain.Workflow {
+	r.t.Helper()
+	var refs []string
+	for _, a := range assets {
+		refs = append(refs, a.Name)
+	}
+	w, err := r.svc.CreateWorkflow(r.ctx, service.CreateWorkflowInput{Name: name, Assets: refs, Retry: retry})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return w
+}
+
+func backends(t *testing.T, fn func(t *testing.T, store *repository.Store)) {
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, testdb.Open(t, testdb.Shared(t)))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, testdb.OpenSQLite(t))
+	})
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Fields(strings.ReplaceAll(string(b), "\n", " \n "))
+}
+
+func TestWorkflowRunsStepsInDependencyOrder(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, store *repository.Store) {
+		r := newRig(t, store, fastConfig(t), "")
+		order := filepath.Join(t.TempDir(), "order")
+		env := map[string]string{"ORDER_FILE": order, "SERVO_TENANT_ID": "spoofed"}
+		// Declared in reverse order: the edges, not the list, decide.
+		c := r.asset("c", cmd(script(t, "step.sh"), env))
+		b := r.asset("b", cmd(script(t, "step.sh"), env))
+		a := r.asset("a", cmd(script(t, "step.sh"), env))
+		r.edge(a, b)
+		r.edge(b, c)
+		w := r.workflow("abc", nil, c, b, a)
+		run := r.trigger(service.CreateRunInput{WorkflowID: &w.ID, PartitionKey: "2026-11-27"})
+		done := r.wait(run.ID, 30*time.Second)
+		if done.State != domain.StateSucceeded {
+			t.Fatalf("workflow run %s: %s", done.State, done.ErrorMessage)
+		}
+		b2, _ := os.ReadFile(order)
+		lines := strings.Split(strings.TrimSpace(string(b2)), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], "a ") || !strings.HasPrefix(lines[1], "b ") || !strings.HasPrefix(lines[2], "c ") {
+			t.Fatalf("steps ran as %q, want a, b, c", lines)
+		}
+		steps, err := r.svc.RunSteps(r.ctx, run.ID)
+		if err != nil || len(steps) != 3 {
+			t.Fatalf("steps = %v, %v", steps, err)
+		}
+		for _, s := range steps {
+			if s.State != domain.StateSucceeded || s.ParentID == nil || *s.ParentID != run.ID || s.WorkflowName != "abc" {
+				t.Fatalf("step %+v", s)
+			}
+			log, err := r.svc.RunLog(r.ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The spec's env cannot override the run context.
+			if !strings.Contains(log.Content, "step "+s.AssetName+" tenant="+r.tenant+" execution="+s.ID.String()+" partition=2026-11-27") {
+				t.Fatalf("log of %s = %q", s.AssetName, log.Content)
+			}
+		}
+		evs, err := r.svc.RunEvents(r.ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var path []string
+		for _, e := range evs {
+			path = append(path, string(e.From)+">"+string(e.To))
+		}
+		if strings.Join(path, " ") != "pending>queued queued>running running>succeeded" {
+			t.Fatalf("workflow run events = %v", path)
+		}
+	})
+}
+
+func TestObservedAssetSucceedsAtOnce(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, store *repository.Store) {
+		r := newRig(t, store, fastConfig(t), "")
+		a := r.asset("observed", nil)
+		run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
+		if done := r.wait(run.ID, 20*time.Second); done.State != domain.StateSucceeded || done.Attempt != 1 {
+			t.Fatalf("observed run = %+v", done)
+		}
+	})
+}
+
+func TestFailingStepIsRetriedThenFailsDownstream(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, store *repository.Store) {
+		r := newRig(t, store, fastConfig(t), "")
+		retry := &domain.RetryPolicy{MaxAttempts: 3, InitialInterval: "200ms", MaxInterval: "300ms", Multiplier: 2, Jitter: domain.JitterFull}
+		bad := r.asset("bad", cmd(script(t, "fail.sh"), nil))
+		after := r.asset("after", cmd(script(t, "step.sh"), nil))
+		last := r.asset("last", cmd(script(t, "step.sh"), nil))
+		other := r.asset("other", cmd(script(t, "step.sh"), nil))
+		r.edge(bad, after)
+		r.edge(after, last)
+		w := r.workflow("failing", retry, bad, after, last, other)
+		run := r.trigger(service.CreateRunInput{WorkflowID: &w.ID})
+		done := r.wait(run.ID, 30*time.Second)
+		if done.State != domain.StateFailed {
+			t.Fatalf("workflow run = %s", done.State)
+		}
+		steps, err := r.svc.RunSteps(r.ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]domain.State{"bad": domain.StateFailed, "after": domain.StateUpstreamFailed, "last": domain.StateUpstreamFailed, "other": domain.StateSucceeded}
+		for _, s := range steps {
+			if s.State != want[s.AssetName] {
+				t.Errorf("step %s = %s, want %s", s.AssetName, s.State, want[s.AssetName])
+			}
+			if s.AssetName != "bad" {
+				continue
+			}
+			if s.Attempt != 3 {
+				t.Errorf("bad ran %d attempts, want 3", s.Attempt)
+			}
+			evs, err := r.svc.RunEvents(r.ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each retry waited within the jitter bounds: from the failure to
+			// the next start, no more than min(max, initial*2^(n-1)) plus
+			// the time it takes to pick the job up.
+			var failedAt time.Time
+			retries := 0
+			for _, e := range evs {
+				switch {
+				case e.To == domain.StateFailed:
+					failedAt = e.At
+				case e.From == domain.StateQueued && e.To == domain.StateRunning && !failedAt.IsZero():
+					retries++
+					bound := retry.Backoff(retries)
+					if gap := e.At.Sub(failedAt); gap < 0 || gap > bound+2*time.Second {
+						t.Errorf("retry %d started %s after the failure, bound %s", retries, gap, bound)
+					}
+				}
+			}
+			if retries != 2 {
+				t.Errorf("saw %d retries, want 2: %+v", retries, evs)
+			}
+			log, _ := r.svc.RunLog(r.ctx, s.ID)
+			if !strings.Contains(log.Content, "failing on purpose") {
+				t.Errorf("log of bad = %q", log.Content)
+			}
+		}
+	})
+}
+
+func TestTimeoutKillsTheStep(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, testdb.Open(t, testdb.Shared(t)), fastConfig(t), "")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	spec := cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile})
+	spec.Timeout = "1s"
+	a := r.asset("slow", spec)
+	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
+	done := r.wait(run.ID, 30*time.Second)
+	if done.State != domain.StateTimeout || !strings.Contains(done.ErrorMessage, "timed out after 1s") {
+		t.Fatalf("run = %s %q", done.State, done.ErrorMessage)
+	}
+	assertGone(t, pidFile)
+}
+
+func TestCancelKillsTheRunningStep(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, testdb.Open(t, testdb.Shared(t)), fastConfig(t), "")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	a := r.asset("forever", cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile}))
+	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
+	waitFor(t, 20*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil })
+	if _, err := r.svc.CancelRun(r.ctx, run.ID, "operator cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, pidFile)
+	if done := r.wait(run.ID, 10*time.Second); done.State != domain.StateCancelled {
+		t.Fatalf("run = %s", done.State)
+	}
+	log, _ := r.svc.RunLog(r.ctx, run.ID)
+	if !strings.Contains(log.Content, "hanging") {
+		t.Fatalf("output of the cancelled step was not kept: %q", log.Content)
+	}
+}
+
+// assertGone waits for the process whose pid the step wrote to disappear.
+func assertGone(t *testing.T, pidFile string) {
+	t.Helper()
+	var pid int
+	waitFor(t, 10*time.Second, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		_, err = fmtSscan(strings.TrimSpace(string(b)), &pid)
+		return err == nil
+	})
+	waitFor(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+}
+
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", within)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func TestTenantLimitHolds(t *testing.T) {
+	t.Parallel()
+	cfg := fastConfig(t)
+	cfg.MaxRunningPerTenant = 2
+	store := testdb.Open(t, testdb.Shared(t))
+	r := newRig(t, store, cfg, "")
+	// A second worker on the same database: the limit holds across both.
+	newRig(t, store, cfg, r.tenant)
+	var ids []uuid.UUID
+	for i := range 10 {
+		a := r.asset("limited-"+string(rune('a'+i)), cmd(script(t, "step.sh"), map[string]string{"HOLD": "0.3"}))
+		ids = append(ids, r.trigger(service.CreateRunInput{AssetID: &a.ID}).ID)
+	}
+	maxSeen := 0
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, err := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateRunning})
+			if err == nil {
+				mu.Lock()
+				maxSeen = max(maxSeen, int(n))
+				mu.Unlock()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	for _, id := range ids {
+		if done := r.wait(id, 60*time.Second); done.State != domain.StateSucceeded {
+			t.Fatalf("run %s = %s", id, done.State)
+		}
+	}
+	close(stop)
+	mu.Lock()
+	defer mu.Unlock()
+	if maxSeen > 2 || maxSeen == 0 {
+		for _, id := range ids {
+			evs, _ := r.svc.RunEvents(r.ctx, id)
+			for _, e := range evs {
+				t.Logf("%s %s %s>%s %s", id.String()[30:], e.At.Format("05.000000"), e.From, e.To, e.Reason)
+			}
+		}
+		t.Fatalf("saw %d running at once, want 1 or 2", maxSeen)
+	}
+}
+
+func TestTwoWorkersNeverRunAStepTwice(t *testing.T) {
+	t.Parallel()
+	store := testdb.Open(t, testdb.Shared(t))
+	cfg := fastConfig(t)
+	r := newRig(t, store, cfg, "")
+	newRig(t, store, cfg, r.tenant)
+	order := filepath.Join(t.TempDir(), "order")
+	var assets []*domain.Asset
+	for i := range 12 {
+		assets = append(assets, r.asset("once-"+string(rune('a'+i)), cmd(script(t, "step.sh"), map[string]string{"ORDER_FILE": order})))
+	}
+	w := r.workflow("fan", nil, assets...)
+	run := r.trigger(service.CreateRunInput{WorkflowID: &w.ID})
+	if done := r.wait(run.ID, 60*time.Second); done.State != domain.StateSucceeded {
+		t.Fatalf("workflow run = %s", done.State)
+	}
+	b, _ := os.ReadFile(order)
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		seen[strings.Fields(line)[0]]++
+	}
+	for _, a := range assets {
+		if seen[a.Name] != 1 {
+			t.Errorf("step %s ran %d times", a.Name, seen[a.Name])
+		}
+	}
+}
+
+func TestTenantsRunWithTheirOwnContext(t *testing.T) {
+	t.Parallel()
+	store := testdb.Open(t, testdb.Shared(t))
+	cfg := fastConfig(t)
+	ra := newRig(t, store, cfg, "")
+	rb := newRig(t, store, cfg, "")
+	order := filepath.Join(t.TempDir(), "order")
+	var runs []uuid.UUID
+	for i := range 5 {
+		for _, r := range []*rig{ra, rb} {
+			a := r.asset("ctx-"+string(rune('a'+i)), cmd(script(t, "step.sh"), map[string]string{"ORDER_FILE": order}))
+			runs = append(runs, r.trigger(service.CreateRunInput{AssetID: &a.ID}).ID)
+		}
+	}
+	for i, id := range runs {
+		r := ra
+		if i%2 == 1 {
+			r = rb
+		}
+		r.wait(id, 30*time.Second)
+	}
+	b, _ := os.ReadFile(order)
+	owner := map[string]string{}
+	for i, id := range runs {
+		owner[id.String()] = ra.tenant
+		if i%2 == 1 {
+			owner[id.String()] = rb.tenant
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d steps ran, want 10", len(lines))
+	}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if owner[f[2]] != f[1] {
+			t.Fatalf("run %s ran with tenant %s, want %s", f[2], f[1], owner[f[2]])
+		}
+	}
+	// Neither tenant can see the other's runs.
+	if _, err := rb.svc.GetRun(rb.ctx, runs[0]); err == nil {
+		t.Fatal("tenant B read tenant A's run")
+	}
+}
+
+func TestRefusedExecutable(t *testing.T) {
+	t.Parallel()
+	store := testdb.Open(t, testdb.Shared(t))
+	r := newRig(t, store, fastConfig(t), "")
+	for _, spec := range []*domain.ComputeSpec{
+		cmd("/bin/sh", nil, "-c", "echo pwned"),
+		cmd("sh", nil, "-c", "echo pwned"),
+		cmd("../../etc/passwd", nil),
+		{Kind: domain.ComputeHTTP, URL: "http://example.com/hook"},
+	} {
+		_, err := r.svc.CreateAsset(r.ctx, service.CreateAssetInput{Name: "refused-" + uuid.NewString(), Compute: spec})
+		if !errorsIsInvalid(err) {
+			t.Errorf("spec %+v: error %v, want invalid", spec, err)
+		}
+	}
+	// A spec allowed when written but not when run (the policy changed) is
+	// refused at run time, and not retried.
+	a := r.asset("later-refused", cmd(script(t, "step.sh"), nil))
+	cfg := r.cfg
+	cfg.Policy.Commands = []string{script(t, "fail.sh")}
+	strict := newRig(t, store, cfg, r.tenant)
+	_ = r.rt.Stop(5 * time.Second) // only the strict worker works from now on
+	run := strict.trigger(service.CreateRunInput{AssetID: &a.ID})
+	done := strict.wait(run.ID, 30*time.Second)
+	if done.State != domain.StateFailed || !strings.Contains(done.ErrorMessage, "refused at run time") || done.Attempt != 1 {
+		t.Fatalf("run = %s %q attempt %d", done.State, done.ErrorMessage, done.Attempt)
+	}
+}

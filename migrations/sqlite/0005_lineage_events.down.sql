@@ -1,0 +1,2 @@
+DROP TABLE lineage_events;
+DROP INDEX executions_lineage_tenant_id_key;
