@@ -163,15 +163,6 @@ func backends(t *testing.T, fn func(t *testing.T, store *repository.Store)) {
 	})
 }
 
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return strings.Fields(strings.ReplaceAll(string(b), "\n", " \n "))
-}
-
 func TestWorkflowRunsStepsInDependencyOrder(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, store *repository.Store) {
