@@ -68,7 +68,10 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	}
 
 	srv, err := httpapi.New(
-		httpapi.Config{Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout},
+		httpapi.Config{
+			Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout, RequestTimeout: cfg.HTTP.RequestTimeout,
+			RateLimit: float64(cfg.HTTP.RateLimit), RateBurst: cfg.HTTP.RateBurst,
+		},
 		httpapi.Deps{DB: store, Pool: store, Log: log, Version: buildVersion()},
 	)
 	if err != nil {

@@ -110,6 +110,14 @@ type HTTP struct {
 	Addr string
 	// ShutdownTimeout bounds how long shutdown waits for in-flight requests.
 	ShutdownTimeout time.Duration
+	// RequestTimeout bounds an API request, its wait for a database
+	// connection included.
+	RequestTimeout time.Duration
+	// RateLimit is the requests per second one tenant may make (0: no limit).
+	RateLimit int
+	// RateBurst is the requests a tenant may make at once above RateLimit
+	// (0: twice RateLimit).
+	RateBurst int
 }
 
 // Log configures logging.
@@ -405,6 +413,15 @@ func (c *Config) validate() []problem {
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		bad("http.shutdown_timeout", "must be positive, got %s", c.HTTP.ShutdownTimeout)
+	}
+	if c.HTTP.RequestTimeout <= 0 {
+		bad("http.request_timeout", "must be positive, got %s", c.HTTP.RequestTimeout)
+	}
+	if c.HTTP.RateLimit < 0 {
+		bad("http.rate_limit", "must not be negative, got %d", c.HTTP.RateLimit)
+	}
+	if c.HTTP.RateBurst < 0 {
+		bad("http.rate_burst", "must not be negative, got %d", c.HTTP.RateBurst)
 	}
 	r := c.Runtime
 	if r.MaxRunningPerTenant < 1 {

@@ -25,7 +25,7 @@ func defaults() config.Config {
 			ConnectTimeout:     30 * time.Second,
 			SlowQueryThreshold: 200 * time.Millisecond,
 		},
-		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second},
+		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second, RequestTimeout: 15 * time.Second},
 		Log:         config.Log{Level: "info", Format: "json"},
 		OpenLineage: config.OpenLineage{Mode: "lenient", Retention: 720 * time.Hour},
 		Runtime: config.Runtime{
@@ -60,6 +60,9 @@ database:
 http:
   addr: 127.0.0.1:9090
   shutdown_timeout: 40s
+  request_timeout: 3s
+  rate_limit: 50
+  rate_burst: 80
 log:
   level: debug
   format: console
@@ -89,7 +92,7 @@ log:
 					ConnectTimeout:     5 * time.Second,
 					SlowQueryThreshold: time.Second,
 				}
-				c.HTTP = config.HTTP{Addr: "127.0.0.1:9090", ShutdownTimeout: 40 * time.Second}
+				c.HTTP = config.HTTP{Addr: "127.0.0.1:9090", ShutdownTimeout: 40 * time.Second, RequestTimeout: 3 * time.Second, RateLimit: 50, RateBurst: 80}
 				c.Log = config.Log{Level: "debug", Format: "console"}
 			},
 		},
@@ -106,6 +109,9 @@ log:
 				"SERVO_DATABASE_SLOW_QUERY_THRESHOLD=50ms",
 				"SERVO_HTTP_ADDR=:9999",
 				"SERVO_HTTP_SHUTDOWN_TIMEOUT=2s",
+				"SERVO_HTTP_REQUEST_TIMEOUT=4s",
+				"SERVO_HTTP_RATE_LIMIT=5",
+				"SERVO_HTTP_RATE_BURST=7",
 				"SERVO_LOG_LEVEL=warn",
 				"SERVO_LOG_FORMAT=console",
 			},
@@ -120,7 +126,7 @@ log:
 					ConnectTimeout:     time.Minute,
 					SlowQueryThreshold: 50 * time.Millisecond,
 				}
-				c.HTTP = config.HTTP{Addr: ":9999", ShutdownTimeout: 2 * time.Second}
+				c.HTTP = config.HTTP{Addr: ":9999", ShutdownTimeout: 2 * time.Second, RequestTimeout: 4 * time.Second, RateLimit: 5, RateBurst: 7}
 				c.Log = config.Log{Level: "warn", Format: "console"}
 			},
 		},

@@ -78,6 +78,21 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.ShutdownTimeout },
 	},
 	{
+		Name: "http.request_timeout", Env: "SERVO_HTTP_REQUEST_TIMEOUT", Default: "15s",
+		Doc:   "Longest an API request may take, its wait for a pooled database connection included; past it the answer is 503 unavailable.",
+		field: func(c *Config) any { return &c.HTTP.RequestTimeout },
+	},
+	{
+		Name: "http.rate_limit", Env: "SERVO_HTTP_RATE_LIMIT", Default: "0",
+		Doc:   "API requests per second one tenant may make to one server process, over all its keys; more get 429 with Retry-After (0: no limit).",
+		field: func(c *Config) any { return &c.HTTP.RateLimit },
+	},
+	{
+		Name: "http.rate_burst", Env: "SERVO_HTTP_RATE_BURST", Default: "0",
+		Doc:   "API requests one tenant may make at once above http.rate_limit (0: twice http.rate_limit).",
+		field: func(c *Config) any { return &c.HTTP.RateBurst },
+	},
+	{
 		Name: "auth.admin_key", Env: "SERVO_ADMIN_KEY", Default: "",
 		Doc:   "Bearer token for the admin API (tenants, keys, global rows); at least 32 characters; empty disables it.",
 		field: func(c *Config) any { return &c.Auth.AdminKey },

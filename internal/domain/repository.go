@@ -113,6 +113,9 @@ type ExecutionRepository interface {
 	ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
 	// ExecutionCountStartedSince counts runs with an asset started after t.
 	ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error)
+	// ExecutionWorkflowSlots counts the running workflow runs of any of the
+	// given workflow versions and returns the ids of the n oldest queued ones.
+	ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
 	// ExecutionLockTenantSlots serialises slot accounting of the scope's
 	// tenant for the rest of the transaction.
 	ExecutionLockTenantSlots(ctx context.Context) error

@@ -19,9 +19,12 @@ type Workflow struct {
 	Tags        []string    `json:"tags"`
 	AssetIDs    []uuid.UUID `json:"asset_ids"`
 	// Retry is the default retry policy of the workflow's steps.
-	Retry     *RetryPolicy `json:"retry"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	Retry *RetryPolicy `json:"retry"`
+	// MaxActiveRuns caps the workflow's runs (all versions) running at
+	// once; the rest wait queued, oldest first. 0 means no cap.
+	MaxActiveRuns int       `json:"max_active_runs"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // MaxWorkflowAssets caps the number of assets in one workflow version.
@@ -61,15 +64,17 @@ func (w *Workflow) Validate() error {
 	if w.Retry != nil {
 		_ = w.Retry.validate(&v, "retry")
 	}
+	v.Check(w.MaxActiveRuns >= 0 && w.MaxActiveRuns <= 10000, "max_active_runs", "must be from 0 (no cap) to 10000")
 	return v.Err()
 }
 
 // WorkflowPatch is a partial update of one workflow version's metadata.
 // The asset list of a version never changes: create a new version instead.
 type WorkflowPatch struct {
-	Description *string
-	Owner       *string
-	Tags        *[]string
+	MaxActiveRuns *int
+	Description   *string
+	Owner         *string
+	Tags          *[]string
 }
 
 // Apply copies the set fields of p onto w.
@@ -82,6 +87,9 @@ func (p WorkflowPatch) Apply(w *Workflow) {
 	}
 	if p.Tags != nil {
 		w.Tags = *p.Tags
+	}
+	if p.MaxActiveRuns != nil {
+		w.MaxActiveRuns = *p.MaxActiveRuns
 	}
 }
 

@@ -104,9 +104,10 @@ func escapeLike(s string) string {
 func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], error) {
 	var rows []assetRow
 	var total int64
+	var next *domain.Cursor
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		var err error
-		total, err = page(s.assetFilter(tx.Model(&assetRow{}), f), p, &rows)
+		total, next, err = page(s.assetFilter(tx.Model(&assetRow{}), f), p, &rows)
 		return err
 	})
 	if err != nil {
@@ -116,7 +117,7 @@ func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Pa
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Asset]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}, nil
+	return domain.List[domain.Asset]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // AssetCount implements domain.AssetRepository.

@@ -89,9 +89,10 @@ func executionFilter(q *gorm.DB, f domain.ExecutionFilter) *gorm.DB {
 func (s *Store) ExecutionList(ctx context.Context, f domain.ExecutionFilter, p domain.Page) (domain.List[domain.Execution], error) {
 	var rows []executionRow
 	var total int64
+	var next *domain.Cursor
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		var err error
-		total, err = page(executionFilter(tx.Model(&executionRow{}), f), p, &rows)
+		total, next, err = page(executionFilter(tx.Model(&executionRow{}), f), p, &rows)
 		return err
 	})
 	if err != nil {
@@ -101,7 +102,7 @@ func (s *Store) ExecutionList(ctx context.Context, f domain.ExecutionFilter, p d
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Execution]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}, nil
+	return domain.List[domain.Execution]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // ExecutionCount implements domain.ExecutionRepository.

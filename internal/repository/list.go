@@ -2,24 +2,59 @@ package repository
 
 import (
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/servo-data/servo/internal/domain"
 )
 
+// keyed is implemented by rows that can be listed by keyset: their position
+// in the (created_at DESC, id DESC) order.
+type keyed interface {
+	pageKey() domain.Cursor
+}
+
 // page counts the rows q matches and loads one page of them, newest first,
-// ties broken by id so that pages never overlap or skip.
-func page[R any](q *gorm.DB, p domain.Page, dest *[]R) (int64, error) {
+// ties broken by id so that pages never overlap or skip. With p.Cursor set
+// the page starts right after the cursor's position, a range scan on the
+// (tenant_id, created_at DESC, id DESC) indexes however deep the page; with
+// p.Offset it skips that many rows. It returns the total, which does not
+// depend on the cursor, and the cursor of the next page, nil on the last.
+//
+// The count is a second statement over every matching row; the SDK reads
+// it, so it stays, and BENCHMARKS.md records its cost.
+func page[R keyed](q *gorm.DB, p domain.Page, dest *[]R) (int64, *domain.Cursor, error) {
 	var total int64
 	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	if total == 0 || int64(p.Offset) >= total {
+	if total == 0 || (p.Cursor == nil && int64(p.Offset) >= total) {
 		*dest = []R{}
-		return total, nil
+		return total, nil, nil
 	}
-	err := q.Session(&gorm.Session{}).
-		Order("created_at DESC").Order("id DESC").
-		Limit(p.Limit).Offset(p.Offset).
+	sel := q.Session(&gorm.Session{})
+	if c := p.Cursor; c != nil {
+		// A row comparison: PostgreSQL and SQLite 3.15+ both compare
+		// lexicographically, and PostgreSQL turns it into an index bound.
+		sel = sel.Where("(?, ?) < (?, ?)",
+			clause.Column{Table: clause.CurrentTable, Name: "created_at"},
+			clause.Column{Table: clause.CurrentTable, Name: "id"},
+			c.CreatedAt, c.ID)
+	}
+	err := sel.Order("created_at DESC").Order("id DESC").
+		Limit(p.Limit + 1).Offset(p.Offset).
 		Find(dest).Error
-	return total, err
+	if err != nil {
+		return total, nil, err
+	}
+	var next *domain.Cursor
+	if len(*dest) > p.Limit {
+		*dest = (*dest)[:p.Limit]
+		k := (*dest)[p.Limit-1].pageKey()
+		next = &k
+	}
+	return total, next, nil
 }
+
+func (r assetRow) pageKey() domain.Cursor     { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+func (r workflowRow) pageKey() domain.Cursor  { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+func (r executionRow) pageKey() domain.Cursor { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }

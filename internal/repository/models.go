@@ -160,16 +160,17 @@ func (r *dependencyRow) toDomain() domain.AssetDependency {
 }
 
 type workflowRow struct {
-	ID          uuid.UUID `gorm:"primaryKey"`
-	TenantID    string    `gorm:"<-:create"`
-	Name        string
-	Version     int
-	Description string
-	Owner       string
-	Tags        stringList
-	Retry       jsonObject[domain.RetryPolicy]
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID            uuid.UUID `gorm:"primaryKey"`
+	TenantID      string    `gorm:"<-:create"`
+	Name          string
+	Version       int
+	Description   string
+	Owner         string
+	Tags          stringList
+	Retry         jsonObject[domain.RetryPolicy]
+	MaxActiveRuns int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 func (workflowRow) TableName() string { return "workflows" }
@@ -184,7 +185,7 @@ func (r *workflowRow) toDomain(assets []uuid.UUID) domain.Workflow {
 	}
 	return domain.Workflow{
 		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Version: r.Version,
-		Description: r.Description, Owner: r.Owner, Tags: tags, AssetIDs: assets, Retry: r.Retry.V,
+		Description: r.Description, Owner: r.Owner, Tags: tags, AssetIDs: assets, Retry: r.Retry.V, MaxActiveRuns: r.MaxActiveRuns,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

@@ -143,3 +143,25 @@ func (s *Store) RunLogGet(ctx context.Context, runID uuid.UUID) (*domain.RunLog,
 	}
 	return &domain.RunLog{ExecutionID: row.ExecutionID, Content: row.Content, Truncated: row.Truncated, UpdatedAt: row.UpdatedAt.UTC()}, nil
 }
+
+// ExecutionWorkflowSlots implements domain.ExecutionRepository.
+func (s *Store) ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (int64, []uuid.UUID, error) {
+	var running int64
+	queued := []uuid.UUID{}
+	if len(workflowIDs) == 0 {
+		return 0, queued, nil
+	}
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		base := func() *gorm.DB {
+			return tx.Model(&executionRow{}).Where("asset_id IS NULL AND workflow_id IN ?", workflowIDs)
+		}
+		if err := base().Where("state = ?", "running").Count(&running).Error; err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		return base().Where("state = ?", "queued").Order("created_at").Order("id").Limit(n).Pluck("id", &queued).Error
+	})
+	return running, queued, err
+}

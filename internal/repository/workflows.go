@@ -26,7 +26,7 @@ func (s *Store) WorkflowCreate(ctx context.Context, w *domain.Workflow) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := workflowRow{
 			ID: newID(), Name: w.Name, Version: w.Version, Description: w.Description,
-			Owner: w.Owner, Tags: stringList(w.Tags), Retry: jsonObject[domain.RetryPolicy]{V: w.Retry},
+			Owner: w.Owner, Tags: stringList(w.Tags), Retry: jsonObject[domain.RetryPolicy]{V: w.Retry}, MaxActiveRuns: w.MaxActiveRuns,
 		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
@@ -144,10 +144,11 @@ func (s *Store) WorkflowLatestVersion(ctx context.Context, name string) (int, er
 func (s *Store) workflowPage(ctx context.Context, p domain.Page, filter func(*gorm.DB) *gorm.DB) (domain.List[domain.Workflow], error) {
 	var items []domain.Workflow
 	var total int64
+	var next *domain.Cursor
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		var rows []workflowRow
 		var err error
-		if total, err = page(filter(tx.Model(&workflowRow{})), p, &rows); err != nil {
+		if total, next, err = page(filter(tx.Model(&workflowRow{})), p, &rows); err != nil {
 			return err
 		}
 		items, err = workflowAssets(tx, rows)
@@ -156,7 +157,7 @@ func (s *Store) workflowPage(ctx context.Context, p domain.Page, filter func(*go
 	if err != nil {
 		return domain.List[domain.Workflow]{}, err
 	}
-	return domain.List[domain.Workflow]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}, nil
+	return domain.List[domain.Workflow]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // WorkflowList implements domain.WorkflowRepository.
@@ -191,10 +192,11 @@ func (s *Store) WorkflowUpdate(ctx context.Context, id uuid.UUID, fn func(*domai
 			return err
 		}
 		res := tx.Model(&workflowRow{}).Where("id = ?", id).Updates(map[string]any{
-			"description": w.Description,
-			"owner":       w.Owner,
-			"tags":        stringList(w.Tags),
-			"updated_at":  now(),
+			"description":     w.Description,
+			"owner":           w.Owner,
+			"tags":            stringList(w.Tags),
+			"max_active_runs": w.MaxActiveRuns,
+			"updated_at":      now(),
 		})
 		if res.Error != nil {
 			return res.Error

@@ -379,8 +379,12 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result
 // and queues the ones with nothing upstream; the steps move it on from then.
 func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error {
 	if run.State == domain.StateQueued {
-		if _, _, err := rt.svc.StartRun(ctx, run.ID, service.SlotLimits{}); err != nil {
+		_, how, err := rt.waitForSlot(ctx, run.ID)
+		if err != nil {
 			return err
+		}
+		if how == service.MustWait {
+			return river.JobSnooze(rt.cfg.WaitPoll) // the workflow's cap on active runs
 		}
 	}
 	cur, err := rt.svc.GetRun(ctx, run.ID)

@@ -91,11 +91,11 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 			outcome = NotQueued
 			return nil
 		}
-		if run.AssetID != nil {
+		if run.AssetID != nil || run.WorkflowID != nil {
 			if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
 				return err
 			}
-			wait, err := s.mustWait(ctx, run.ID, lim)
+			wait, err := s.mustWait(ctx, run, lim)
 			if err != nil || wait {
 				outcome = MustWait
 				return err
@@ -114,7 +114,11 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 	return out, outcome, nil
 }
 
-func (s *Service) mustWait(ctx context.Context, id uuid.UUID, lim SlotLimits) (bool, error) {
+func (s *Service) mustWait(ctx context.Context, run *domain.Execution, lim SlotLimits) (bool, error) {
+	if run.AssetID == nil {
+		return s.mustWaitWorkflow(ctx, run)
+	}
+	id := run.ID
 	if lim.StartsPerMinute > 0 {
 		n, err := s.store.ExecutionCountStartedSince(ctx, time.Now().Add(-time.Minute))
 		if err != nil {
@@ -449,4 +453,34 @@ func (s *Service) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain
 		return nil, err
 	}
 	return out, nil
+}
+
+// mustWaitWorkflow applies the workflow's cap on running workflow runs,
+// counted over all its versions, oldest queued first.
+func (s *Service) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (bool, error) {
+	w, err := s.store.WorkflowGet(ctx, *run.WorkflowID)
+	if err != nil {
+		return false, err
+	}
+	latest, err := s.store.WorkflowGetByName(ctx, w.Name, 0)
+	if err != nil {
+		return false, err
+	}
+	limit := latest.MaxActiveRuns // the latest version's cap governs
+	if limit <= 0 {
+		return false, nil
+	}
+	ids, err := s.store.WorkflowIDsByName(ctx, w.Name)
+	if err != nil {
+		return false, err
+	}
+	running, head, err := s.store.ExecutionWorkflowSlots(ctx, ids, limit)
+	if err != nil {
+		return false, err
+	}
+	free := limit - int(running)
+	if free <= 0 {
+		return true, nil
+	}
+	return !slices.Contains(head[:min(free, len(head))], run.ID), nil
 }

@@ -13,12 +13,13 @@ import (
 // CreateWorkflowInput describes a workflow version. Assets are UUIDs or
 // names, in order.
 type CreateWorkflowInput struct {
-	Name        string
-	Description string
-	Owner       string
-	Tags        []string
-	Assets      []string
-	Retry       *domain.RetryPolicy
+	Name          string
+	Description   string
+	Owner         string
+	Tags          []string
+	Assets        []string
+	Retry         *domain.RetryPolicy
+	MaxActiveRuns int
 }
 
 // createVersionAttempts bounds retries when concurrent creates race for the
@@ -28,7 +29,7 @@ const createVersionAttempts = 5
 // CreateWorkflow stores a workflow. When the name exists it becomes the
 // next version; earlier versions stay as they were.
 func (s *Service) CreateWorkflow(ctx context.Context, in CreateWorkflowInput) (*domain.Workflow, error) {
-	w := domain.Workflow{Name: in.Name, Description: in.Description, Owner: in.Owner, Tags: in.Tags, Version: 1, Retry: in.Retry}
+	w := domain.Workflow{Name: in.Name, Description: in.Description, Owner: in.Owner, Tags: in.Tags, Version: 1, Retry: in.Retry, MaxActiveRuns: in.MaxActiveRuns}
 	w.Normalize()
 	if err := w.Validate(); err != nil {
 		return nil, err

@@ -209,6 +209,10 @@ func Fresh(t testing.TB) *Database {
 	return d
 }
 
+// Drop drops d, for programs (the benchmark) that make databases outside a
+// test binary.
+func (d *Database) Drop() { drop(d.Name) }
+
 func drop(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

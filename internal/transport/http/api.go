@@ -34,7 +34,11 @@ type api struct {
 // MountAPI registers every /api/v1 route on the server.
 func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	a := &api{svc: svc}
-	g := s.echo.Group(APIPrefix, authenticate(svc, opts.AdminKey))
+	mw := []echo.MiddlewareFunc{requestDeadline(s.cfg.RequestTimeout), authenticate(svc, opts.AdminKey)}
+	if s.cfg.RateLimit > 0 {
+		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
+	}
+	g := s.echo.Group(APIPrefix, mw...)
 
 	g.GET("/assets", a.listAssets)
 	g.POST("/assets", a.createAsset)
@@ -95,7 +99,8 @@ func pathRef(c echo.Context, name string) (string, error) {
 	return v, nil
 }
 
-// page reads limit and offset. Out-of-range values are 400, not clamped.
+// page reads limit, offset and cursor. Out-of-range values, a malformed
+// cursor and a cursor with an offset are 400, not clamped or ignored.
 func page(c echo.Context) (domain.Page, error) {
 	limit, err := queryInt(c, "limit", domain.DefaultLimit, 1, domain.MaxLimit)
 	if err != nil {
@@ -105,7 +110,31 @@ func page(c echo.Context) (domain.Page, error) {
 	if err != nil {
 		return domain.Page{}, err
 	}
-	return domain.Page{Limit: limit, Offset: offset}, nil
+	p := domain.Page{Limit: limit, Offset: offset}
+	if raw, ok := c.QueryParams()["cursor"]; ok {
+		if len(raw) != 1 || raw[0] == "" {
+			return domain.Page{}, badRequest("query parameter \"cursor\" must be a next_cursor from a previous page", map[string]any{"cursor": "malformed"})
+		}
+		cur, err := domain.DecodeCursor(raw[0])
+		if err != nil {
+			return domain.Page{}, badRequest("query parameter \"cursor\" must be a next_cursor from a previous page", map[string]any{"cursor": "malformed"})
+		}
+		if c.QueryParam("offset") != "" {
+			return domain.Page{}, badRequest("use either \"cursor\" or \"offset\", not both", map[string]any{"cursor": "cannot be combined with offset"})
+		}
+		p.Cursor = &cur
+	}
+	return p, nil
+}
+
+// nextCursor renders a list's continuation for the next_cursor field: the
+// opaque cursor, or nil (JSON null) on the last page.
+func nextCursor(c *domain.Cursor) *string {
+	if c == nil {
+		return nil
+	}
+	s := c.Encode()
+	return &s
 }
 
 func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) }

@@ -59,6 +59,12 @@ func newEnvWithLog(t *testing.T, log *zap.Logger) *env {
 
 func newEnvOpts(t *testing.T, log *zap.Logger, withRuntime bool) *env {
 	t.Helper()
+	return newEnvConfig(t, log, withRuntime, httpapi.Config{})
+}
+
+// newEnvConfig is newEnvOpts with a server configuration of the test's own.
+func newEnvConfig(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Config) *env {
+	t.Helper()
 	st := testdb.Open(t, testdb.Shared(t))
 	svc := service.New(st)
 	// A runtime that works runs, on a queue of this test's own (tests share
@@ -78,7 +84,7 @@ func newEnvOpts(t *testing.T, log *zap.Logger, withRuntime bool) *env {
 		}
 		t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
 	}
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: log, Version: "test"})
+	srv, err := httpapi.New(cfg, httpapi.Deps{DB: st, Log: log, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

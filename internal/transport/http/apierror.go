@@ -116,6 +116,9 @@ func toAPIError(err error) (*APIError, bool) {
 		return &APIError{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, true
 	}
 	var he *echo.HTTPError
+	if !errors.As(err, &he) && unavailable(err) {
+		return errUnavailable, true
+	}
 	if errors.As(err, &he) && he.Code < 500 {
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {

@@ -40,6 +40,8 @@ type assetList struct {
 	Total  int64      `json:"total"`
 	Limit  int        `json:"limit"`
 	Offset int        `json:"offset"`
+	// NextCursor continues the listing; null on the last page.
+	NextCursor *string `json:"next_cursor"`
 }
 
 func (a *api) listAssets(c echo.Context) error {
@@ -57,7 +59,7 @@ func (a *api) listAssets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assetList{Assets: assetDTOs(list.Items), Total: list.Total, Limit: list.Limit, Offset: list.Offset})
+	return c.JSON(http.StatusOK, assetList{Assets: assetDTOs(list.Items), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 }
 
 func (a *api) createAsset(c echo.Context) error {

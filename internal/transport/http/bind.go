@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -34,6 +35,11 @@ func decodeJSON(c echo.Context, dst any, allowEmpty bool) error {
 	}
 	if len(body) > MaxBodyBytes {
 		return &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD and
+		// store text the client never sent.
+		return badRequest("the body is not valid UTF-8", nil)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {

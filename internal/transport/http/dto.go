@@ -71,18 +71,19 @@ func dependencyDTOs(ds []domain.AssetDependency) []DependencyDTO {
 // WorkflowDTO is one workflow version on the wire; Assets holds the asset
 // names in order, AssetIDs their ids.
 type WorkflowDTO struct {
-	ID          uuid.UUID           `json:"id"`
-	TenantID    string              `json:"tenant_id"`
-	Name        string              `json:"name"`
-	Version     int                 `json:"version"`
-	Description string              `json:"description"`
-	Owner       string              `json:"owner"`
-	Tags        []string            `json:"tags"`
-	Assets      []string            `json:"assets"`
-	AssetIDs    []uuid.UUID         `json:"asset_ids"`
-	Retry       *domain.RetryPolicy `json:"retry"`
-	CreatedAt   Time                `json:"created_at"`
-	UpdatedAt   Time                `json:"updated_at"`
+	ID            uuid.UUID           `json:"id"`
+	TenantID      string              `json:"tenant_id"`
+	Name          string              `json:"name"`
+	Version       int                 `json:"version"`
+	Description   string              `json:"description"`
+	Owner         string              `json:"owner"`
+	Tags          []string            `json:"tags"`
+	Assets        []string            `json:"assets"`
+	AssetIDs      []uuid.UUID         `json:"asset_ids"`
+	Retry         *domain.RetryPolicy `json:"retry"`
+	MaxActiveRuns int                 `json:"max_active_runs"`
+	CreatedAt     Time                `json:"created_at"`
+	UpdatedAt     Time                `json:"updated_at"`
 }
 
 func workflowDTO(w *domain.Workflow, names map[uuid.UUID]string) WorkflowDTO {
@@ -100,7 +101,7 @@ func workflowDTO(w *domain.Workflow, names map[uuid.UUID]string) WorkflowDTO {
 	}
 	return WorkflowDTO{
 		ID: w.ID, TenantID: w.TenantID, Name: w.Name, Version: w.Version,
-		Description: w.Description, Owner: w.Owner, Tags: tags, Assets: assets, AssetIDs: ids, Retry: w.Retry,
+		Description: w.Description, Owner: w.Owner, Tags: tags, Assets: assets, AssetIDs: ids, Retry: w.Retry, MaxActiveRuns: w.MaxActiveRuns,
 		CreatedAt: T(w.CreatedAt), UpdatedAt: T(w.UpdatedAt),
 	}
 }

@@ -155,6 +155,9 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 		if !ok {
 			ae = &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: http.StatusText(http.StatusInternalServerError)}
 		}
+		if ae.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+			c.Response().Header().Set("Retry-After", "1")
+		}
 		details := ae.Details
 		if details == nil {
 			details = map[string]any{}

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -129,6 +130,9 @@ func readLineageBody(c echo.Context) (any, error) {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("a JSON body is required", nil)
+	}
+	if !utf8.Valid(body) {
+		return nil, badRequest("the body is not valid UTF-8", nil)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

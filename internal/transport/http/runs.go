@@ -34,6 +34,8 @@ type runList struct {
 	Total  int64    `json:"total"`
 	Limit  int      `json:"limit"`
 	Offset int      `json:"offset"`
+	// NextCursor continues the listing; null on the last page.
+	NextCursor *string `json:"next_cursor"`
 }
 
 func (a *api) startRun(c echo.Context, in service.CreateRunInput) error {
@@ -93,7 +95,7 @@ func (a *api) listRuns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := runList{Runs: make([]RunDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset}
+	out := runList{Runs: make([]RunDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
 	for i := range list.Items {
 		out.Runs[i] = runDTO(&list.Items[i])
 	}

@@ -45,6 +45,16 @@ type Config struct {
 	// PingTimeout bounds the database check of the readiness and health
 	// endpoints; default 2s.
 	PingTimeout time.Duration
+	// RequestTimeout bounds every /api/v1 request, its wait for a pooled
+	// database connection included; a request that runs out of time is 503
+	// unavailable. Default 15s.
+	RequestTimeout time.Duration
+	// RateLimit is how many /api/v1 requests per second one tenant may
+	// make to this process; 0 (the default) sets no limit.
+	RateLimit float64
+	// RateBurst is how many requests a tenant may make at once above
+	// RateLimit; 0 means twice RateLimit.
+	RateBurst int
 }
 
 func (c *Config) defaults() {
@@ -59,6 +69,7 @@ func (c *Config) defaults() {
 	set(&c.WriteTimeout, 60*time.Second)
 	set(&c.IdleTimeout, 120*time.Second)
 	set(&c.PingTimeout, 2*time.Second)
+	set(&c.RequestTimeout, 15*time.Second)
 }
 
 // Deps are what the server's handlers need.
@@ -110,7 +121,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.HTTPErrorHandler = errorHandler(lg)
 	// The metrics middleware wraps requestLogger, which turns errors into
 	// responses, so that it records the status the client got.
-	e.Use(requestID(), m.middleware(), requestLogger(lg), recoverer(lg))
+	e.Use(securityHeaders(), requestID(), m.middleware(), requestLogger(lg), recoverer(lg))
 
 	s := &Server{cfg: cfg, log: lg, echo: e, metrics: m}
 	h := &health{db: deps.DB, version: deps.Version, timeout: cfg.PingTimeout, log: lg, draining: &s.draining}

@@ -11,18 +11,20 @@ import (
 )
 
 type createWorkflowRequest struct {
-	Name        string              `json:"name"`
-	Description string              `json:"description"`
-	Owner       string              `json:"owner"`
-	Tags        []string            `json:"tags"`
-	Assets      []string            `json:"assets"`
-	Retry       *domain.RetryPolicy `json:"retry"`
+	Name          string              `json:"name"`
+	Description   string              `json:"description"`
+	Owner         string              `json:"owner"`
+	Tags          []string            `json:"tags"`
+	Assets        []string            `json:"assets"`
+	Retry         *domain.RetryPolicy `json:"retry"`
+	MaxActiveRuns int                 `json:"max_active_runs"`
 }
 
 type patchWorkflowRequest struct {
-	Description *string   `json:"description"`
-	Owner       *string   `json:"owner"`
-	Tags        *[]string `json:"tags"`
+	MaxActiveRuns *int      `json:"max_active_runs"`
+	Description   *string   `json:"description"`
+	Owner         *string   `json:"owner"`
+	Tags          *[]string `json:"tags"`
 }
 
 type workflowEnvelope struct {
@@ -34,6 +36,8 @@ type workflowList struct {
 	Total     int64         `json:"total"`
 	Limit     int           `json:"limit"`
 	Offset    int           `json:"offset"`
+	// NextCursor continues the listing; null on the last page.
+	NextCursor *string `json:"next_cursor"`
 }
 
 // assetNames looks up the names of every asset the workflows hold, in one
@@ -70,7 +74,7 @@ func (a *api) workflowListResponse(c echo.Context, list domain.List[domain.Workf
 	if err != nil {
 		return err
 	}
-	out := workflowList{Workflows: make([]WorkflowDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset}
+	out := workflowList{Workflows: make([]WorkflowDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
 	for i := range list.Items {
 		out.Workflows[i] = workflowDTO(&list.Items[i], names)
 	}

@@ -1,0 +1,289 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/openlineage"
+	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/testdb"
+	httpapi "github.com/servo-data/servo/internal/transport/http"
+)
+
+// fuzzEnv is a server on the shared test database built once per fuzz
+// target (per fuzzing worker process), without a runtime: fuzzing only
+// needs the API and its storage. Each iteration borrows it with its own
+// *testing.T (see iter).
+type fuzzEnv struct {
+	url        string
+	keyA, keyB string
+	tenantA    string
+}
+
+func newFuzzEnv(tb testing.TB) *fuzzEnv {
+	tb.Helper()
+	st := testdb.Open(tb, testdb.Shared(tb))
+	svc := service.New(st)
+	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "fuzz"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ol, err := openlineage.New(svc, st, openlineage.Options{Log: zap.NewNop()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
+	ts := httptest.NewServer(srv.Handler())
+	tb.Cleanup(ts.Close)
+	f := &fuzzEnv{url: ts.URL, tenantA: testdb.TenantID("fa")}
+	sys := domain.WithSystem(context.Background())
+	for _, k := range []struct {
+		tenant string
+		dst    *string
+	}{{f.tenantA, &f.keyA}, {testdb.TenantID("fb"), &f.keyB}} {
+		secret, _, err := svc.CreateAPIKey(sys, service.CreateAPIKeyInput{TenantID: k.tenant, CreateTenant: true})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		*k.dst = secret
+	}
+	// Rows for the path and query targets to find.
+	var up, down struct {
+		Asset struct{ ID string } `json:"asset"`
+	}
+	setupPost(tb, f, "/api/v1/assets", map[string]any{"name": "seed-up"}, &up)
+	setupPost(tb, f, "/api/v1/assets", map[string]any{"name": "seed-down"}, &down)
+	setupPost(tb, f, "/api/v1/dependencies", map[string]any{"upstream": up.Asset.ID, "downstream": down.Asset.ID}, nil)
+	setupPost(tb, f, "/api/v1/workflows", map[string]any{"name": "seed-flow", "assets": []string{up.Asset.ID, down.Asset.ID}}, nil)
+	return f
+}
+
+// setupPost creates a row as tenant A during set-up and fails tb unless
+// the answer is 201.
+func setupPost(tb testing.TB, f *fuzzEnv, path string, body, dst any) {
+	tb.Helper()
+	raw, _ := json.Marshal(body)
+	hr, err := http.NewRequest("POST", f.url+path, strings.NewReader(string(raw)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+f.keyA)
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		tb.Fatalf("set-up POST %s: %d %s", path, res.StatusCode, out)
+	}
+	if dst != nil {
+		if err := json.Unmarshal(out, dst); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// iter returns an env that reports to t.
+func (f *fuzzEnv) iter(t *testing.T) *env {
+	return &env{t: t, url: f.url, keyA: f.keyA, keyB: f.keyB, a: f.tenantA}
+}
+
+// counts are the row counts a rejected request must leave unchanged.
+type counts struct{ assets, workflows, runs int64 }
+
+func (e *env) counts(key string) counts {
+	e.t.Helper()
+	var c counts
+	for _, x := range []struct {
+		path string
+		dst  *int64
+	}{{"/api/v1/assets?limit=1", &c.assets}, {"/api/v1/workflows?limit=1", &c.workflows}, {"/api/v1/runs?limit=1", &c.runs}} {
+		var body struct {
+			Total int64 `json:"total"`
+		}
+		e.must(http.StatusOK, req{method: "GET", path: x.path, key: key}).json(e.t, &body)
+		*x.dst = body.Total
+	}
+	return c
+}
+
+// checkAnswer asserts what every answer to bad input must be: below 500,
+// with the error envelope when it is an error, and, when rejected, no write.
+func (e *env) checkAnswer(what string, res resp, before counts, key string) {
+	e.t.Helper()
+	if res.status >= 500 {
+		e.t.Fatalf("%s: status %d: %s", what, res.status, res.body)
+	}
+	if res.status >= 400 {
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(res.body, &raw); err != nil || len(raw) != 1 || raw["error"] == nil {
+			e.t.Fatalf("%s: status %d without the error envelope: %q", what, res.status, res.body)
+		}
+		res.errBody(e.t)
+		if after := e.counts(key); after != before {
+			e.t.Fatalf("%s: rejected with %d but rows changed: %+v -> %+v", what, res.status, before, after)
+		}
+	}
+}
+
+// send is do with a raw body and a raw path (already escaped), which it
+// refuses to build only when net/http would; such inputs are skipped.
+func (e *env) send(method, rawPath, key string, body []byte) (resp, bool) {
+	e.t.Helper()
+	u, err := url.Parse(e.url + rawPath)
+	if err != nil {
+		return resp{}, false
+	}
+	hr, err := http.NewRequest(method, u.String(), strings.NewReader(string(body)))
+	if err != nil {
+		return resp{}, false
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	hr.Header.Set("Authorization", "Bearer "+key)
+	client := &http.Client{Timeout: 30 * time.Second}
+	res, err := client.Do(hr)
+	if err != nil {
+		if strings.Contains(err.Error(), "invalid") {
+			return resp{}, false // the client refused the URL
+		}
+		e.t.Fatalf("%s %s: %v", method, rawPath, err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: raw}, true
+}
+
+// FuzzCreateAsset posts arbitrary bodies to POST /api/v1/assets.
+func FuzzCreateAsset(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"a"}`, `{"name":"a","tags":["x"],"owner":"o","asset_type":"table"}`, `{"name":`, `{"name":1}`,
+		`{"name":"a","nope":1}`, `[]`, `null`, `{"name":"a\u0000b"}`, "{\"name\":\"\xff\"}",
+		`{"name":"a","compute":{"kind":"command","argv":["/bin/echo"]}}`, `{"name":"a"}{"name":"b"}`,
+		`{"name":"` + strings.Repeat("n", 256) + `"}`, `{"name":"x","global":true}`,
+	} {
+		f.Add([]byte(s))
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := fe.iter(t)
+		before := e.counts(fe.keyA)
+		res, ok := e.send("POST", "/api/v1/assets", fe.keyA, body)
+		if !ok {
+			t.Skip()
+		}
+		if res.status != http.StatusCreated && res.status >= 500 {
+			t.Fatalf("status %d", res.status)
+		}
+		e.checkAnswer("POST /api/v1/assets", res, before, fe.keyA)
+	})
+}
+
+// listPaths are the routes FuzzQueryParams sends query strings to.
+var listPaths = []string{
+	"/api/v1/assets", "/api/v1/workflows", "/api/v1/runs", "/api/v1/assets/seed-up/lineage",
+	"/api/v1/assets/seed-up/upstream", "/api/v1/assets/seed-down/downstream", "/api/v1/workflows/seed-flow/versions",
+}
+
+// FuzzQueryParams sends arbitrary query strings to the list and lineage
+// routes.
+func FuzzQueryParams(f *testing.F) {
+	for i, s := range []string{
+		"limit=10&offset=0", "limit=-1", "limit=1000000000000", "offset=-5", "depth=0", "depth=-1",
+		"depth=1000000000", "q=%25", "q=_", "q='; DROP TABLE assets;--", "cursor=garbage", "cursor=&offset=1",
+		"direction=sideways", "format=dot", "status=nope", "tag=%00", "limit=1e3", "limit=%ff",
+	} {
+		f.Add(uint8(i), s)
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, which uint8, query string) {
+		e := fe.iter(t)
+		path := listPaths[int(which)%len(listPaths)]
+		before := e.counts(fe.keyA)
+		res, ok := e.send("GET", path+"?"+query, fe.keyA, nil)
+		if !ok {
+			t.Skip()
+		}
+		e.checkAnswer("GET "+path+"?"+query, res, before, fe.keyA)
+	})
+}
+
+// refRoutes are the routes FuzzPathRefs fills with a path value; %s is the
+// escaped value.
+var refRoutes = []struct{ method, path string }{
+	{"GET", "/api/v1/assets/%s"}, {"GET", "/api/v1/assets/%s/lineage"}, {"GET", "/api/v1/assets/%s/dependencies"},
+	{"GET", "/api/v1/workflows/%s"}, {"GET", "/api/v1/workflows/%s/versions"}, {"GET", "/api/v1/runs/%s"},
+	{"GET", "/api/v1/executions/%s/events"}, {"GET", "/api/v1/dependencies/%s"}, {"GET", "/api/v1/workflow-runs/%s"},
+	{"PATCH", "/api/v1/assets/%s"}, {"PATCH", "/api/v1/workflows/%s"},
+}
+
+// FuzzPathRefs fills the {asset}, {workflow} and {id} path values with
+// arbitrary strings, escaped or sent raw.
+func FuzzPathRefs(f *testing.F) {
+	for i, s := range []string{
+		"seed-up", "seed-flow", "not-a-uuid", "00000000-0000-0000-0000-000000000000", "../../etc/passwd",
+		"%", "%zz", "a/b", "' OR 1=1 --", "\x00", "\xff\xfe", strings.Repeat("x", 300), "ＡＢＣ",
+	} {
+		f.Add(uint8(i), s, i%2 == 0)
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, which uint8, ref string, escape bool) {
+		e := fe.iter(t)
+		rt := refRoutes[int(which)%len(refRoutes)]
+		v := ref
+		if escape {
+			v = url.PathEscape(ref)
+		}
+		path := strings.Replace(rt.path, "%s", v, 1)
+		var body []byte
+		if rt.method == "PATCH" {
+			body = []byte(`{"description":"fuzzed"}`)
+		}
+		before := e.counts(fe.keyA)
+		res, ok := e.send(rt.method, path, fe.keyA, body)
+		if !ok {
+			t.Skip()
+		}
+		e.checkAnswer(rt.method+" "+path, res, before, fe.keyA)
+	})
+}
+
+// FuzzOpenLineage posts arbitrary bodies to POST /api/v1/lineage.
+func FuzzOpenLineage(f *testing.F) {
+	event := `{"eventType":"COMPLETE","eventTime":"2024-01-01T00:00:00Z","producer":"https://example.com/p",` +
+		`"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",` +
+		`"run":{"runId":"0190c5c4-7c3a-7a0b-9d7e-0f1e2d3c4b5a"},"job":{"namespace":"ns","name":"job"},` +
+		`"inputs":[{"namespace":"ns","name":"in"}],"outputs":[{"namespace":"ns","name":"out"}]}`
+	for _, s := range []string{
+		event, `{}`, `[]`, `{"eventType":1}`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		`{"eventType":"START","run":{"runId":"nope"}}`, "{\"job\":{\"name\":\"\xff\"}}", `{"eventTime":"yesterday"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := fe.iter(t)
+		before := e.counts(fe.keyA)
+		res, ok := e.send("POST", "/api/v1/lineage", fe.keyA, body)
+		if !ok {
+			t.Skip()
+		}
+		e.checkAnswer("POST /api/v1/lineage", res, before, fe.keyA)
+	})
+}
