@@ -10,7 +10,7 @@ STATICCHECK      := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: all help build run test lint fmt clean
+.PHONY: all help build run test lint fmt clean bench
 
 all: lint test build
 
@@ -25,6 +25,9 @@ run: ## Serve with the configuration from the environment (SQLite servo.db by de
 
 test: ## Run every test with the race detector against $(TEST_DATABASE_URL).
 	CGO_ENABLED=1 $(GO) test -count=1 -race ./...
+
+bench: ## Benchmark against $(TEST_DATABASE_URL) with same-run baselines; writes BENCHMARKS.md (about 4 minutes).
+	$(GO) run ./cmd/servo-bench -out BENCHMARKS.md
 
 lint: ## Check formatting, then go vet and staticcheck.
 	@unformatted="$$(gofmt -l .)"; \

@@ -15,6 +15,9 @@ var (
 	// ErrConflict means the change clashes with existing state: a duplicate,
 	// a dependency cycle, an illegal state transition or a lost race.
 	ErrConflict = errors.New("conflict")
+	// ErrPreconditionFailed means the row changed since the caller read it:
+	// the version it named (an HTTP If-Match) is no longer the current one.
+	ErrPreconditionFailed = errors.New("precondition failed")
 	// ErrInvalid means the input failed validation.
 	ErrInvalid = errors.New("invalid input")
 	// ErrForbidden means the caller's scope may not perform the operation.

@@ -63,7 +63,7 @@ func (s *Store) AssetGetMany(ctx context.Context, ids []uuid.UUID) ([]domain.Ass
 	}
 	var rows []assetRow
 	if err := s.run(ctx, func(tx *gorm.DB) error {
-		return tx.Where("id IN ?", ids).Find(&rows).Error
+		return tx.Where(s.idsIn("id", ids)).Find(&rows).Error
 	}); err != nil {
 		return nil, err
 	}

@@ -110,13 +110,13 @@ func (s *Store) DependencyEdges(ctx context.Context, q domain.EdgeQuery) ([]doma
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		var cond *gorm.DB
 		if len(q.DownstreamOf) > 0 {
-			cond = tx.Where("upstream_asset_id IN ?", q.DownstreamOf)
+			cond = tx.Where(s.idsIn("upstream_asset_id", q.DownstreamOf))
 		}
 		if len(q.UpstreamOf) > 0 {
 			if cond == nil {
-				cond = tx.Where("downstream_asset_id IN ?", q.UpstreamOf)
+				cond = tx.Where(s.idsIn("downstream_asset_id", q.UpstreamOf))
 			} else {
-				cond = cond.Or("downstream_asset_id IN ?", q.UpstreamOf)
+				cond = cond.Or(s.idsIn("downstream_asset_id", q.UpstreamOf))
 			}
 		}
 		stmt := tx.Model(&dependencyRow{}).Where(cond)

@@ -1,6 +1,9 @@
 package repository
 
 import (
+	"strings"
+
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -58,3 +61,25 @@ func page[R keyed](q *gorm.DB, p domain.Page, dest *[]R) (int64, *domain.Cursor,
 func (r assetRow) pageKey() domain.Cursor     { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
 func (r workflowRow) pageKey() domain.Cursor  { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
 func (r executionRow) pageKey() domain.Cursor { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+
+// idsIn returns a condition that column is one of ids. On PostgreSQL it is
+// one array parameter, column = ANY(?::uuid[]): the statement text does not
+// change with the number of ids, so pgx reuses one prepared statement, where
+// IN (?, ?, ...) made a new statement (and plan) for every length and sent
+// thousands of parameters for a large lineage walk.
+func (s *Store) idsIn(column string, ids []uuid.UUID) clause.Expr {
+	if s.dialect != Postgres {
+		return clause.Expr{SQL: column + " IN ?", Vars: []any{ids}}
+	}
+	var b strings.Builder
+	b.Grow(len(ids)*37 + 2)
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(id.String())
+	}
+	b.WriteByte('}')
+	return clause.Expr{SQL: column + " = ANY(?::uuid[])", Vars: []any{b.String()}}
+}

@@ -105,7 +105,18 @@ func openGorm(ctx context.Context, url string, dialect Dialect, pool PoolConfig,
 	var dialector gorm.Dialector
 	switch dialect {
 	case Postgres:
-		dialector = postgres.Open(url)
+		// A URL with a time zone keeps GORM's own pool, which registers it;
+		// every other one gets the pool whose transactions begin with the
+		// tenant context in the same round trip (pgbegin.go).
+		if strings.Contains(strings.ToLower(url), "timezone=") {
+			dialector = postgres.Open(url)
+			break
+		}
+		pool, err := openScopedPool(url)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", dialect, err)
+		}
+		dialector = postgres.New(postgres.Config{Conn: pool})
 	default:
 		dialector = sqlite.Open(sqliteDSN(url))
 	}
@@ -216,13 +227,33 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		}
 		return fn(ctx)
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.setScope(tx, scope); err != nil {
-			return err
+	db := s.db.WithContext(ctx)
+	var bs *beginScope
+	if s.dialect == Postgres {
+		// Ask the connection to set the scope as it begins (pgbegin.go);
+		// setScope below covers a connection that did not.
+		tenant, system := scopeSettings(scope)
+		bs = &beginScope{query: scopedBeginQuery(tenant, system)}
+		db = s.db.WithContext(context.WithValue(ctx, beginScopeKey{}, bs))
+	}
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if bs == nil || !bs.began {
+			if err := s.setScope(tx, scope); err != nil {
+				return err
+			}
 		}
 		return fn(context.WithValue(ctx, txKey{}, &txState{tx: tx, scope: scope}))
 	})
 	return translate(err)
+}
+
+// scopeSettings returns the values of app.tenant_id and app.system for
+// scope.
+func scopeSettings(scope domain.Scope) (tenant, system string) {
+	if scope.IsSystem() {
+		system = "on"
+	}
+	return scope.TenantID(), system
 }
 
 // setScope makes the scope visible to row-level security for the rest of
@@ -231,11 +262,8 @@ func (s *Store) setScope(tx *gorm.DB, scope domain.Scope) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	system := ""
-	if scope.IsSystem() {
-		system = "on"
-	}
-	err := tx.Exec("SELECT set_config('app.tenant_id', ?, true), set_config('app.system', ?, true)", scope.TenantID(), system).Error
+	tenant, system := scopeSettings(scope)
+	err := tx.Exec("SELECT set_config('app.tenant_id', ?, true), set_config('app.system', ?, true)", tenant, system).Error
 	if err != nil {
 		return fmt.Errorf("set tenant context: %w", err)
 	}

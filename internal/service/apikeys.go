@@ -81,12 +81,19 @@ func (s *Service) CreateAPIKey(ctx context.Context, in CreateAPIKeyInput) (strin
 }
 
 // Authenticate returns the live key matching secret. A malformed, unknown
-// or revoked key is ErrUnauthenticated.
+// or revoked key is ErrUnauthenticated. A valid key is remembered for
+// KeyCacheTTL, so revoking it through another process (or deleting its
+// tenant) takes effect within that time; RevokeAPIKey on this Service takes
+// effect at once.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*domain.APIKey, error) {
 	if !strings.HasPrefix(secret, keyPrefix) || len(secret) > 200 {
 		return nil, fmt.Errorf("%w: malformed api key", domain.ErrUnauthenticated)
 	}
-	k, err := s.store.APIKeyGetByHash(domain.WithSystem(ctx), HashAPIKey(secret))
+	hash := HashAPIKey(secret)
+	if k, ok := s.keys.get(hash); ok {
+		return k, nil
+	}
+	k, err := s.store.APIKeyGetByHash(domain.WithSystem(ctx), hash)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, fmt.Errorf("%w: unknown api key", domain.ErrUnauthenticated)
 	}
@@ -96,6 +103,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*domain.APIK
 	if k.Revoked() {
 		return nil, fmt.Errorf("%w: revoked api key", domain.ErrUnauthenticated)
 	}
+	s.keys.put(hash, k)
 	return k, nil
 }
 
@@ -119,5 +127,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*domain.APIKe
 	if err := requireSystem(ctx); err != nil {
 		return nil, err
 	}
-	return s.store.APIKeyRevoke(ctx, id)
+	k, err := s.store.APIKeyRevoke(ctx, id)
+	if err == nil {
+		s.keys.forget(id)
+	}
+	return k, err
 }

@@ -61,6 +61,10 @@ func TestAPIKeys(t *testing.T) {
 			t.Fatalf("keys of fresh = %+v", keys)
 		}
 
+		// Authenticated once, the key is cached; revoking it here must
+		// still take effect at once.
+		_, err = svc.Authenticate(a.ctx, secret)
+		mustOK(t, err)
 		revoked, err := svc.RevokeAPIKey(sys(), key.ID)
 		mustOK(t, err)
 		if !revoked.Revoked() {

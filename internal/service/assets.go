@@ -95,6 +95,14 @@ func (s *Service) writableAsset(ctx context.Context, id uuid.UUID) (*domain.Asse
 // UpdateAsset applies a partial update. Renaming onto a taken name is
 // ErrConflict.
 func (s *Service) UpdateAsset(ctx context.Context, id uuid.UUID, patch domain.AssetPatch) (*domain.Asset, error) {
+	return s.UpdateAssetIf(ctx, id, patch, nil)
+}
+
+// UpdateAssetIf is UpdateAsset with a precondition: check, when not nil,
+// sees the current row, locked for the update, before the patch applies,
+// and an error from it (such as domain.ErrPreconditionFailed) aborts the
+// update. Two writers checking the same version cannot both pass.
+func (s *Service) UpdateAssetIf(ctx context.Context, id uuid.UUID, patch domain.AssetPatch, check func(current *domain.Asset) error) (*domain.Asset, error) {
 	var out *domain.Asset
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		if _, err := s.writableAsset(ctx, id); err != nil {
@@ -102,6 +110,11 @@ func (s *Service) UpdateAsset(ctx context.Context, id uuid.UUID, patch domain.As
 		}
 		var err error
 		out, err = s.store.AssetUpdate(ctx, id, func(a *domain.Asset) error {
+			if check != nil {
+				if err := check(a); err != nil {
+					return err
+				}
+			}
 			patch.Apply(a)
 			a.Normalize()
 			return s.validateAsset(a)

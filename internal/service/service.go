@@ -15,6 +15,7 @@ type Service struct {
 	store      domain.Store
 	dispatcher Dispatcher
 	policy     ComputePolicy
+	keys       *keyCache
 }
 
 // Dispatcher hands runs to the runtime for execution.
@@ -39,7 +40,7 @@ func (s *Service) UseRuntime(d Dispatcher, p ComputePolicy) {
 
 // New returns the use cases over store.
 func New(store domain.Store) *Service {
-	return &Service{store: store}
+	return &Service{store: store, keys: newKeyCache()}
 }
 
 // scope returns the caller's scope, failing closed without one.

@@ -143,7 +143,18 @@ func (s *Service) ListWorkflowVersions(ctx context.Context, name string, p domai
 
 // UpdateWorkflow changes one version's description, owner or tags.
 func (s *Service) UpdateWorkflow(ctx context.Context, id uuid.UUID, patch domain.WorkflowPatch) (*domain.Workflow, error) {
+	return s.UpdateWorkflowIf(ctx, id, patch, nil)
+}
+
+// UpdateWorkflowIf is UpdateWorkflow with a precondition that sees the
+// current row, locked for the update; see UpdateAssetIf.
+func (s *Service) UpdateWorkflowIf(ctx context.Context, id uuid.UUID, patch domain.WorkflowPatch, check func(current *domain.Workflow) error) (*domain.Workflow, error) {
 	return s.store.WorkflowUpdate(ctx, id, func(w *domain.Workflow) error {
+		if check != nil {
+			if err := check(w); err != nil {
+				return err
+			}
+		}
 		patch.Apply(w)
 		w.Normalize()
 		return w.Validate()

@@ -75,6 +75,8 @@ func codeForStatus(status int) string {
 		return CodeUnsupportedMedia
 	case http.StatusUnprocessableEntity:
 		return CodeInvalid
+	case http.StatusPreconditionFailed:
+		return CodePreconditionFailed
 	case http.StatusTooManyRequests:
 		return CodeRateLimited
 	case http.StatusServiceUnavailable:
@@ -108,6 +110,8 @@ func toAPIError(err error) (*APIError, bool) {
 		// Never more than "not found": another tenant's id must read exactly
 		// like an id that does not exist.
 		return &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "not found"}, true
+	case errors.Is(err, domain.ErrPreconditionFailed):
+		return errPreconditionFailed, true
 	case errors.Is(err, domain.ErrConflict):
 		return &APIError{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}, true
 	case errors.Is(err, domain.ErrUnauthenticated):

@@ -88,6 +88,7 @@ func (a *api) getAsset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(headerETag, assetETag(asset))
 	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(asset)})
 }
 
@@ -114,10 +115,11 @@ func (a *api) updateAsset(c echo.Context) error {
 		}
 		patch.Compute = &spec
 	}
-	updated, err := a.svc.UpdateAsset(c.Request().Context(), asset.ID, patch)
+	updated, err := a.svc.UpdateAssetIf(c.Request().Context(), asset.ID, patch, precondition(c, assetETag))
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(headerETag, assetETag(updated))
 	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(updated)})
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
@@ -202,4 +204,34 @@ func rateLimit(l *rateLimiter) echo.MiddlewareFunc {
 				Details: map[string]any{"retry_after_seconds": secs}}
 		}
 	}
+}
+
+// cleanQuery refuses query strings whose names or values are not valid
+// UTF-8 or hold control characters (NUL above all, which PostgreSQL
+// refuses in text): 400, before any handler passes them to a filter.
+func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for name, values := range c.QueryParams() {
+			for _, v := range append([]string{name}, values...) {
+				if !cleanText(v) {
+					return badRequest(fmt.Sprintf("query parameter %q must be valid UTF-8 without control characters", strings.ToValidUTF8(name, "?")),
+						map[string]any{"query": "invalid text"})
+				}
+			}
+		}
+		return next(c)
+	}
+}
+
+// cleanText reports whether s is valid UTF-8 without control characters.
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

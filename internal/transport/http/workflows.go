@@ -123,6 +123,7 @@ func (a *api) getWorkflow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(headerETag, workflowETag(w))
 	return a.workflowResponse(c, http.StatusOK, w)
 }
 
@@ -151,10 +152,11 @@ func (a *api) updateWorkflow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	updated, err := a.svc.UpdateWorkflow(c.Request().Context(), w.ID, domain.WorkflowPatch(req))
+	updated, err := a.svc.UpdateWorkflowIf(c.Request().Context(), w.ID, domain.WorkflowPatch(req), precondition(c, workflowETag))
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(headerETag, workflowETag(updated))
 	return a.workflowResponse(c, http.StatusOK, updated)
 }
 

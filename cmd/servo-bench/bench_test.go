@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the suite in its -short form against the test PostgreSQL,
+// so that the benchmark keeps building, seeding and measuring. It asserts
+// that every measurement produced a row, never any timing.
+func TestSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	o := options{Short: true, Duration: 300 * time.Millisecond, Clients: 4, Repeat: 1, Pool: 5, Sizes: shortSizes}
+	if err := run(ctx, o, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GET /api/v1/assets/{id}", "by offset", "by cursor", "POST /api/v1/assets", "lineage downstream", "trigger to success", "bare pgx point read"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestWriteReportKeepsNotes checks that a rerun replaces only the generated
+// section of BENCHMARKS.md.
+func TestWriteReportKeepsNotes(t *testing.T) {
+	path := t.TempDir() + "/B.md"
+	if err := writeReport(path, "one\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReport(path, "two\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := readFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b, "one") || !strings.Contains(b, "two") || !strings.Contains(b, "# Benchmarks") {
+		t.Fatalf("report file:\n%s", b)
+	}
+}
+
+func readFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
+}
