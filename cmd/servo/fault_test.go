@@ -442,3 +442,71 @@ func TestServeKilledUnderLoad(t *testing.T) {
 	}
 	checkAcked(t, addr(), key, load.acked)
 }
+
+// TestRunSurvivesPostgresRestart stops PostgreSQL while a step runs, so that
+// the step finishes with nowhere to report to, then starts it again: the
+// run must end (succeeded, or failed with a reason), never stay running.
+func TestRunSurvivesPostgresRestart(t *testing.T) {
+	t.Parallel()
+	bin := buildServo(t)
+	c := newPGCluster(t)
+	env, key := c.servoDB(t)
+	dir := t.TempDir()
+	step := filepath.Join(dir, "step.sh")
+	if err := os.WriteFile(step, []byte("#!/bin/sh\ntouch "+dir+"/started\nsleep 3\necho done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "SERVO_RUNTIME_ALLOWED_COMMANDS="+step, "SERVO_RUNTIME_LEASE=10s", "PATH="+os.Getenv("PATH"))
+	api := startServeBinary(t, bin, env)
+	worker := exec.Command(bin, "worker")
+	worker.Env = env
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
+
+	call := func(method, path, body string) (int, map[string]any) {
+		var r io.Reader
+		if body != "" {
+			r = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, "http://"+api.addr+path, r)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer func() { _ = res.Body.Close() }()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	if code, body := call("POST", "/api/v1/assets", `{"name":"slow","compute":{"kind":"command","argv":["`+step+`"],"timeout":"5s","retry":{"max_attempts":3,"initial_interval":"500ms"}}}`); code != http.StatusCreated {
+		t.Fatalf("create asset: %d %v", code, body)
+	}
+	code, body := call("POST", "/api/v1/materialize", `{"asset_name":"slow"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("materialize: %d %v", code, body)
+	}
+	runID := body["run_id"].(string)
+	waitUntil(t, 30*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+
+	c.stop(t)
+	time.Sleep(4 * time.Second) // the step ends while the database is away
+	c.start(t)
+
+	var final map[string]any
+	waitUntil(t, 90*time.Second, func() bool {
+		code, run := call("GET", "/api/v1/runs/"+runID, "")
+		if code == http.StatusOK && run["state"] != "running" && run["state"] != "queued" && run["state"] != "pending" {
+			final = run
+			return true
+		}
+		return false
+	})
+	if final["status"] != "success" && (final["status"] != "failed" || final["error"] == nil) {
+		t.Fatalf("run after the restart = %v", final)
+	}
+	t.Logf("run ended %s (state %s, attempt %v)", final["status"], final["state"], final["attempt"])
+}
