@@ -107,6 +107,10 @@ func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Pa
 	var next *domain.Cursor
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		var err error
+		if sc, _ := domain.ScopeFrom(ctx); !sc.IsSystem() && p.Offset == 0 {
+			total, next, err = s.assetPageMerged(tx, f, p, &rows)
+			return err
+		}
 		total, next, err = page(s.assetFilter(tx.Model(&assetRow{}), f), p, &rows)
 		return err
 	})
@@ -192,4 +196,51 @@ func (s *Store) AssetDelete(ctx context.Context, id uuid.UUID) error {
 		}
 		return nil
 	})
+}
+
+// assetPageMerged is a tenant's first or keyset page of assets: its own rows
+// and the global rows are read apart, each a range scan on the
+// (tenant_id, created_at DESC, id DESC) index, and merged. One query over
+// both (tenant_id = ? OR tenant_id IS NULL) cannot use that index and sorts
+// every visible row instead (measured: 430 ms for a page of a tenant with
+// 50,000 assets, see BENCHMARKS.md).
+func (s *Store) assetPageMerged(tx *gorm.DB, f domain.AssetFilter, p domain.Page, dest *[]assetRow) (int64, *domain.Cursor, error) {
+	var total int64
+	var parts [2][]assetRow
+	more := false
+	for i, rs := range []rowSet{rowsOwn, rowsGlobal} {
+		part := tx.WithContext(withRowSet(tx.Statement.Context, rs))
+		n, next, err := page(s.assetFilter(part.Model(&assetRow{}), f), domain.Page{Limit: p.Limit, Cursor: p.Cursor}, &parts[i])
+		if err != nil {
+			return 0, nil, err
+		}
+		total += n
+		more = more || next != nil
+	}
+	merged := make([]assetRow, 0, len(parts[0])+len(parts[1]))
+	a, b := parts[0], parts[1]
+	for len(a) > 0 || len(b) > 0 {
+		if len(b) == 0 || (len(a) > 0 && before(a[0], b[0])) {
+			merged, a = append(merged, a[0]), a[1:]
+		} else {
+			merged, b = append(merged, b[0]), b[1:]
+		}
+	}
+	if len(merged) > p.Limit {
+		merged, more = merged[:p.Limit], true
+	}
+	*dest = merged
+	if !more || len(merged) == 0 {
+		return total, nil, nil
+	}
+	k := merged[len(merged)-1].pageKey()
+	return total, &k, nil
+}
+
+// before reports whether x comes before y in (created_at DESC, id DESC).
+func before(x, y assetRow) bool {
+	if !x.CreatedAt.Equal(y.CreatedAt) {
+		return x.CreatedAt.After(y.CreatedAt)
+	}
+	return x.ID.String() > y.ID.String()
 }

@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -97,6 +98,29 @@ func tenantCol() clause.Column {
 	return clause.Column{Table: clause.CurrentTable, Name: tenantColumn}
 }
 
+// rowSet narrows a tenant's read of a table with global rows to one of
+// its two parts, so that each can use the (tenant_id, ...) indexes: the OR
+// of both cannot.
+type rowSet int
+
+const (
+	rowsAll    rowSet = iota // the tenant's own rows and global rows
+	rowsOwn                  // the tenant's own rows only
+	rowsGlobal               // global rows only
+)
+
+type rowSetKey struct{}
+
+// withRowSet asks reads under ctx for one part of the visible rows.
+func withRowSet(ctx context.Context, rs rowSet) context.Context {
+	return context.WithValue(ctx, rowSetKey{}, rs)
+}
+
+func rowSetFrom(ctx context.Context) rowSet {
+	rs, _ := ctx.Value(rowSetKey{}).(rowSet)
+	return rs
+}
+
 // scopeRead limits a query to the scope's rows: a tenant reads its own rows
 // and global rows, the system scope reads global rows.
 func scopeRead(db *gorm.DB) {
@@ -117,10 +141,17 @@ func scopeRead(db *gorm.DB) {
 	case scope.IsSystem():
 		addCondition(db.Statement, clause.Eq{Column: tenantCol(), Value: nil})
 	case k == kindTenantOrGlobal:
-		addCondition(db.Statement, clause.Or(
-			clause.Eq{Column: tenantCol(), Value: scope.TenantID()},
-			clause.Eq{Column: tenantCol(), Value: nil},
-		))
+		switch rowSetFrom(db.Statement.Context) {
+		case rowsOwn:
+			addCondition(db.Statement, clause.Eq{Column: tenantCol(), Value: scope.TenantID()})
+		case rowsGlobal:
+			addCondition(db.Statement, clause.Eq{Column: tenantCol(), Value: nil})
+		default:
+			addCondition(db.Statement, clause.Or(
+				clause.Eq{Column: tenantCol(), Value: scope.TenantID()},
+				clause.Eq{Column: tenantCol(), Value: nil},
+			))
+		}
 	default:
 		addCondition(db.Statement, clause.Eq{Column: tenantCol(), Value: scope.TenantID()})
 	}
