@@ -65,6 +65,13 @@ func newEnvOpts(t *testing.T, log *zap.Logger, withRuntime bool) *env {
 // newEnvConfig is newEnvOpts with a server configuration of the test's own.
 func newEnvConfig(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Config) *env {
 	t.Helper()
+	return newEnvFull(t, log, withRuntime, cfg, openlineage.Lenient)
+}
+
+// newEnvFull builds every env: the server configuration and the
+// OpenLineage validation mode are the test's.
+func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Config, olMode openlineage.Mode) *env {
+	t.Helper()
 	st := testdb.Open(t, testdb.Shared(t))
 	svc := service.New(st)
 	// A runtime that works runs, on a queue of this test's own (tests share
@@ -88,7 +95,7 @@ func newEnvConfig(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log})
+	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log, Mode: olMode})
 	if err != nil {
 		t.Fatal(err)
 	}

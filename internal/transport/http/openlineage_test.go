@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,7 +21,6 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
@@ -80,35 +78,11 @@ func olEvent(runID, eventType string, at time.Time, job string, inputs, outputs 
 	}
 }
 
-// newOLEnv is newEnv with an ingester in the given mode.
+// newOLEnv is newEnv with an ingester in the given mode (and no runtime:
+// OpenLineage runs are never dispatched anyway).
 func newOLEnv(t *testing.T, mode openlineage.Mode) *env {
 	t.Helper()
-	st := testdb.Open(t, testdb.Shared(t))
-	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ol, err := openlineage.New(svc, st, openlineage.Options{Mode: mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("ola"), b: testdb.TenantID("olb")}
-	sys := domain.WithSystem(context.Background())
-	for _, k := range []struct {
-		tenant string
-		dst    *string
-	}{{e.a, &e.keyA}, {e.b, &e.keyB}, {e.a, &e.keyA2}} {
-		secret, _, err := svc.CreateAPIKey(sys, service.CreateAPIKeyInput{TenantID: k.tenant, CreateTenant: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*k.dst = secret
-	}
-	return e
+	return newEnvFull(t, zap.NewNop(), false, httpapi.Config{}, mode)
 }
 
 // olDoc checks responses against the OpenAPI document.
