@@ -143,31 +143,12 @@ func newMigrator(db *gorm.DB, opts Options) (*gormigrate.Gormigrate, error) {
 		return nil, err
 	}
 	list := make([]*gormigrate.Migration, len(ms))
-	dialect := dialectOf(db)
 	for i, m := range ms {
 		up, down := render(m.up, opts), render(m.down, opts)
-		step := goSteps[m.id]
 		list[i] = &gormigrate.Migration{
-			ID: m.id,
-			Migrate: func(tx *gorm.DB) error {
-				if step.before != nil {
-					if err := step.before(tx, dialect); err != nil {
-						return fmt.Errorf("%s: %w", m.id, err)
-					}
-				}
-				return tx.Exec(up).Error
-			},
-			Rollback: func(tx *gorm.DB) error {
-				if err := tx.Exec(down).Error; err != nil {
-					return err
-				}
-				if step.after != nil {
-					if err := step.after(tx, dialect); err != nil {
-						return fmt.Errorf("%s: %w", m.id, err)
-					}
-				}
-				return nil
-			},
+			ID:       m.id,
+			Migrate:  func(tx *gorm.DB) error { return tx.Exec(up).Error },
+			Rollback: func(tx *gorm.DB) error { return tx.Exec(down).Error },
 		}
 	}
 	return gormigrate.New(db, &gormigrate.Options{

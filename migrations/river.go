@@ -17,16 +17,6 @@ import (
 // Servo's migrations run; rolling Servo back past riverAfter removes it.
 const riverAfter = "0004_runtime"
 
-// goStep is Go code a migration runs besides its SQL: before runs ahead of
-// the up file, after runs behind the down file.
-type goStep struct {
-	before func(tx *gorm.DB, dialect string) error
-	after  func(tx *gorm.DB, dialect string) error
-}
-
-// goSteps maps migration ids to their Go code.
-var goSteps = map[string]goStep{}
-
 // migrateRiver brings River's job tables up to this binary's River version,
 // or removes them. Each River version is applied in a transaction of its
 // own (one of them adds an enum value, which PostgreSQL cannot use in the

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -175,14 +176,13 @@ func (s *Service) RetryRun(ctx context.Context, id uuid.UUID, from domain.State,
 // PutRunLog replaces the kept output of a run with its last
 // domain.MaxRunLogBytes bytes.
 func (s *Service) PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error {
-	if len(content) > domain.MaxRunLogBytes {
-		content = content[len(content)-domain.MaxRunLogBytes:]
-		truncated = true
-	}
 	content = strings.ToValidUTF8(content, "\uFFFD")
-	for len(content) > domain.MaxRunLogBytes { // replacement runes can grow it
-		content = content[1:]
-		content = strings.ToValidUTF8(content, "")
+	if len(content) > domain.MaxRunLogBytes {
+		cut := len(content) - domain.MaxRunLogBytes
+		for cut < len(content) && !utf8.RuneStart(content[cut]) {
+			cut++ // keep whole runes
+		}
+		content, truncated = content[cut:], true
 	}
 	return s.store.RunLogPut(ctx, &domain.RunLog{ExecutionID: id, Content: content, Truncated: truncated})
 }

@@ -1,8 +1,10 @@
 package service_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -243,5 +245,30 @@ func TestRunIdempotencyAndListing(t *testing.T) {
 		mustOK(t, svc.DeleteWorkflow(a.ctx, w.ID))
 		_, err = svc.GetRun(a.ctx, first.ID)
 		mustErr(t, err, domain.ErrNotFound)
+	})
+}
+
+// TestRunLogKeepsValidTail stores output larger than the limit, with
+// invalid UTF-8 and multi-byte runes: the tail is kept, valid, whole.
+func TestRunLogKeepsValidTail(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		svc, a, _ := setup(t, b)
+		x := a.asset("x")
+		run, _, err := svc.CreateRun(a.ctx, service.CreateRunInput{AssetID: &x.ID})
+		mustOK(t, err)
+		out := strings.Repeat("é\xff", 30000) + "the end" // 90,007 bytes; each \xff becomes 3 bytes
+		mustOK(t, svc.PutRunLog(a.ctx, run.ID, out, false))
+		l, err := svc.RunLog(a.ctx, run.ID)
+		mustOK(t, err)
+		if !l.Truncated || len(l.Content) > domain.MaxRunLogBytes || !utf8.ValidString(l.Content) || !strings.HasSuffix(l.Content, "é\uFFFDthe end") {
+			t.Fatalf("kept %d bytes, truncated %v, valid %v", len(l.Content), l.Truncated, utf8.ValidString(l.Content))
+		}
+		mustOK(t, svc.PutRunLog(a.ctx, run.ID, "short\n", false))
+		l, err = svc.RunLog(a.ctx, run.ID)
+		mustOK(t, err)
+		if l.Content != "short\n" || l.Truncated {
+			t.Fatalf("replaced log = %+v", l)
+		}
 	})
 }
