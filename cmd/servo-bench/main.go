@@ -32,6 +32,8 @@ func main() {
 	flag.IntVar(&o.Pool, "pool", 5, "database connections of the Servo server and of each baseline pool (Servo's default is 5)")
 	flag.StringVar(&o.Out, "out", "BENCHMARKS.md", "file to write the results into; empty to only print")
 	flag.BoolVar(&o.SeedOnly, "seed-only", false, "seed, print the owner URL and keep the database (to EXPLAIN queries); drop it yourself")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra run of the -profile measurement to this file")
+	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile profiles: point or lineage")
 	flag.Parse()
 	if o.Short {
 		o.Duration, o.Repeat, o.Sizes = time.Second, 1, shortSizes

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	goruntime "runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -28,14 +29,17 @@ import (
 
 // options configure one run of the suite.
 type options struct {
-	Short    bool
-	Duration time.Duration
-	Clients  int
-	Repeat   int
-	Pool     int
-	Out      string
-	SeedOnly bool
-	Sizes    sizes
+	Short bool
+	// CPUProfile, when set, receives a CPU profile of one extra run of the
+	// measurement Profile names ("point" or "lineage").
+	CPUProfile, Profile string
+	Duration            time.Duration
+	Clients             int
+	Repeat              int
+	Pool                int
+	Out                 string
+	SeedOnly            bool
+	Sizes               sizes
 }
 
 // row is one line of the table: a Servo figure and the baseline it is held
@@ -252,6 +256,11 @@ func (e *env) repeat(name string, fn func() (result, error)) (result, error) {
 		}
 		rs = append(rs, r)
 	}
+	return report(name, rs)
+}
+
+// report logs the median of rs and fails on failed requests.
+func report(name string, rs []result) (result, error) {
 	m := medianOf(rs)
 	logf("%-44s %9.0f req/s  p50 %-10s p99 %-10s (%d samples, %d errors)", name, m.RPS, fmtDur(m.P50), fmtDur(m.P99), m.N, m.Errors)
 	if m.Errors > 0 {
@@ -260,13 +269,60 @@ func (e *env) repeat(name string, fn func() (result, error)) (result, error) {
 	return m, nil
 }
 
-// loadGET measures GET path (made per call by pathOf) against url.
-func (e *env) loadGET(ctx context.Context, name string, clients int, key string, pathOf func(w, i int) string) (result, error) {
-	return e.repeat(name, func() (result, error) {
+// series is one thing measured: a name for the log and one measurement.
+type series struct {
+	name string
+	run  func() result
+}
+
+// interleaved runs every series once per repetition, in turn, so that a
+// slow spell of the shared machine falls on all of them alike, and returns
+// the median of each.
+func (e *env) interleaved(ss ...series) ([]result, error) {
+	all := make([][]result, len(ss))
+	for range e.o.Repeat {
+		for i, s := range ss {
+			all[i] = append(all[i], s.run())
+		}
+	}
+	out := make([]result, len(ss))
+	for i, s := range ss {
+		var err error
+		if out[i], err = report(s.name, all[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// loadGET returns a measurement of GET requests to Servo (paths made per
+// call by pathOf) from clients clients.
+func (e *env) loadGET(ctx context.Context, clients int, key string, pathOf func(w, i int) string) func() result {
+	return func() result {
 		return runLoad(ctx, clients, e.o.Duration, func(ctx context.Context, w, i int) error {
 			return do(ctx, e.client, e.get(pathOf(w, i), key), http.StatusOK)
-		}), nil
-	})
+		})
+	}
+}
+
+// profile writes a CPU profile of one extra run of fn when -cpuprofile
+// names a file and -profile names this measurement.
+func (e *env) profile(ctx context.Context, what string, fn func() result) error {
+	if e.o.CPUProfile == "" || e.o.Profile != what {
+		return nil
+	}
+	f, err := os.Create(e.o.CPUProfile)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	r := fn()
+	pprof.StopCPUProfile()
+	logf("profiled %s: %.0f req/s, p50 %s; wrote %s", what, r.RPS, fmtDur(r.P50), e.o.CPUProfile)
+	return f.Close()
 }
 
 // measure runs every measurement; it returns the table and the process's
@@ -279,67 +335,68 @@ func (e *env) measure(ctx context.Context) ([]row, string, error) {
 	var err error
 	pick := func(w, i int) string { return ids[(w*7919+i)%len(ids)].String() }
 
-	// Point reads.
+	// Point reads, Servo and both baselines in turn.
 	pr := row{Name: "GET /api/v1/assets/{id}", Clients: n, Baseline: "pgx in BEGIN + set_config + COMMIT", Target: ">= 0.9x"}
 	bare := row{Name: "GET /api/v1/assets/{id}", Clients: n, Baseline: "bare pgx point read", Target: ">= 0.6x"}
-	if pr.Servo, err = e.loadGET(ctx, "servo point read", n, d.BigKey, func(w, i int) string { return "/api/v1/assets/" + pick(w, i) }); err != nil {
-		return nil, "", err
-	}
-	rss := memory()
-	bare.Servo = pr.Servo
 	txURL := e.base.url + "/tx/" + d.BigTenant + "/"
-	if pr.Base, err = e.repeat("baseline pgx tx + set_config", func() (result, error) {
-		return runLoad(ctx, n, e.o.Duration, func(ctx context.Context, w, i int) error {
-			req, _ := http.NewRequest(http.MethodGet, txURL+pick(w, i), nil)
-			return do(ctx, e.client, req, http.StatusOK)
-		}), nil
-	}); err != nil {
+	baseGET := func(url string) func() result {
+		return func() result {
+			return runLoad(ctx, n, e.o.Duration, func(ctx context.Context, w, i int) error {
+				req, _ := http.NewRequest(http.MethodGet, url+pick(w, i), nil)
+				return do(ctx, e.client, req, http.StatusOK)
+			})
+		}
+	}
+	servoPoint := e.loadGET(ctx, n, d.BigKey, func(w, i int) string { return "/api/v1/assets/" + pick(w, i) })
+	if err := e.profile(ctx, "point", servoPoint); err != nil {
 		return nil, "", err
 	}
-	if bare.Base, err = e.repeat("baseline bare pgx", func() (result, error) {
-		return runLoad(ctx, n, e.o.Duration, func(ctx context.Context, w, i int) error {
-			req, _ := http.NewRequest(http.MethodGet, e.base.url+"/bare/"+pick(w, i), nil)
-			return do(ctx, e.client, req, http.StatusOK)
-		}), nil
-	}); err != nil {
+	rss := ""
+	res, err := e.interleaved(
+		series{"servo point read", func() result { r := servoPoint(); rss = memory(); return r }},
+		series{"baseline pgx tx + set_config", baseGET(txURL)},
+		series{"baseline bare pgx", baseGET(e.base.url + "/bare/")},
+	)
+	if err != nil {
 		return nil, "", err
 	}
+	pr.Servo, pr.Base, bare.Base = res[0], res[1], res[2]
+	bare.Servo = pr.Servo
 	rows = append(rows, pr, bare)
 
 	// Lists: the first page, and a deep page by offset and by cursor, each
 	// held against the first page.
 	first := row{Name: "GET /api/v1/assets?limit=50 (first page)", Clients: n}
-	if first.Servo, err = e.loadGET(ctx, "servo list first page", n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50" }); err != nil {
-		return nil, "", err
-	}
-	deepOff := row{Name: fmt.Sprintf("... page %d by offset=%d", e.deepOff/50+1, e.deepOff), Clients: n, Baseline: "first page", Base: first.Servo, Latency: true}
-	if deepOff.Servo, err = e.loadGET(ctx, "servo list deep page by offset", n, d.BigKey, func(int, int) string {
-		return fmt.Sprintf("/api/v1/assets?limit=50&offset=%d", e.deepOff)
-	}); err != nil {
-		return nil, "", err
-	}
-	deepCur := row{Name: fmt.Sprintf("... page %d by cursor", e.deepOff/50+1), Clients: n, Baseline: "first page", Base: first.Servo, Latency: true, Target: "<= 1.5x"}
-	if deepCur.Servo, err = e.loadGET(ctx, "servo list deep page by cursor", n, d.BigKey, func(int, int) string {
-		return "/api/v1/assets?limit=50&cursor=" + e.deepCur
-	}); err != nil {
-		return nil, "", err
-	}
+	deepOff := row{Name: fmt.Sprintf("... page %d by offset=%d", e.deepOff/50+1, e.deepOff), Clients: n, Baseline: "first page", Latency: true}
+	deepCur := row{Name: fmt.Sprintf("... page %d by cursor", e.deepOff/50+1), Clients: n, Baseline: "first page", Latency: true, Target: "<= 1.5x"}
 	count := row{Name: "... of which: COUNT(*) for `total` (bare pgx)", Clients: 1}
-	if count.Servo, err = e.repeat("bare COUNT(*) of the tenant's assets", func() (result, error) {
-		return runLoad(ctx, 1, e.o.Duration, func(ctx context.Context, _, _ int) error {
-			var c int64
-			return e.base.owner.QueryRow(ctx, "SELECT count(*) FROM assets WHERE tenant_id = $1", d.BigTenant).Scan(&c)
-		}), nil
-	}); err != nil {
+	res, err = e.interleaved(
+		series{"servo list first page", e.loadGET(ctx, n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50" })},
+		series{"servo list deep page by offset", e.loadGET(ctx, n, d.BigKey, func(int, int) string {
+			return fmt.Sprintf("/api/v1/assets?limit=50&offset=%d", e.deepOff)
+		})},
+		series{"servo list deep page by cursor", e.loadGET(ctx, n, d.BigKey, func(int, int) string {
+			return "/api/v1/assets?limit=50&cursor=" + e.deepCur
+		})},
+		series{"bare COUNT(*) of the tenant's assets", func() result {
+			return runLoad(ctx, 1, e.o.Duration, func(ctx context.Context, _, _ int) error {
+				var c int64
+				return e.base.owner.QueryRow(ctx, "SELECT count(*) FROM assets WHERE tenant_id = $1", d.BigTenant).Scan(&c)
+			})
+		}},
+	)
+	if err != nil {
 		return nil, "", err
 	}
+	first.Servo, deepOff.Servo, deepCur.Servo, count.Servo = res[0], res[1], res[2], res[3]
+	deepOff.Base, deepCur.Base = first.Servo, first.Servo
 	rows = append(rows, first, deepOff, deepCur, count)
 
 	// Creates.
 	create := row{Name: "POST /api/v1/assets", Clients: n}
 	stamp := time.Now().UnixNano()
 	rep := 0
-	if create.Servo, err = e.repeat("servo create asset", func() (result, error) {
+	res, err = e.interleaved(series{"servo create asset", func() result {
 		rep++
 		return runLoad(ctx, n, e.o.Duration, func(ctx context.Context, w, i int) error {
 			body := fmt.Sprintf(`{"name":"bench.new.%d.%d.%d.%d","asset_type":"table"}`, stamp, rep, w, i)
@@ -347,25 +404,33 @@ func (e *env) measure(ctx context.Context) ([]row, string, error) {
 			req.Header.Set("Authorization", "Bearer "+d.BigKey)
 			req.Header.Set("Content-Type", "application/json")
 			return do(ctx, e.client, req, http.StatusCreated)
-		}), nil
-	}); err != nil {
+		})
+	}})
+	if err != nil {
 		return nil, "", err
 	}
+	create.Servo = res[0]
 	rows = append(rows, create)
 
 	// Lineage: one client, so that the figures are latencies.
 	lin := row{Name: fmt.Sprintf("lineage downstream depth %d (%d nodes)", e.o.Sizes.Layers, e.lineageN), Clients: 1, Baseline: "one WITH RECURSIVE query (bare pgx)", Latency: true, Target: "<= 1.5x"}
-	if lin.Servo, err = e.loadGET(ctx, "servo lineage", 1, d.DAGKey, func(int, int) string { return e.lineagePath() }); err != nil {
+	servoLineage := e.loadGET(ctx, 1, d.DAGKey, func(int, int) string { return e.lineagePath() })
+	if err := e.profile(ctx, "lineage", servoLineage); err != nil {
 		return nil, "", err
 	}
-	if lin.Base, err = e.repeat("baseline recursive lineage query", func() (result, error) {
-		return runLoad(ctx, 1, e.o.Duration, func(ctx context.Context, _, _ int) error {
-			_, err := e.base.lineageQuery(ctx, d.DAGRoot, e.o.Sizes.Layers)
-			return err
-		}), nil
-	}); err != nil {
+	res, err = e.interleaved(
+		series{"servo lineage", servoLineage},
+		series{"baseline recursive lineage query", func() result {
+			return runLoad(ctx, 1, e.o.Duration, func(ctx context.Context, _, _ int) error {
+				_, err := e.base.lineageQuery(ctx, d.DAGRoot, e.o.Sizes.Layers)
+				return err
+			})
+		}},
+	)
+	if err != nil {
 		return nil, "", err
 	}
+	lin.Servo, lin.Base = res[0], res[1]
 	rows = append(rows, lin)
 
 	// Trigger to success of an observed asset's materialization.

@@ -45,7 +45,7 @@ func (s *Store) APIKeyCreate(ctx context.Context, k *domain.APIKey, hash []byte)
 
 func (s *Store) apiKeyTake(ctx context.Context, q func(*gorm.DB) *gorm.DB) (*domain.APIKey, error) {
 	var row apiKeyRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(q(tx).Take(&row).Error, "api key")
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Store) APIKeyGetByHash(ctx context.Context, hash []byte) (*domain.APIKe
 // APIKeyListForTenant implements domain.APIKeyRepository.
 func (s *Store) APIKeyListForTenant(ctx context.Context, tenantID string) ([]domain.APIKey, error) {
 	var rows []apiKeyRow
-	if err := s.run(ctx, func(tx *gorm.DB) error {
+	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Where("tenant_id = ?", tenantID).Order("created_at DESC").Order("id DESC").Find(&rows).Error
 	}); err != nil {
 		return nil, err

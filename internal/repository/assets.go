@@ -28,7 +28,7 @@ func (s *Store) AssetCreate(ctx context.Context, a *domain.Asset) error {
 // AssetGet implements domain.AssetRepository.
 func (s *Store) AssetGet(ctx context.Context, id uuid.UUID) (*domain.Asset, error) {
 	var row assetRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "asset")
 	})
 	if err != nil {
@@ -41,7 +41,7 @@ func (s *Store) AssetGet(ctx context.Context, id uuid.UUID) (*domain.Asset, erro
 // AssetGetByName implements domain.AssetRepository.
 func (s *Store) AssetGetByName(ctx context.Context, name string) (*domain.Asset, error) {
 	var row assetRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		// NULLs sort last ascending on PostgreSQL and first on SQLite; order
 		// on "is global" instead so the tenant's own row wins on both.
 		q := tx.Where("name = ?", name).
@@ -62,7 +62,7 @@ func (s *Store) AssetGetMany(ctx context.Context, ids []uuid.UUID) ([]domain.Ass
 		return []domain.Asset{}, nil
 	}
 	var rows []assetRow
-	if err := s.run(ctx, func(tx *gorm.DB) error {
+	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Where(s.idsIn("id", ids)).Find(&rows).Error
 	}); err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Pa
 	var rows []assetRow
 	var total int64
 	var next *domain.Cursor
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
 		if sc, _ := domain.ScopeFrom(ctx); !sc.IsSystem() && p.Offset == 0 {
 			total, next, err = s.assetPageMerged(tx, f, p, &rows)
@@ -127,7 +127,7 @@ func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Pa
 // AssetCount implements domain.AssetRepository.
 func (s *Store) AssetCount(ctx context.Context, f domain.AssetFilter) (int64, error) {
 	var n int64
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return s.assetFilter(tx.Model(&assetRow{}), f).Count(&n).Error
 	})
 	return n, err

@@ -36,7 +36,7 @@ SELECT COUNT(*) FROM reach WHERE id = ?`
 // DependencyPathExists implements domain.DependencyRepository.
 func (s *Store) DependencyPathExists(ctx context.Context, from, to uuid.UUID) (bool, error) {
 	var n int64
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Raw(pathExistsSQL, from, to).Scan(&n).Error
 	})
 	return n > 0, err
@@ -62,7 +62,7 @@ func (s *Store) DependencyCreate(ctx context.Context, d *domain.AssetDependency)
 // DependencyGet implements domain.DependencyRepository.
 func (s *Store) DependencyGet(ctx context.Context, id uuid.UUID) (*domain.AssetDependency, error) {
 	var row dependencyRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "dependency")
 	})
 	if err != nil {
@@ -83,7 +83,7 @@ func dependencies(rows []dependencyRow) []domain.AssetDependency {
 // DependencyListForAsset implements domain.DependencyRepository.
 func (s *Store) DependencyListForAsset(ctx context.Context, assetID uuid.UUID, dir domain.Direction) ([]domain.AssetDependency, error) {
 	var rows []dependencyRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&dependencyRow{})
 		switch dir {
 		case domain.Upstream:
@@ -107,7 +107,7 @@ func (s *Store) DependencyEdges(ctx context.Context, q domain.EdgeQuery) ([]doma
 		return []domain.AssetDependency{}, nil
 	}
 	var rows []dependencyRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		var cond *gorm.DB
 		if len(q.DownstreamOf) > 0 {
 			cond = tx.Where(s.idsIn("upstream_asset_id", q.DownstreamOf))

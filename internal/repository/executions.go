@@ -28,7 +28,7 @@ func (s *Store) ExecutionCreate(ctx context.Context, e *domain.Execution) error 
 
 func (s *Store) executionTake(ctx context.Context, what string, q func(*gorm.DB) *gorm.DB) (*domain.Execution, error) {
 	var row executionRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(q(tx).Take(&row).Error, what)
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *Store) ExecutionList(ctx context.Context, f domain.ExecutionFilter, p d
 	var rows []executionRow
 	var total int64
 	var next *domain.Cursor
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
 		total, next, err = page(executionFilter(tx.Model(&executionRow{}), f), p, &rows)
 		return err
@@ -108,7 +108,7 @@ func (s *Store) ExecutionList(ctx context.Context, f domain.ExecutionFilter, p d
 // ExecutionCount implements domain.ExecutionRepository.
 func (s *Store) ExecutionCount(ctx context.Context, f domain.ExecutionFilter) (int64, error) {
 	var n int64
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return executionFilter(tx.Model(&executionRow{}), f).Count(&n).Error
 	})
 	return n, err

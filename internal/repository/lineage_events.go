@@ -86,7 +86,7 @@ func (s *Store) LineageEventCreate(ctx context.Context, e *domain.LineageEvent) 
 // LineageEventGetByHash implements domain.LineageEventRepository.
 func (s *Store) LineageEventGetByHash(ctx context.Context, hash string) (*domain.LineageEvent, error) {
 	var row lineageEventRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(tx.Where("event_hash = ?", hash).Take(&row).Error, "lineage event")
 	})
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *Store) LineageEventGetByHash(ctx context.Context, hash string) (*domain
 // LineageEventListForRun implements domain.LineageEventRepository.
 func (s *Store) LineageEventListForRun(ctx context.Context, executionID uuid.UUID, p domain.Page) ([]domain.LineageEvent, error) {
 	var rows []lineageEventRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Where("execution_id = ?", executionID).
 			Order("event_time").Order("id").
 			Limit(p.Limit).Offset(p.Offset).
@@ -118,7 +118,7 @@ func (s *Store) LineageEventListForRun(ctx context.Context, executionID uuid.UUI
 // LineageEventLatestTime implements domain.LineageEventRepository.
 func (s *Store) LineageEventLatestTime(ctx context.Context, executionID uuid.UUID, eventType string) (time.Time, bool, error) {
 	var rows []lineageEventRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Select("id", "event_time").
 			Where("execution_id = ? AND event_type = ?", executionID, eventType).
 			Order("event_time DESC").Limit(1).

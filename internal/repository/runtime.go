@@ -26,7 +26,7 @@ func (s *Store) ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execut
 // ExecutionChildren implements domain.ExecutionRepository.
 func (s *Store) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
 	var rows []executionRow
-	if err := s.run(ctx, func(tx *gorm.DB) error {
+	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Where("parent_id = ?", parentID).Order("created_at").Order("id").Find(&rows).Error
 	}); err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func (s *Store) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]do
 // ExecutionCountRunning implements domain.ExecutionRepository.
 func (s *Store) ExecutionCountRunning(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&executionRow{}).Where("state = ? AND asset_id IS NOT NULL", "running").Count(&n).Error
 	})
 	return n, err
@@ -53,7 +53,7 @@ func (s *Store) ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, 
 	if n <= 0 {
 		return ids, nil
 	}
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&executionRow{}).Where("state = ? AND asset_id IS NOT NULL", "queued").
 			Order("created_at").Order("id").Limit(n).Pluck("id", &ids).Error
 	})
@@ -63,7 +63,7 @@ func (s *Store) ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, 
 // ExecutionCountStartedSince implements domain.ExecutionRepository.
 func (s *Store) ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&executionRow{}).Where("started_at > ? AND asset_id IS NOT NULL", t.UTC()).Count(&n).Error
 	})
 	return n, err
@@ -102,7 +102,7 @@ func (s *Store) RunEventCreate(ctx context.Context, e *domain.RunEvent) error {
 // RunEventList implements domain.RunHistoryRepository.
 func (s *Store) RunEventList(ctx context.Context, runID uuid.UUID) ([]domain.RunEvent, error) {
 	var rows []runEventRow
-	if err := s.run(ctx, func(tx *gorm.DB) error {
+	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Where("execution_id = ?", runID).Order("at").Order("id").Find(&rows).Error
 	}); err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (s *Store) RunLogPut(ctx context.Context, l *domain.RunLog) error {
 // RunLogGet implements domain.RunHistoryRepository.
 func (s *Store) RunLogGet(ctx context.Context, runID uuid.UUID) (*domain.RunLog, error) {
 	var row runLogRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(tx.Where("execution_id = ?", runID).Take(&row).Error, "run log")
 	})
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Store) ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.U
 	if len(workflowIDs) == 0 {
 		return 0, queued, nil
 	}
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		base := func() *gorm.DB {
 			return tx.Model(&executionRow{}).Where("asset_id IS NULL AND workflow_id IN ?", workflowIDs)
 		}

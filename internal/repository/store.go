@@ -70,6 +70,10 @@ type Store struct {
 	sqlDB   *sql.DB
 	dialect Dialect
 	log     *zap.Logger
+	// plainReads: read runs queries outside a transaction (SQLite, and
+	// PostgreSQL through the scoped pool, which sets the scope with each
+	// query); otherwise reads open a transaction like writes.
+	plainReads bool
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -91,7 +95,15 @@ func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*S
 	if err != nil {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
-	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log}, nil
+	plain := dialect == SQLite || scopedPoolFor(url)
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain}, nil
+}
+
+// scopedPoolFor reports whether a PostgreSQL URL gets the pool of
+// pgbegin.go: a URL with a time zone keeps GORM's own pool, which registers
+// it.
+func scopedPoolFor(url string) bool {
+	return !strings.Contains(strings.ToLower(url), "timezone=")
 }
 
 // OpenMigrator connects like Open but without tenant scoping, for the
@@ -105,10 +117,10 @@ func openGorm(ctx context.Context, url string, dialect Dialect, pool PoolConfig,
 	var dialector gorm.Dialector
 	switch dialect {
 	case Postgres:
-		// A URL with a time zone keeps GORM's own pool, which registers it;
-		// every other one gets the pool whose transactions begin with the
-		// tenant context in the same round trip (pgbegin.go).
-		if strings.Contains(strings.ToLower(url), "timezone=") {
+		// Every URL but one with a time zone gets the pool whose
+		// transactions and reads carry the tenant context in the same round
+		// trip (pgbegin.go, pgread.go).
+		if !scopedPoolFor(url) {
 			dialector = postgres.Open(url)
 			break
 		}
@@ -285,6 +297,26 @@ func (s *Store) run(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		return fn(ctx.Value(txKey{}).(*txState).tx.WithContext(ctx))
 	})
+}
+
+// read calls fn with the transaction ctx carries or, outside one, with a
+// handle whose every query sets the scope in the same round trip and its
+// own implicit transaction (pgread.go). It is for read-only work whose
+// statements need no snapshot in common; fn must not write.
+func (s *Store) read(ctx context.Context, fn func(db *gorm.DB) error) error {
+	if _, ok := ctx.Value(txKey{}).(*txState); ok || !s.plainReads {
+		return s.run(ctx, fn)
+	}
+	scope, err := domain.ScopeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	qctx := ctx
+	if s.dialect == Postgres {
+		tenant, system := scopeSettings(scope)
+		qctx = context.WithValue(ctx, readScopeKey{}, &readScope{tenant: tenant, system: system})
+	}
+	return translate(fn(s.db.WithContext(qctx)))
 }
 
 // errNotFound wraps domain.ErrNotFound with what was missing.

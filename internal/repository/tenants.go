@@ -23,7 +23,7 @@ func (s *Store) TenantCreate(ctx context.Context, t *domain.Tenant) error {
 // TenantGet implements domain.TenantRepository.
 func (s *Store) TenantGet(ctx context.Context, id string) (*domain.Tenant, error) {
 	var row tenantRow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "tenant")
 	})
 	if err != nil {
@@ -36,7 +36,7 @@ func (s *Store) TenantGet(ctx context.Context, id string) (*domain.Tenant, error
 // TenantList implements domain.TenantRepository.
 func (s *Store) TenantList(ctx context.Context) ([]domain.Tenant, error) {
 	var rows []tenantRow
-	if err := s.run(ctx, func(tx *gorm.DB) error {
+	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Order("id").Find(&rows).Error
 	}); err != nil {
 		return nil, err

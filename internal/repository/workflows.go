@@ -71,7 +71,7 @@ func workflowAssets(tx *gorm.DB, rows []workflowRow) ([]domain.Workflow, error) 
 
 func (s *Store) workflowTake(ctx context.Context, q func(tx *gorm.DB) *gorm.DB) (*domain.Workflow, error) {
 	var out []domain.Workflow
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		var row workflowRow
 		if err := firstOrNotFound(q(tx).Take(&row).Error, "workflow"); err != nil {
 			return err
@@ -105,7 +105,7 @@ func (s *Store) WorkflowGetByName(ctx context.Context, name string, version int)
 // WorkflowIDsByName implements domain.WorkflowRepository.
 func (s *Store) WorkflowIDsByName(ctx context.Context, name string) ([]uuid.UUID, error) {
 	ids := []uuid.UUID{}
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&workflowRow{}).Where("name = ?", name).Pluck("id", &ids).Error
 	})
 	return ids, err
@@ -118,7 +118,7 @@ func (s *Store) WorkflowRefs(ctx context.Context, ids []uuid.UUID) ([]domain.Wor
 		return out, nil
 	}
 	var rows []workflowRow
-	if err := s.run(ctx, func(tx *gorm.DB) error {
+	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Select("id", "name", "version").Where("id IN ?", ids).Find(&rows).Error
 	}); err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (s *Store) WorkflowRefs(ctx context.Context, ids []uuid.UUID) ([]domain.Wor
 // WorkflowLatestVersion implements domain.WorkflowRepository.
 func (s *Store) WorkflowLatestVersion(ctx context.Context, name string) (int, error) {
 	var v *int
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&workflowRow{}).Where("name = ?", name).Select("MAX(version)").Scan(&v).Error
 	})
 	if err != nil || v == nil {
@@ -145,7 +145,7 @@ func (s *Store) workflowPage(ctx context.Context, p domain.Page, filter func(*go
 	var items []domain.Workflow
 	var total int64
 	var next *domain.Cursor
-	err := s.run(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx, func(tx *gorm.DB) error {
 		var rows []workflowRow
 		var err error
 		if total, next, err = page(filter(tx.Model(&workflowRow{})), p, &rows); err != nil {

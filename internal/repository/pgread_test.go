@@ -1,0 +1,168 @@
+package repository_test
+
+// Reads outside a transaction send the tenant context and the query in one
+// pipeline (pgread.go). These tests hold that path to what a transaction
+// gives: the scope in force for the query, row-level security on raw SQL,
+// nothing left on the pooled connection, and the same values read back.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/repository"
+)
+
+// readStrings runs query through db and returns the first column of each
+// row.
+func readStrings(t *testing.T, ctx context.Context, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPipelinedRead_DatabaseWallAndNoLeak(t *testing.T) {
+	t.Parallel()
+	e := newRLSEnv(t)
+	a, b := e.seed(t, "pipe-a"), e.seed(t, "pipe-b")
+	// One connection, so every statement below runs on the connection the
+	// previous one used.
+	st, err := repository.Open(context.Background(), e.d.AppURL, repository.PoolConfig{MaxOpen: 1, ConnectTimeout: 10 * time.Second}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	db := st.SQLDB()
+	bg := context.Background()
+
+	// Raw SQL with no tenant condition: row-level security alone filters.
+	for _, tc := range []struct {
+		rows tenantRows
+		want []uuid.UUID
+	}{{a, a.assets[:]}, {b, b.assets[:]}} {
+		got := readStrings(t, repository.ReadContext(bg, tc.rows.id), db, "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL ORDER BY created_at, id")
+		if len(got) != 2 || got[0] != tc.want[0].String() && got[0] != tc.want[1].String() {
+			t.Errorf("tenant %s reads assets %v, want its own %v", tc.rows.id, got, tc.want)
+		}
+		for _, id := range got {
+			if id != tc.want[0].String() && id != tc.want[1].String() {
+				t.Errorf("tenant %s reads asset %s, not its own", tc.rows.id, id)
+			}
+		}
+		if got := readStrings(t, repository.ReadContext(bg, tc.rows.id), db, "SELECT current_setting('app.tenant_id', true)"); len(got) != 1 || got[0] != tc.rows.id {
+			t.Errorf("app.tenant_id in the read = %v, want %s", got, tc.rows.id)
+		}
+	}
+
+	// The setting ended with the read's implicit transaction.
+	if got := readStrings(t, bg, db, "SELECT current_setting('app.tenant_id', true)"); len(got) != 1 || got[0] != "" {
+		t.Errorf("app.tenant_id after the read = %q, want empty", got)
+	}
+	if got := readStrings(t, bg, db, "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL"); len(got) != 0 {
+		t.Errorf("a query without a scope after a read sees %d tenant assets, want 0", len(got))
+	}
+	// An empty tenant fails closed.
+	if got := readStrings(t, repository.ReadContext(bg, ""), db, "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL"); len(got) != 0 {
+		t.Errorf("an empty tenant sees %d tenant assets, want 0", len(got))
+	}
+
+	// A write in a read context is refused and changes nothing.
+	if _, err := db.ExecContext(repository.ReadContext(bg, a.id), "DELETE FROM assets"); err == nil {
+		t.Error("DELETE in a read context succeeded")
+	}
+	// A failing query reports PostgreSQL's error and leaves the connection
+	// usable.
+	if _, err := db.QueryContext(repository.ReadContext(bg, a.id), "SELECT no_such_column FROM assets"); err == nil {
+		t.Error("a bad query succeeded")
+	}
+	if got := readStrings(t, repository.ReadContext(bg, a.id), db, "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL"); len(got) != 2 {
+		t.Errorf("tenant A reads %d assets after the refused DELETE and the bad query, want 2", len(got))
+	}
+}
+
+func TestPipelinedRead_SameValuesAsTransaction(t *testing.T) {
+	t.Parallel()
+	e := newRLSEnv(t)
+	r := e.seed(t, "pipe-values")
+	ctx := domain.WithTenant(context.Background(), r.id)
+	// An asset with every kind of column set: text, JSON, a compute spec,
+	// timestamps, and nulls left where the API leaves them.
+	full := &domain.Asset{
+		Name: "full", AssetType: "table", Description: "all columns: é", Owner: "data@example.com", Tags: []string{"b", "a"},
+		Compute: &domain.ComputeSpec{Kind: "command", Argv: []string{"echo", "hi"}, Env: map[string]string{"K": "v"}, Timeout: "1m",
+			Retry: &domain.RetryPolicy{MaxAttempts: 3}},
+	}
+	if err := e.st.AssetCreate(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+
+	// inTx reads through a transaction (the ordinary pgx path).
+	inTx := func(fn func(ctx context.Context) error) {
+		t.Helper()
+		if err := e.st.InTx(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		read func(ctx context.Context) (any, error)
+	}{
+		{"asset", func(ctx context.Context) (any, error) { return e.st.AssetGet(ctx, full.ID) }},
+		{"asset list", func(ctx context.Context) (any, error) {
+			return e.st.AssetList(ctx, domain.AssetFilter{}, domain.Page{Limit: 10})
+		}},
+		{"workflow", func(ctx context.Context) (any, error) { return e.st.WorkflowGet(ctx, r.workflow) }},
+		{"runs", func(ctx context.Context) (any, error) {
+			return e.st.ExecutionList(ctx, domain.ExecutionFilter{}, domain.Page{Limit: 10})
+		}},
+		{"run events", func(ctx context.Context) (any, error) { return e.st.RunEventList(ctx, r.runs[0]) }},
+		{"run log", func(ctx context.Context) (any, error) { return e.st.RunLogGet(ctx, r.runs[0]) }},
+		{"edges", func(ctx context.Context) (any, error) {
+			return e.st.DependencyEdges(ctx, domain.EdgeQuery{DownstreamOf: []uuid.UUID{r.assets[0]}})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			piped, err := tc.read(ctx)
+			if err != nil {
+				t.Fatalf("read outside a transaction: %v", err)
+			}
+			var txed any
+			inTx(func(ctx context.Context) error {
+				var err error
+				txed, err = tc.read(ctx)
+				return err
+			})
+			if !reflect.DeepEqual(piped, txed) {
+				t.Errorf("read outside a transaction:\n%+v\nin a transaction:\n%+v", piped, txed)
+			}
+		})
+	}
+
+	// Another tenant's row is not found outside a transaction either.
+	other := e.seed(t, "pipe-other")
+	if _, err := e.st.AssetGet(ctx, other.assets[0]); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("another tenant's asset: err = %v, want ErrNotFound", err)
+	}
+}
