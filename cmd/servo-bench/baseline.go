@@ -158,3 +158,51 @@ func (b *baseline) lineageQuery(ctx context.Context, root uuid.UUID, depth int) 
 	}
 	return n, nil
 }
+
+// lineageEdgesSQL is the equivalent of the API's answer in one statement:
+// the same closure, each node with its row, and the edges the walk follows
+// (those leaving the root or a node short of the depth limit).
+const lineageEdgesSQL = `WITH RECURSIVE reach(id, depth) AS (
+	SELECT $1::uuid, 0
+	UNION
+	SELECT d.downstream_asset_id, r.depth + 1
+	FROM asset_dependencies d JOIN reach r ON d.upstream_asset_id = r.id
+	WHERE r.depth < $2
+), nodes AS MATERIALIZED (
+	SELECT id, min(depth) AS depth FROM reach GROUP BY id
+)
+SELECT n.depth, a.id, a.name, a.asset_type, a.owner, a.tags, a.created_at, a.updated_at, NULL::uuid, NULL::uuid
+FROM nodes n JOIN assets a ON a.id = n.id
+UNION ALL
+SELECT 0, e.id, e.dependency_type, '', '', NULL, e.created_at, e.created_at, e.upstream_asset_id, e.downstream_asset_id
+FROM nodes n JOIN asset_dependencies e ON e.upstream_asset_id = n.id
+WHERE n.depth < $2`
+
+// lineageEdgesQuery runs lineageEdgesSQL and reads every row, returning
+// how many nodes (root included) and edges it read.
+func (b *baseline) lineageEdgesQuery(ctx context.Context, root uuid.UUID, depth int) (nodes, edges int, err error) {
+	rows, err := b.owner.Query(ctx, lineageEdgesSQL, root, depth)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			d        int
+			a        baselineAsset
+			up, down *uuid.UUID
+		)
+		if err := rows.Scan(&d, &a.ID, &a.Name, &a.Type, &a.Owner, &a.Tags, &a.CreatedAt, &a.UpdatedAt, &up, &down); err != nil {
+			return 0, 0, err
+		}
+		if up != nil {
+			edges++
+		} else {
+			nodes++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("lineage query with edges: %w", err)
+	}
+	return nodes, edges, nil
+}

@@ -60,6 +60,12 @@ type DependencyRepository interface {
 	DependencyListForAsset(ctx context.Context, assetID uuid.UUID, dir Direction) ([]AssetDependency, error)
 	// DependencyEdges returns the edges selected by q in one query.
 	DependencyEdges(ctx context.Context, q EdgeQuery) ([]AssetDependency, error)
+	// LineageWalk walks the graph from q.Root (MaxDepth and Direction set)
+	// in one query: the root, each node reached within MaxDepth at its
+	// shortest depth, and the edges followed between them, in no order. It
+	// keeps the first maxNodes nodes by depth and sets Truncated when there
+	// were more. A root the scope cannot see is ErrNotFound.
+	LineageWalk(ctx context.Context, q LineageQuery, maxNodes int) (*Lineage, error)
 	DependencyDelete(ctx context.Context, id uuid.UUID) error
 	// DependencyDeleteForAsset removes every edge touching the asset and
 	// reports how many went.

@@ -41,6 +41,10 @@ func (l *stringList) Scan(src any) error {
 	default:
 		return fmt.Errorf("stringList: cannot scan %T", src)
 	}
+	if len(b) == 2 && b[0] == '[' && b[1] == ']' {
+		*l = stringList{}
+		return nil
+	}
 	var out []string
 	if err := json.Unmarshal(b, &out); err != nil {
 		return fmt.Errorf("stringList: %w", err)

@@ -221,3 +221,56 @@ func scanAs[T any](m *pgtype.Map, oid uint32, format int16, out func(T) (driver.
 		return out(d)
 	}
 }
+
+// pgxRead runs query on a connection of the scoped pool with pgx itself, in
+// the same pipeline as the scope's set_config (one round trip, one implicit
+// transaction), and hands fn the rows: pgx decodes them from the binary
+// format into fn's targets without database/sql's conversions, which count
+// on an answer of tens of thousands of rows. query uses $n placeholders.
+func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []any, fn func(rows pgx.Rows) error) error {
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*scopedConn)
+		if !ok {
+			return fmt.Errorf("repository: a %T is not a connection of the scoped pool", dc)
+		}
+		var b pgx.Batch
+		b.Queue(scopeQuery, rs.tenant, rs.system)
+		b.Queue(query, args...)
+		br := sc.Conn.Conn().SendBatch(ctx, &b)
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return fmt.Errorf("set tenant context: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			_ = br.Close()
+			return err
+		}
+		err = fn(rows)
+		rows.Close()
+		return errors.Join(err, rows.Err(), br.Close())
+	})
+}
+
+// dollarize numbers the ? placeholders of query as $1, $2, ...; query holds
+// no other question marks.
+func dollarize(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 64)
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -118,6 +118,11 @@ func TestPipelinedRead_SameValuesAsTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The asset with every column is in r's lineage: r.assets[0] -> r.assets[1] -> full.
+	if _, err := e.svc.CreateDependency(ctx, r.assets[1], full.ID, domain.DependencyMetadata); err != nil {
+		t.Fatal(err)
+	}
+
 	// inTx reads through a transaction (the ordinary pgx path).
 	inTx := func(fn func(ctx context.Context) error) {
 		t.Helper()
@@ -139,6 +144,9 @@ func TestPipelinedRead_SameValuesAsTransaction(t *testing.T) {
 		}},
 		{"run events", func(ctx context.Context) (any, error) { return e.st.RunEventList(ctx, r.runs[0]) }},
 		{"run log", func(ctx context.Context) (any, error) { return e.st.RunLogGet(ctx, r.runs[0]) }},
+		{"lineage (pgx's own rows outside a transaction)", func(ctx context.Context) (any, error) {
+			return e.svc.Lineage(ctx, domain.LineageQuery{Root: r.assets[1], Direction: domain.Both, MaxDepth: 3})
+		}},
 		{"edges", func(ctx context.Context) (any, error) {
 			return e.st.DependencyEdges(ctx, domain.EdgeQuery{DownstreamOf: []uuid.UUID{r.assets[0]}})
 		}},

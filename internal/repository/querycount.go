@@ -16,8 +16,12 @@ func CountQueries(ctx context.Context, n *atomic.Int64) context.Context {
 	return context.WithValue(ctx, queryCounterKey{}, n)
 }
 
-func countQuery(db *gorm.DB) {
-	if n, ok := db.Statement.Context.Value(queryCounterKey{}).(*atomic.Int64); ok {
+func countQuery(db *gorm.DB) { countRead(db.Statement.Context) }
+
+// countRead counts one read statement of ctx; statements sent with pgx
+// itself (pgxRead) call it as GORM's callbacks do.
+func countRead(ctx context.Context) {
+	if n, ok := ctx.Value(queryCounterKey{}).(*atomic.Int64); ok {
 		n.Add(1)
 	}
 }

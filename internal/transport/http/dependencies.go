@@ -170,9 +170,18 @@ func (a *api) lineage(c echo.Context) error {
 	if format != lineageFormatJSON {
 		return writeLineageText(c, format, l)
 	}
+	if _, pretty := c.QueryParams()["pretty"]; !pretty && !c.Echo().Debug {
+		return writeLineageJSON(c, l)
+	}
+	return c.JSON(http.StatusOK, lineageDTO(l))
+}
+
+// lineageDTO is l on the wire; writeLineageJSON writes the same bytes
+// without building it.
+func lineageDTO(l *domain.Lineage) lineageResponse {
 	nodes := make([]LineageNodeDTO, len(l.Nodes))
 	for i := range l.Nodes {
 		nodes[i] = LineageNodeDTO{Asset: assetDTO(&l.Nodes[i].Asset), Depth: l.Nodes[i].Depth, Direction: string(l.Nodes[i].Direction)}
 	}
-	return c.JSON(http.StatusOK, lineageResponse{Root: assetDTO(&l.Root), Nodes: nodes, Edges: dependencyDTOs(l.Edges), Truncated: l.Truncated})
+	return lineageResponse{Root: assetDTO(&l.Root), Nodes: nodes, Edges: dependencyDTOs(l.Edges), Truncated: l.Truncated}
 }
