@@ -31,7 +31,7 @@ import (
 // inner join it is). Edges, nodes and
 // assets are filtered by tenant here as well as by row-level security: this
 // is raw SQL, which the tenancy callbacks do not rewrite. Columns a row kind
-// does not use hold '' or the nil UUID rather than NULL, so that pgx decodes
+// does not use hold ” or the nil UUID rather than NULL, so that pgx decodes
 // them straight into plain Go values.
 const lineageSQL = `WITH RECURSIVE
 down(id, depth) AS (
