@@ -25,14 +25,15 @@ import (
 // kept are the first maxNodes+1 by that key and id. The answer is the root
 // and the kept nodes joined with their asset rows, followed by the edges
 // leaving (downstream) or entering (upstream) the root and every kept node
-// short of the depth limit. Every part is driven by the kept nodes through
-// an index, never by a scan of a tenant's edges or assets: CROSS JOIN makes
-// SQLite keep the left side as the outer loop (PostgreSQL plans it as the
-// inner join it is). Edges, nodes and
-// assets are filtered by tenant here as well as by row-level security: this
-// is raw SQL, which the tenancy callbacks do not rewrite. Columns a row kind
-// does not use hold ” or the nil UUID rather than NULL, so that pgx decodes
-// them straight into plain Go values.
+// short of the depth limit.
+//
+// Every part is driven by the kept nodes through an index, never by a scan
+// of a tenant's edges or assets: CROSS JOIN makes SQLite keep the left side
+// as the outer loop (PostgreSQL plans it as the inner join it is). Edges,
+// nodes and assets are filtered by tenant here as well as by row-level
+// security: this is raw SQL, which the tenancy callbacks do not rewrite.
+// Columns a row kind does not use hold an empty string or the nil UUID
+// rather than NULL, so that pgx decodes them straight into Go values.
 const lineageSQL = `WITH RECURSIVE
 down(id, depth) AS (
 	SELECT {uuid}, 0 WHERE ?
