@@ -118,17 +118,21 @@ func (b *baseline) close() {
 	}
 }
 
-// lineageSQL is the downstream closure in one statement: every node
-// reached from the root within the depth limit, at its shortest depth, with
-// its row. (The API also returns the 3 edges into each node; this query does
-// not, so the baseline is the lower bound.)
-const lineageSQL = `WITH RECURSIVE reach(id, depth) AS (
+// reachSQL is the downstream closure of $1 within $2 hops: (id, depth)
+// rows, a node once per depth it is reached at.
+const reachSQL = `WITH RECURSIVE reach(id, depth) AS (
 	SELECT $1::uuid, 0
 	UNION
 	SELECT d.downstream_asset_id, r.depth + 1
 	FROM asset_dependencies d JOIN reach r ON d.upstream_asset_id = r.id
 	WHERE r.depth < $2
-), nodes AS (
+)`
+
+// lineageSQL is the downstream closure in one statement: every node
+// reached from the root within the depth limit, at its shortest depth, with
+// its row. (The API also returns the 3 edges into each node; this query does
+// not, so the baseline is the lower bound.)
+const lineageSQL = reachSQL + `, nodes AS (
 	SELECT id, min(depth) AS depth FROM reach WHERE id <> $1 GROUP BY id
 )
 SELECT n.depth, a.id, a.name, a.asset_type, a.owner, a.tags, a.created_at, a.updated_at
@@ -162,13 +166,7 @@ func (b *baseline) lineageQuery(ctx context.Context, root uuid.UUID, depth int) 
 // lineageEdgesSQL is the equivalent of the API's answer in one statement:
 // the same closure, each node with its row, and the edges the walk follows
 // (those leaving the root or a node short of the depth limit).
-const lineageEdgesSQL = `WITH RECURSIVE reach(id, depth) AS (
-	SELECT $1::uuid, 0
-	UNION
-	SELECT d.downstream_asset_id, r.depth + 1
-	FROM asset_dependencies d JOIN reach r ON d.upstream_asset_id = r.id
-	WHERE r.depth < $2
-), nodes AS MATERIALIZED (
+const lineageEdgesSQL = reachSQL + `, nodes AS MATERIALIZED (
 	SELECT id, min(depth) AS depth FROM reach GROUP BY id
 )
 SELECT n.depth, a.id, a.name, a.asset_type, a.owner, a.tags, a.created_at, a.updated_at, NULL::uuid, NULL::uuid
