@@ -125,8 +125,13 @@ func (s *Store) LineageWalk(ctx context.Context, q domain.LineageQuery, maxNodes
 		return nil, err
 	}
 	if scope.IsSystem() {
-		// Edges are tenant rows: the system scope has no lineage to walk.
-		return nil, errNotFound("asset")
+		// Edges are tenant rows: in the system scope a (global) asset is
+		// its own whole lineage.
+		root, err := s.AssetGet(ctx, q.Root)
+		if err != nil {
+			return nil, err
+		}
+		return &domain.Lineage{Root: *root, Nodes: []domain.LineageNode{}, Edges: []domain.AssetDependency{}}, nil
 	}
 	sqlText, args := s.lineageStatement(scope.TenantID(), q, maxNodes)
 	var out *domain.Lineage

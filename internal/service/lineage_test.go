@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
 )
 
@@ -205,3 +207,25 @@ func TestLineageTruncated(t *testing.T) {
 }
 
 func join(parts []string) string { return strings.Join(parts, ", ") }
+
+// TestLineageGlobalRoot: a global asset has no edges (edges are tenant
+// rows), so its lineage is itself, for a tenant and for the system scope;
+// the system scope cannot see a tenant's asset or its graph.
+func TestLineageGlobalRoot(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachIsolated(t, func(t *testing.T, b *testdb.Backend) {
+		svc, a, _ := setup(t, b)
+		g, err := svc.CreateAsset(sys(), service.CreateAssetInput{Name: "global-root-" + a.id, Global: true})
+		mustOK(t, err)
+		for name, ctx := range map[string]context.Context{"tenant": a.ctx, "system": sys()} {
+			l, err := svc.Lineage(ctx, domain.LineageQuery{Root: g.ID, MaxDepth: 3})
+			mustOK(t, err)
+			if l.Root.ID != g.ID || len(l.Nodes) != 0 || len(l.Edges) != 0 || l.Truncated {
+				t.Errorf("%s: root %s, %d nodes, %d edges, truncated %v; want the global asset alone", name, l.Root.ID, len(l.Nodes), len(l.Edges), l.Truncated)
+			}
+		}
+		g2 := graph(t, a)
+		_, err = svc.Lineage(sys(), domain.LineageQuery{Root: g2["clean"].ID})
+		mustErr(t, err, domain.ErrNotFound)
+	})
+}
