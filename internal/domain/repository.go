@@ -36,9 +36,9 @@ type AssetRepository interface {
 	AssetDelete(ctx context.Context, id uuid.UUID) error
 }
 
-// EdgeQuery selects the edges one lineage level needs: those leaving any of
-// DownstreamOf towards their downstream ends, and those entering any of
-// UpstreamOf from their upstream ends, restricted to Types when set.
+// EdgeQuery selects edges in one query: those leaving any of DownstreamOf
+// towards their downstream ends, and those entering any of UpstreamOf from
+// their upstream ends, restricted to Types when set.
 type EdgeQuery struct {
 	DownstreamOf []uuid.UUID
 	UpstreamOf   []uuid.UUID

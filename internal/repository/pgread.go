@@ -57,17 +57,8 @@ func (c *scopedConn) QueryContext(ctx context.Context, query string, args []driv
 	for i, a := range args {
 		values[i] = a.Value
 	}
-	var b pgx.Batch
-	b.Queue(scopeQuery, rs.tenant, rs.system)
-	b.Queue(query, values...)
-	br := conn.SendBatch(ctx, &b)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return nil, retryable(fmt.Errorf("set tenant context: %w", err))
-	}
-	rows, err := br.Query()
+	br, rows, err := sendScoped(ctx, conn, *rs, query, values)
 	if err != nil {
-		_ = br.Close()
 		return nil, retryable(err)
 	}
 	// As stdlib does: read the first row now, so that an error of the query
@@ -79,6 +70,26 @@ func (c *scopedConn) QueryContext(ctx context.Context, query string, args []driv
 		return nil, retryable(err)
 	}
 	return &pipelineRows{br: br, rows: rows, m: conn.TypeMap(), pending: true, more: more}, nil
+}
+
+// sendScoped sends the scope's set_config and query as one pipeline and
+// returns the query's rows; the caller closes rows, then br. On error
+// nothing is left open.
+func sendScoped(ctx context.Context, conn *pgx.Conn, rs readScope, query string, args []any) (pgx.BatchResults, pgx.Rows, error) {
+	var b pgx.Batch
+	b.Queue(scopeQuery, rs.tenant, rs.system)
+	b.Queue(query, args...)
+	br := conn.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, nil, fmt.Errorf("set tenant context: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, nil, err
+	}
+	return br, rows, nil
 }
 
 // ExecContext implements driver.ExecerContext: a statement outside a
@@ -238,17 +249,8 @@ func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []
 		if !ok {
 			return fmt.Errorf("repository: a %T is not a connection of the scoped pool", dc)
 		}
-		var b pgx.Batch
-		b.Queue(scopeQuery, rs.tenant, rs.system)
-		b.Queue(query, args...)
-		br := sc.Conn.Conn().SendBatch(ctx, &b)
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("set tenant context: %w", err)
-		}
-		rows, err := br.Query()
+		br, rows, err := sendScoped(ctx, sc.Conn.Conn(), rs, query, args)
 		if err != nil {
-			_ = br.Close()
 			return err
 		}
 		err = fn(rows)
