@@ -50,3 +50,17 @@ func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
 }
+
+// TestOnlyRefusesUnknownSections checks that -only names known sections.
+func TestOnlyRefusesUnknownSections(t *testing.T) {
+	t.Parallel()
+	if err := (options{Only: "core"}).checkOnly(); err != nil {
+		t.Fatalf("core: %v", err)
+	}
+	if err := (options{Only: "core,nope"}).checkOnly(); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown section: got %v, want an error naming it", err)
+	}
+	if (options{Only: "core"}).selected("other") || !(options{}).selected("other") {
+		t.Fatal("selected: -only core must leave other sections out, an empty -only must keep them")
+	}
+}

@@ -12,6 +12,7 @@
 //
 //	go run ./cmd/servo-bench            # the full suite (make bench)
 //	go run ./cmd/servo-bench -short     # a smoke run: tiny seed, 1s measurements
+//	go run ./cmd/servo-bench -only core # some sections only, printed
 package main
 
 import (
@@ -34,6 +35,7 @@ func main() {
 	flag.BoolVar(&o.SeedOnly, "seed-only", false, "seed, print the owner URL and keep the database (to EXPLAIN queries); drop it yourself")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra run of the -profile measurement to this file")
 	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile profiles: point or lineage")
+	flag.StringVar(&o.Only, "only", "", "comma-separated sections to run (core and the registered ones); empty for all; prints only unless -out is given")
 	flag.Parse()
 	if o.Short {
 		o.Duration, o.Repeat, o.Sizes = time.Second, 1, shortSizes
@@ -42,6 +44,9 @@ func main() {
 		}
 	} else {
 		o.Sizes = fullSizes
+	}
+	if o.Only != "" && !flagSet("out") {
+		o.Out = ""
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

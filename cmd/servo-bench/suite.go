@@ -40,6 +40,9 @@ type options struct {
 	Out                 string
 	SeedOnly            bool
 	Sizes               sizes
+	// Only, when not empty, is a comma-separated list of the sections to
+	// run ("core" and the registered ones); the others are left out.
+	Only string
 }
 
 // row is one line of the table: a Servo figure and the baseline it is held
@@ -89,6 +92,9 @@ type env struct {
 
 // run executes the suite and writes the report to w (and to o.Out).
 func run(ctx context.Context, o options, w io.Writer) error {
+	if err := o.checkOnly(); err != nil {
+		return err
+	}
 	started := time.Now()
 	db, err := testdb.Create(ctx)
 	if err != nil {
@@ -156,10 +162,18 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err := e.prepare(ctx); err != nil {
 		return err
 	}
-	rows, rss, err := e.measure(ctx)
+	var rows []row
+	rss := "not measured (core rows left out)"
+	if o.selected(coreSection) {
+		if rows, rss, err = e.measure(ctx); err != nil {
+			return err
+		}
+	}
+	more, err := e.measureSections(ctx)
 	if err != nil {
 		return err
 	}
+	rows = append(rows, more...)
 	report := e.report(rows, rss, time.Since(started))
 	if _, err := io.WriteString(w, report); err != nil {
 		return err
