@@ -302,7 +302,7 @@ func TestHostileSteps(t *testing.T) {
 			})
 			// A global asset whose env holds the operator's secret.
 			h.must(http.StatusCreated, "POST", "/api/v1/assets", h.admin, map[string]any{
-				"name": "shared-loader",
+				"name":    "shared-loader",
 				"compute": map[string]any{"kind": "command", "argv": []string{"/bin/echo"}, "env": map[string]string{"WAREHOUSE_TOKEN": h.canaries["globalenv"]}},
 			})
 			if h.dbFile != "" {
