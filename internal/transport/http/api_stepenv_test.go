@@ -1,9 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/openlineage"
+	"github.com/servo-data/servo/internal/testdb"
+	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
 
 // TestAPIComputeEnvNamesRefused refuses, on create and on PATCH, spec
@@ -63,7 +70,11 @@ func TestAPIComputeEnvNamesRefused(t *testing.T) {
 // a tenant asset see the values.
 func TestAPIGlobalComputeEnvValuesHidden(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	d := testdb.Fresh(t)
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, d, zap.NewNop(), true, httpapi.Config{}, openlineage.Lenient)
 	const secret = "operator-secret-value"
 	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/assets", key: adminKey,
 		body: map[string]any{"name": "shared-loader", "compute": map[string]any{"kind": "command", "argv": []string{"/bin/echo"}, "env": map[string]string{"WAREHOUSE_TOKEN": secret}}}})
