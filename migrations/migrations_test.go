@@ -128,6 +128,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, run, now, hex.EncodeToString(hash), now}},
 		{"INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt) VALUES (?, ?, ?, 'pending', 'queued', ?, 1)", []any{uuid.NewString(), tenant, run, now}},
 		{"INSERT INTO run_logs (execution_id, tenant_id, content, updated_at) VALUES (?, ?, 'output', ?)", []any{run, tenant, now}},
+		{"INSERT INTO system_settings (name, value, created_at) VALUES (?, 'v', ?)", []any{"seed-" + tenant, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {
@@ -463,6 +464,10 @@ func TestMigrations_CreatesAppRoleNologinWithDMLOnly(t *testing.T) {
 		}
 	}
 	want = append(want, migrations.Table+" SELECT")
+	// System settings: read and insert, never update or delete.
+	for _, table := range repository.SystemTables {
+		want = append(want, table+" INSERT", table+" SELECT")
+	}
 	// River's job queue tables: DML, and its sequences for inserts.
 	riverRows, err := owner.QueryContext(ctx, `SELECT relname, relkind FROM pg_class
 		WHERE relnamespace = current_schema()::regnamespace AND relname LIKE 'river\_%' AND relkind IN ('r', 'S')`)

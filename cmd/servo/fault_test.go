@@ -451,12 +451,14 @@ func TestRunSurvivesPostgresRestart(t *testing.T) {
 	bin := buildServo(t)
 	c := newPGCluster(t)
 	env, key := c.servoDB(t)
-	dir := t.TempDir()
+	dir := hostStepDir(t)
 	step := filepath.Join(dir, "step.sh")
 	if err := os.WriteFile(step, []byte("#!/bin/sh\ntouch "+dir+"/started\nsleep 3\necho done\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env = append(env, "SERVO_RUNTIME_ALLOWED_COMMANDS="+step, "SERVO_RUNTIME_LEASE=10s", "PATH="+os.Getenv("PATH"))
+	// The step marks the host's filesystem, which a bwrap sandbox hides: it
+	// runs as the step user only (TestHostileSteps covers the sandbox).
+	env = append(env, "SERVO_RUNTIME_ALLOWED_COMMANDS="+step, "SERVO_RUNTIME_LEASE=10s", "SERVO_RUNTIME_ISOLATION=user", "PATH="+os.Getenv("PATH"))
 	api := startServeBinary(t, bin, env)
 	worker := exec.Command(bin, "worker")
 	worker.Env = env

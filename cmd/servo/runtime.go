@@ -8,15 +8,27 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/config"
+	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 )
 
 // newRuntime builds the run runtime over store and connects it to svc.
-// With work false it only dispatches (an API node).
-func newRuntime(cfg *config.Config, store *repository.Store, svc *service.Service, log *zap.Logger, work bool) (*runtime.Runtime, error) {
+// With work false it only dispatches (an API node). The http signing key
+// is the configured one, else the one kept in the database (generated on
+// first start). Steps are isolated as runtime.isolation says; a process
+// that would run steps unisolated refuses to start unless the operator
+// chose runtime.isolation=none, which is warned about at every start.
+func newRuntime(ctx context.Context, cfg *config.Config, store *repository.Store, svc *service.Service, log *zap.Logger, work bool) (*runtime.Runtime, error) {
 	r := cfg.Runtime
+	key := []byte(r.SigningKey)
+	if len(key) == 0 {
+		var err error
+		if key, err = svc.SigningKey(domain.WithSystem(ctx)); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+	}
 	rt, err := runtime.New(svc, runtime.DB{
 		Pool:     store.SQLDB(),
 		Postgres: store.Dialect() == repository.Postgres,
@@ -25,16 +37,29 @@ func newRuntime(cfg *config.Config, store *repository.Store, svc *service.Servic
 		Policy: runtime.Policy{
 			Commands: config.List(r.AllowedCommands),
 			Hosts:    config.List(r.AllowedHosts),
+			// Every process of a deployment shares one configuration, so a
+			// worker knows the API's address too.
+			Self: []string{cfg.HTTP.Addr},
 		},
 		MaxRunningPerTenant: r.MaxRunningPerTenant,
 		StartsPerMinute:     r.StartsPerMinute,
 		Workers:             r.Workers,
 		Lease:               r.Lease,
 		KillGrace:           r.KillGrace,
-		SigningKey:          []byte(r.SigningKey),
+		SigningKey:          key,
+		Sandbox: runtime.SandboxConfig{
+			Isolation: r.Isolation, StepUser: r.StepUser, Network: r.StepNetwork, Path: r.StepPath,
+		},
 	}, log, work)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	switch rt.Isolation() {
+	case runtime.IsolationNone:
+		log.Warn("command steps run as the server's own user with no sandbox (runtime.isolation=none): a step can read the server's environment, files and database; use it for development only")
+	case runtime.IsolationOff:
+	default:
+		log.Info("command steps are isolated", zap.String("isolation", rt.Isolation()))
 	}
 	svc.UseRuntime(rt, rt.Policy())
 	return rt, nil
@@ -73,7 +98,7 @@ func (a *app) worker(ctx context.Context) error {
 	if err := store.CheckSafety(ctx); err != nil {
 		return fmt.Errorf("database safety check: %w", err)
 	}
-	rt, err := newRuntime(cfg, store, service.New(store), log, true)
+	rt, err := newRuntime(ctx, cfg, store, service.New(store), log, true)
 	if err != nil {
 		return err
 	}

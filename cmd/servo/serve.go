@@ -10,6 +10,7 @@ import (
 	"github.com/servo-data/servo/internal/config"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 	"github.com/servo-data/servo/migrations"
@@ -67,23 +68,27 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		return fmt.Errorf("database safety check: %w", err)
 	}
 
+	svc := service.New(store)
+	rt, err := newRuntime(ctx, cfg, store, svc, log, work)
+	if err != nil {
+		return err
+	}
+	isolation := rt.Isolation()
+	if isolation == runtime.IsolationOff {
+		isolation = ""
+	}
 	srv, err := httpapi.New(
 		httpapi.Config{
 			Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout, RequestTimeout: cfg.HTTP.RequestTimeout,
 			RateLimit: float64(cfg.HTTP.RateLimit), RateBurst: cfg.HTTP.RateBurst,
 		},
-		httpapi.Deps{DB: store, Pool: store, Log: log, Version: buildVersion()},
+		httpapi.Deps{DB: store, Pool: store, Log: log, Version: buildVersion(), StepIsolation: isolation},
 	)
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)
 	}
 	if cfg.Auth.AdminKey == "" {
 		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
-	}
-	svc := service.New(store)
-	rt, err := newRuntime(cfg, store, svc, log, work)
-	if err != nil {
-		return err
 	}
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)

@@ -19,6 +19,17 @@ import (
 	"github.com/servo-data/servo/internal/testdb"
 )
 
+// hostStepDir is a directory on the host that steps running as the step
+// user (runtime.isolation=user) can write to.
+func hostStepDir(t *testing.T) string {
+	t.Helper()
+	d := stepsDir(t)
+	if err := os.Chmod(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // buildServo compiles the binary once per test into a temporary directory.
 func buildServo(t *testing.T) string {
 	t.Helper()
@@ -41,7 +52,7 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	if err := d.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	marks := t.TempDir()
+	marks := hostStepDir(t)
 	step := filepath.Join(marks, "step.sh")
 	// The first attempt hangs (its worker is killed); later ones succeed.
 	script := "#!/bin/sh\nif [ ! -e " + marks + "/first ]; then touch " + marks + "/first; echo $$ > " + marks + "/pid; sleep 120; fi\necho done\n"
@@ -51,6 +62,10 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	env := []string{
 		"SERVO_DATABASE_URL=" + d.AppURL, "SERVO_APP_ROLE=" + testdb.AppRole,
 		"SERVO_RUNTIME_ALLOWED_COMMANDS=" + step, "SERVO_RUNTIME_LEASE=10s", "SERVO_LOG_LEVEL=warn",
+		// The step marks the host's filesystem, which a bwrap sandbox
+		// hides: it runs as the step user only (TestHostileSteps covers the
+		// sandbox).
+		"SERVO_RUNTIME_ISOLATION=user",
 		"PATH=" + os.Getenv("PATH"),
 	}
 

@@ -61,6 +61,14 @@ type Runtime struct {
 	KillGrace time.Duration
 	// SigningKey derives the per-tenant secrets that sign http steps.
 	SigningKey string
+	// Isolation is how command steps are isolated: auto, bwrap, user or none.
+	Isolation string
+	// StepUser is the account steps run as (name or uid:gid).
+	StepUser string
+	// StepNetwork is the steps' network: host or none.
+	StepNetwork string
+	// StepPath is the steps' PATH.
+	StepPath string
 }
 
 // OpenLineage configures OpenLineage ingestion.
@@ -149,6 +157,11 @@ func Load(opts Options) (*Config, error) {
 		environ = os.Environ()
 	}
 	envVals := envMap(environ)
+	environ, fromSecretFile, err := secretFiles(environ, envVals)
+	if err != nil {
+		return nil, err
+	}
+	envVals = envMap(environ)
 	path := opts.File
 	if path == "" {
 		path = envVals[EnvConfigFile]
@@ -164,7 +177,7 @@ func Load(opts Options) (*Config, error) {
 	fromFile := map[string]bool{}
 	if path != "" {
 		var err error
-		if fromFile, err = mergeFile(k, path); err != nil {
+		if fromFile, err = mergeFile(k, path, fromSecretFile); err != nil {
 			return nil, err
 		}
 	}
@@ -186,6 +199,8 @@ func Load(opts Options) (*Config, error) {
 
 	origin := func(key Key) string {
 		switch {
+		case fromSecretFile[key.Name] != "":
+			return fromSecretFile[key.Name]
 		case envVals[key.Env] != "":
 			return "environment variable " + key.Env
 		case fromFile[key.Name]:
@@ -217,15 +232,40 @@ func Load(opts Options) (*Config, error) {
 
 // mergeFile merges the YAML file at path into k and returns the keys it
 // set. Unknown keys are an error, so that a typo cannot pass silently.
-func mergeFile(k *koanf.Koanf, path string) (map[string]bool, error) {
+func mergeFile(k *koanf.Koanf, path string, fromSecretFile map[string]string) (map[string]bool, error) {
 	fk := koanf.New(".")
 	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
 		return nil, fmt.Errorf("%w: read config file %s: %w", ErrInvalid, path, err)
 	}
 	set := map[string]bool{}
 	var unknown []string
+	var errs []error
 	for _, name := range fk.Keys() {
 		v := fk.Get(name)
+		if key, ok := keyByName(strings.TrimSuffix(name, "_file")); ok && key.Secret && strings.HasSuffix(name, "_file") {
+			fk.Delete(name)
+			file, _ := v.(string)
+			if v == nil || file == "" {
+				continue
+			}
+			if fk.Get(key.Name) != nil && fk.String(key.Name) != "" {
+				errs = append(errs, fmt.Errorf("%s and %s are both set in %s: keep one", key.Name, name, path))
+				continue
+			}
+			secret, err := readSecretFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s (from config file %s): %w", name, path, err))
+				continue
+			}
+			if err := fk.Set(key.Name, secret); err != nil {
+				return nil, err
+			}
+			set[key.Name] = true
+			if fromSecretFile[key.Name] == "" {
+				fromSecretFile[key.Name] = "file " + file + " named by " + name + " in " + path
+			}
+			continue
+		}
 		if _, ok := keyByName(name); !ok {
 			if v == nil || isEmptyMap(v) {
 				continue // an empty section such as "log:" sets nothing
@@ -239,6 +279,9 @@ func mergeFile(k *koanf.Koanf, path string) (map[string]bool, error) {
 		}
 		set[name] = true
 	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		return nil, fmt.Errorf("%w: config file %s: unknown key(s) %s; known keys are %s",
@@ -250,12 +293,61 @@ func mergeFile(k *koanf.Koanf, path string) (map[string]bool, error) {
 	return set, nil
 }
 
+// secretFiles reads the secrets named by <VAR>_FILE variables and returns
+// environ with <VAR>=<the file's content> in their place, and for each key
+// read so, where its value came from. Setting both <VAR> and <VAR>_FILE is
+// an error. A trailing newline of the file is dropped.
+func secretFiles(environ []string, vals map[string]string) ([]string, map[string]string, error) {
+	from := map[string]string{}
+	var add []string
+	var errs []error
+	for _, key := range keys {
+		file := vals[key.Env+"_FILE"]
+		if !key.Secret || file == "" {
+			continue
+		}
+		if vals[key.Env] != "" {
+			errs = append(errs, fmt.Errorf("%s and %s are both set: keep one", key.Env, key.Env+"_FILE"))
+			continue
+		}
+		secret, err := readSecretFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s (from environment variable %s): %w", key.Name, key.Env+"_FILE", err))
+			continue
+		}
+		add = append(add, key.Env+"="+secret)
+		from[key.Name] = "file " + file + " named by environment variable " + key.Env + "_FILE"
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	return append(slices.Clip(environ), add...), from, nil
+}
+
+// readSecretFile reads a secret from a file, without its trailing newline.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret file: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return s, nil
+}
+
 // UnknownEnv returns the SERVO_* variables of environ that Servo does not
 // read, sorted: most likely typos, which the caller should warn about.
 func UnknownEnv(environ []string) []string {
 	known := map[string]bool{}
 	for _, name := range EnvNames() {
 		known[name] = true
+	}
+	for _, k := range keys {
+		if k.Secret {
+			known[k.Env+"_FILE"] = true
+		}
 	}
 	var out []string
 	for name := range envMap(environ) {
@@ -442,6 +534,18 @@ func (c *Config) validate() []problem {
 	for _, p := range splitList(r.AllowedCommands) {
 		if !strings.HasPrefix(p, "/") {
 			bad("runtime.allowed_commands", "%q is not an absolute path", p)
+		}
+	}
+	if !slices.Contains([]string{"auto", "bwrap", "user", "none"}, r.Isolation) {
+		bad("runtime.isolation", "%q is not one of auto, bwrap, user, none", r.Isolation)
+	}
+	if r.StepNetwork != "host" && r.StepNetwork != "none" {
+		bad("runtime.step_network", "%q is not one of host, none", r.StepNetwork)
+	}
+	for _, d := range strings.Split(r.StepPath, ":") {
+		if !strings.HasPrefix(d, "/") {
+			bad("runtime.step_path", "%q holds %q, not an absolute directory", r.StepPath, d)
+			break
 		}
 	}
 	if k := c.Auth.AdminKey; k != "" && len(k) < MinAdminKeyLen {

@@ -30,6 +30,7 @@ func defaults() config.Config {
 		OpenLineage: config.OpenLineage{Mode: "lenient", Retention: 720 * time.Hour},
 		Runtime: config.Runtime{
 			MaxRunningPerTenant: 10, Workers: 10, Lease: 30 * time.Minute, KillGrace: 10 * time.Second,
+			Isolation: "auto", StepNetwork: "host", StepPath: "/usr/local/bin:/usr/bin:/bin",
 		},
 	}
 }
@@ -456,6 +457,12 @@ func TestKeysCoverConfig(t *testing.T) {
 			value = "/usr/bin/true"
 		case "runtime.lease":
 			value = "3m"
+		case "runtime.isolation":
+			value = "bwrap"
+		case "runtime.step_network":
+			value = "none"
+		case "runtime.step_path":
+			value = "/opt/bin"
 		default:
 			if value == "" {
 				value = "x_value"
@@ -559,5 +566,73 @@ func TestExampleFile(t *testing.T) {
 		if !strings.Contains(text, k.Doc) {
 			t.Errorf("example does not document %s with %q", k.Name, k.Doc)
 		}
+	}
+}
+
+// TestSecretsFromFiles reads every secret key from a file named by its
+// <VAR>_FILE variable or its <key>_file file key, as container platforms
+// mount secrets; both forms of one key at once are an error.
+func TestSecretsFromFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	admin := strings.Repeat("a", config.MinAdminKeyLen)
+	cases := []struct {
+		key, env string
+		get      func(*config.Config) string
+		value    string
+	}{
+		{"database.url", "SERVO_DATABASE_URL", func(c *config.Config) string { return c.Database.URL }, "postgres://servo_app:s3cret@db/servo"},
+		{"database.migrate_url", "SERVO_MIGRATE_DATABASE_URL", func(c *config.Config) string { return c.Database.MigrateURL }, "postgres://owner:0wner@db/servo"},
+		{"auth.admin_key", "SERVO_ADMIN_KEY", func(c *config.Config) string { return c.Auth.AdminKey }, admin},
+		{"runtime.signing_key", "SERVO_RUNTIME_SIGNING_KEY", func(c *config.Config) string { return c.Runtime.SigningKey }, "signing-key-from-a-file"},
+	}
+	var secrets []string
+	for _, k := range config.Keys() {
+		if k.Secret {
+			secrets = append(secrets, k.Name)
+		}
+	}
+	if len(secrets) != len(cases) {
+		t.Fatalf("secret keys = %v, want the %d this test covers", secrets, len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.key, func(t *testing.T) {
+			t.Parallel()
+			p := secret(c.env, c.value+"\n") // a trailing newline, as editors write
+			got, err := config.Load(config.Options{Environ: []string{c.env + "_FILE=" + p}})
+			if err != nil || c.get(got) != c.value {
+				t.Fatalf("%s_FILE: %v, %v; want %q", c.env, err, got, c.value)
+			}
+			section, name, _ := strings.Cut(c.key, ".")
+			got, err = config.Load(config.Options{File: writeFile(t, section+":\n  "+name+"_file: "+p+"\n"), Environ: []string{}})
+			if err != nil || c.get(got) != c.value {
+				t.Fatalf("%s_file: %v, %v; want %q", c.key, err, got, c.value)
+			}
+			if _, err := config.Load(config.Options{Environ: []string{c.env + "_FILE=" + p, c.env + "=" + c.value}}); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "keep one") {
+				t.Fatalf("both %s and %s_FILE: %v, want an error", c.env, c.env, err)
+			}
+			if got := config.UnknownEnv([]string{c.env + "_FILE=" + p}); len(got) != 0 {
+				t.Fatalf("UnknownEnv flags %s_FILE: %v", c.env, got)
+			}
+		})
+	}
+	_, err := config.Load(config.Options{Environ: []string{"SERVO_ADMIN_KEY_FILE=" + filepath.Join(dir, "missing")}})
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "SERVO_ADMIN_KEY_FILE") {
+		t.Fatalf("missing secret file: %v", err)
+	}
+	_, err = config.Load(config.Options{Environ: []string{"SERVO_ADMIN_KEY_FILE=" + secret("empty", "\n")}})
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty secret file: %v", err)
+	}
+	// A non-secret key has no _file form.
+	if _, err := config.Load(config.Options{File: writeFile(t, "log:\n  level_file: /etc/hostname\n"), Environ: []string{}}); !errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("log.level_file: %v, want unknown key", err)
 	}
 }

@@ -18,6 +18,9 @@ type Key struct {
 	Default string
 	// Doc says in one line what the key does.
 	Doc string
+	// Secret keys may also be read from a file: the variable Env+"_FILE",
+	// or the file key Name+"_file", names it (as containers mount secrets).
+	Secret bool
 
 	// field points at the Config field the key sets: a *string, *int or
 	// *time.Duration, which also says how its value is parsed.
@@ -28,12 +31,12 @@ type Key struct {
 // defaults, the example file and the documentation all follow this table.
 var keys = []Key{
 	{
-		Name: "database.url", Env: "SERVO_DATABASE_URL", Default: "",
+		Name: "database.url", Env: "SERVO_DATABASE_URL", Default: "", Secret: true,
 		Doc:   "Database the server uses: a postgres:// URL, or an SQLite file path (empty: " + DefaultSQLitePath + " in the working directory).",
 		field: func(c *Config) any { return &c.Database.URL },
 	},
 	{
-		Name: "database.migrate_url", Env: "SERVO_MIGRATE_DATABASE_URL", Default: "",
+		Name: "database.migrate_url", Env: "SERVO_MIGRATE_DATABASE_URL", Default: "", Secret: true,
 		Doc:   "Database URL for `servo migrate`, as the role that owns the schema (empty: database.url).",
 		field: func(c *Config) any { return &c.Database.MigrateURL },
 	},
@@ -93,18 +96,18 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.RateBurst },
 	},
 	{
-		Name: "auth.admin_key", Env: "SERVO_ADMIN_KEY", Default: "",
+		Name: "auth.admin_key", Env: "SERVO_ADMIN_KEY", Default: "", Secret: true,
 		Doc:   "Bearer token for the admin API (tenants, keys, global rows); at least 32 characters; empty disables it.",
 		field: func(c *Config) any { return &c.Auth.AdminKey },
 	},
 	{
 		Name: "runtime.allowed_commands", Env: "SERVO_RUNTIME_ALLOWED_COMMANDS", Default: "",
-		Doc:   "Comma-separated absolute paths of executables command steps may run (argv[0] is resolved with PATH); empty turns command execution off.",
+		Doc:   "Comma-separated absolute paths of executables command steps may run, each run under the name listed (a bare argv[0] is looked up in runtime.step_path); empty turns command execution off.",
 		field: func(c *Config) any { return &c.Runtime.AllowedCommands },
 	},
 	{
 		Name: "runtime.allowed_hosts", Env: "SERVO_RUNTIME_ALLOWED_HOSTS", Default: "",
-		Doc:   "Comma-separated host names http steps may call; empty allows none.",
+		Doc:   "Comma-separated host[:port] entries http steps may call (a bare host allows ports 443 and 80); empty allows none; the server's own address is never allowed.",
 		field: func(c *Config) any { return &c.Runtime.AllowedHosts },
 	},
 	{
@@ -133,9 +136,29 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Runtime.KillGrace },
 	},
 	{
-		Name: "runtime.signing_key", Env: "SERVO_RUNTIME_SIGNING_KEY", Default: "",
-		Doc:   "Secret from which each tenant's HMAC key for signing http steps is derived.",
+		Name: "runtime.signing_key", Env: "SERVO_RUNTIME_SIGNING_KEY", Default: "", Secret: true,
+		Doc:   "Secret from which each tenant's HMAC key for signing http steps is derived (empty: one generated on first start and kept in the database).",
 		field: func(c *Config) any { return &c.Runtime.SigningKey },
+	},
+	{
+		Name: "runtime.isolation", Env: "SERVO_RUNTIME_ISOLATION", Default: "auto",
+		Doc:   "How command steps are isolated: bwrap (a bubblewrap sandbox), user (only the step user), none (as the server itself: development only, warned at every start), or auto (bwrap where found, else user).",
+		field: func(c *Config) any { return &c.Runtime.Isolation },
+	},
+	{
+		Name: "runtime.step_user", Env: "SERVO_RUNTIME_STEP_USER", Default: "",
+		Doc:   "Account command steps run as, a name or uid:gid, when the server runs as root (empty: servo-step).",
+		field: func(c *Config) any { return &c.Runtime.StepUser },
+	},
+	{
+		Name: "runtime.step_network", Env: "SERVO_RUNTIME_STEP_NETWORK", Default: "host",
+		Doc:   "Network of command steps: host (shared with the server's host) or none (cut off; needs bwrap); a spec may cut its own network but not open it where this is none.",
+		field: func(c *Config) any { return &c.Runtime.StepNetwork },
+	},
+	{
+		Name: "runtime.step_path", Env: "SERVO_RUNTIME_STEP_PATH", Default: "/usr/local/bin:/usr/bin:/bin",
+		Doc:   "PATH of command steps, where a bare argv[0] is looked up; steps inherit nothing of the server's environment.",
+		field: func(c *Config) any { return &c.Runtime.StepPath },
 	},
 	{
 		Name: "openlineage.mode", Env: "SERVO_OPENLINEAGE_MODE", Default: "lenient",

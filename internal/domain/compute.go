@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"regexp"
+	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -33,6 +36,11 @@ type ComputeSpec struct {
 	// Env adds variables to the command's environment; it cannot override
 	// the SERVO_* run context.
 	Env map[string]string `json:"env,omitempty"`
+	// Network is the step's network: "host" (shared with the server's
+	// host) or "none" (cut off); empty means the server's
+	// runtime.step_network. A spec may always cut its network; it may ask
+	// for "host" only where the server allows it.
+	Network string `json:"network,omitempty"`
 	// URL receives the run context as a signed POST.
 	URL string `json:"url,omitempty"`
 	// Timeout bounds one attempt, as a Go duration ("10m"); default 10m.
@@ -78,12 +86,22 @@ func (c *ComputeSpec) Validate() error {
 		v.Add("compute.kind", "must be command or http")
 	}
 	v.Check(len(c.Env) <= MaxComputeEnv, "compute.env", "at most %d variables", MaxComputeEnv)
-	for k, val := range c.Env {
-		if k == "" || containsNUL(k) || containsNUL(val) || containsEq(k) {
-			v.Add("compute.env", "names must be non-empty, without = or NUL")
-			break
+	names := make([]string, 0, len(c.Env))
+	for k := range c.Env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		switch {
+		case !envNamePattern.MatchString(k):
+			v.Add("compute.env."+k, "variable names must match %s", envNamePattern)
+		case ReservedEnvName(k):
+			v.Add("compute.env."+k, "%s changes how a loader, shell or interpreter starts and cannot be set by a spec", k)
+		case containsNUL(c.Env[k]):
+			v.Add("compute.env."+k, "values must not hold NUL")
 		}
 	}
+	v.Check(c.Network == "" || c.Network == NetworkHost || c.Network == NetworkNone, "compute.network", "must be host or none")
 	if c.Timeout != "" {
 		d, err := time.ParseDuration(c.Timeout)
 		v.Check(err == nil && d > 0 && d <= 24*time.Hour, "compute.timeout", "must be a positive duration up to 24h, such as 10m")
@@ -105,9 +123,42 @@ func containsNUL(s string) bool {
 	return false
 }
 
-func containsEq(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '=' {
+// Step networks.
+const (
+	NetworkHost = "host"
+	NetworkNone = "none"
+)
+
+// envNamePattern is what a spec's variable names must match.
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedEnv are variables a spec may not set: they change how the
+// dynamic loader, a shell or an interpreter starts, or the runtime fixes
+// them (PATH, HOME, TMPDIR). The list is depth; the sandbox is the wall.
+var reservedEnv = map[string]bool{
+	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "PS4": true, "IFS": true,
+	"CDPATH": true, "PROMPT_COMMAND": true, "PATH": true, "HOME": true, "TMPDIR": true,
+	"GLIBC_TUNABLES": true, "GCONV_PATH": true, "HOSTALIASES": true, "LOCPATH": true, "NLSPATH": true,
+	"RESOLV_HOST_CONF": true, "PYTHONSTARTUP": true, "PYTHONPATH": true, "PYTHONHOME": true,
+	"PYTHONINSPECT": true, "PYTHONUSERBASE": true, "PERL5OPT": true, "PERL5LIB": true, "PERLLIB": true,
+	"PERL5DB": true, "RUBYOPT": true, "RUBYLIB": true, "NODE_OPTIONS": true, "NODE_PATH": true,
+	"JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true, "CLASSPATH": true,
+}
+
+// reservedEnvPrefixes are prefixes of variables a spec may not set.
+var reservedEnvPrefixes = []string{"LD_", "BASH_FUNC_", "MALLOC_"}
+
+// ReservedEnvName reports whether a compute spec may not set the variable
+// name: a loader, shell or interpreter start-up variable, or one the
+// runtime fixes. Names are compared without regard to case. (SERVO_*
+// names are not refused: the runtime's own values always win.)
+func ReservedEnvName(name string) bool {
+	up := strings.ToUpper(name)
+	if reservedEnv[up] {
+		return true
+	}
+	for _, p := range reservedEnvPrefixes {
+		if strings.HasPrefix(up, p) {
 			return true
 		}
 	}

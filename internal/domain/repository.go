@@ -136,6 +136,13 @@ type RunHistoryRepository interface {
 	RunLogGet(ctx context.Context, runID uuid.UUID) (*RunLog, error)
 }
 
+// SettingRepository keeps server settings in the system scope.
+type SettingRepository interface {
+	// SettingGetOrCreate stores value under name unless one is there, and
+	// returns the stored value.
+	SettingGetOrCreate(ctx context.Context, name, value string) (string, error)
+}
+
 // Store is everything the service layer needs from storage.
 type Store interface {
 	Transactor
@@ -146,4 +153,5 @@ type Store interface {
 	ExecutionRepository
 	APIKeyRepository
 	RunHistoryRepository
+	SettingRepository
 }

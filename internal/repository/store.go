@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -130,6 +131,9 @@ func openGorm(ctx context.Context, url string, dialect Dialect, pool PoolConfig,
 		}
 		dialector = postgres.New(postgres.Config{Conn: pool})
 	default:
+		if err := privateSQLiteFiles(url); err != nil {
+			return nil, err
+		}
 		dialector = sqlite.Open(sqliteDSN(url))
 	}
 	cfg := &gorm.Config{
@@ -160,6 +164,36 @@ func openGorm(ctx context.Context, url string, dialect Dialect, pool PoolConfig,
 		return nil, err
 	}
 	return db, nil
+}
+
+// privateSQLiteFiles makes the database file readable by its owner only:
+// it creates a missing file with mode 0600 (SQLite creates the -wal and
+// -shm files with the database file's mode) and narrows an existing file
+// and its -wal and -shm to 0600.
+func privateSQLiteFiles(url string) error {
+	path := strings.TrimPrefix(url, "sqlite://")
+	if path == "" {
+		path = "servo.db"
+	}
+	path, _, _ = strings.Cut(path, "?")
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open sqlite file %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // sqliteDSN turns a file path into a DSN with foreign keys on, WAL and a

@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -72,40 +72,35 @@ func (rc runContext) partitionContext() string {
 	return string(b)
 }
 
-// environ builds a command's environment: a minimal base (PATH, HOME,
-// LANG, TMPDIR from the server), then the spec's variables, then the run
-// context, which the spec cannot override.
-func (rc runContext) environ(spec *domain.ComputeSpec) []string {
-	env := []string{}
-	for _, k := range []string{"PATH", "HOME", "LANG", "TMPDIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	for k, v := range spec.Env {
-		if strings.HasPrefix(strings.ToUpper(k), "SERVO_") {
-			continue
-		}
-		env = append(env, k+"="+v)
-	}
-	return append(env,
-		"SERVO_EXECUTION_ID="+rc.ExecutionID,
-		"SERVO_WORKFLOW_ID="+rc.WorkflowID,
-		"SERVO_TENANT_ID="+rc.TenantID,
-		"SERVO_ASSET_ID="+rc.AssetID,
-		"SERVO_ASSET_NAME="+rc.AssetName,
-		"SERVO_PARTITION_KEY="+rc.PartitionKey,
-		"SERVO_PARTITION_CONTEXT="+rc.partitionContext(),
-	)
-}
-
 // executor runs one attempt of a compute spec.
 type executor struct {
 	policy     Policy
+	sandbox    *sandbox
 	grace      time.Duration
 	signingKey []byte
 	client     *http.Client
 }
+
+// newHTTPClient is the http steps' client: no redirects followed (an
+// allowed host cannot bounce a step elsewhere), no proxy from the
+// environment, and a dialer that refuses the server's own listeners
+// whatever name led there.
+func newHTTPClient(p Policy) *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		host, port, err := net.SplitHostPort(address)
+		if err == nil && p.isSelf(host, port) {
+			return errSelf
+		}
+		return err
+	}}
+	return &http.Client{
+		Transport:     &http.Transport{Proxy: nil, DialContext: d.DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// errSelf refuses a connection to the server's own listener.
+var errSelf = errors.New("an http step cannot call this server itself")
 
 // run executes plan's spec until it ends, times out, or stop is closed
 // (cancellation or shutdown).
@@ -129,18 +124,25 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	if err != nil {
 		return result{outcome: refused, message: err.Error()}
 	}
-	dir, err := os.MkdirTemp("", "servo-run-")
+	network, err := x.sandbox.stepNetwork(spec)
+	if err != nil {
+		return result{outcome: refused, message: "refused at run time: " + err.Error()}
+	}
+	dir, err := x.sandbox.workDir()
 	if err != nil {
 		return result{outcome: failed, message: "create working directory: " + err.Error()}
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	out := newTailBuffer(domain.MaxRunLogBytes)
-	cmd := exec.Command(path, spec.Argv[1:]...) // argv as given: no shell, no splicing
-	cmd.Env = newRunContext(plan).environ(spec)
-	cmd.Dir = dir
+	// argv as given (no shell, no splicing), argv[0] as the allowlist names it.
+	cmd, release, err := x.sandbox.command(path, spec.Argv[1:], stepEnv(x.sandbox.path, dir, newRunContext(plan), spec), dir, network)
+	if err != nil {
+		return result{outcome: failed, message: "start: " + err.Error()}
+	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, so children die with it
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	release()
+	if err != nil {
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}
 	done := make(chan error, 1)
@@ -211,6 +213,9 @@ func (x *executor) http(ctx context.Context, plan *service.ExecutionPlan, spec *
 	if err := x.policy.Allow(spec); err != nil {
 		return result{outcome: refused, message: "refused at run time: " + err.Error()}
 	}
+	if len(x.signingKey) == 0 {
+		return result{outcome: refused, message: "refused at run time: this server has no signing key for http steps"}
+	}
 	body, err := json.Marshal(newRunContext(plan))
 	if err != nil {
 		return result{outcome: failed, message: err.Error()}
@@ -238,6 +243,9 @@ func (x *executor) http(ctx context.Context, plan *service.ExecutionPlan, spec *
 		case <-stop:
 			return result{outcome: stopped, message: "stopped"}
 		default:
+		}
+		if errors.Is(err, errSelf) {
+			return result{outcome: refused, message: "refused at run time: " + errSelf.Error()}
 		}
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) {
 			return result{outcome: timedOut, message: fmt.Sprintf("timed out after %s", timeout)}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +52,8 @@ type Config struct {
 	// Queue is the River queue runs go through; default "default". Every
 	// process of one deployment must use the same queue and limits.
 	Queue string
+	// Sandbox says how command steps are isolated from the server.
+	Sandbox SandboxConfig
 }
 
 func (c *Config) defaults() {
@@ -123,11 +124,27 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 		// Half the lease: the rest covers waiting for a slot and backoff.
 		cfg.Policy.MaxTimeout = (cfg.Lease / 2).String()
 	}
+	if cfg.Policy.Path == "" {
+		cfg.Policy.Path = cfg.Sandbox.Path
+	}
+	if cfg.Sandbox.Path == "" {
+		cfg.Sandbox.Path = cfg.Policy.Path
+	}
+	if cfg.Policy.Network == "" {
+		cfg.Policy.Network = cfg.Sandbox.Network
+	}
+	var commands []string
+	if work {
+		commands = cfg.Policy.Commands
+	}
+	sb, err := newSandbox(cfg.Sandbox, commands)
+	if err != nil {
+		return nil, err
+	}
 	rt := &Runtime{
 		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work,
-		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7)),
-		exec: &executor{policy: cfg.Policy, grace: cfg.KillGrace, signingKey: cfg.SigningKey,
-			client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
+		rng:  rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7)),
+		exec: &executor{policy: cfg.Policy, sandbox: sb, grace: cfg.KillGrace, signingKey: cfg.SigningKey, client: newHTTPClient(cfg.Policy)},
 	}
 	rc := &river.Config{
 		Logger: slog.New(zapslog.NewHandler(rt.log.Named("river").Core())),
@@ -148,7 +165,6 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
 	}
-	var err error
 	if db.Postgres {
 		rt.client, err = river.NewClient(riverdatabasesql.New(db.Pool), rc)
 	} else {
@@ -159,6 +175,10 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 	}
 	return rt, nil
 }
+
+// Isolation returns how this process isolates command steps: bwrap, user,
+// none, or off when it runs none (commands off, or a dispatch-only node).
+func (rt *Runtime) Isolation() string { return rt.exec.sandbox.mode }
 
 // Policy returns the compute policy, for validating specs at write time.
 func (rt *Runtime) Policy() Policy { return rt.cfg.Policy }

@@ -51,6 +51,7 @@ func TestHTTPStepIsSigned(t *testing.T) {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
+	cfg.Policy.Hosts = []string{ln.Addr().String()}
 
 	r := newRig(t, testdb.Open(t, testdb.Shared(t)), cfg, "")
 	ok := r.asset("hook", &domain.ComputeSpec{Kind: domain.ComputeHTTP, URL: srv.URL + "/run", Timeout: "5s"})
@@ -102,7 +103,7 @@ func TestStartRateLimit(t *testing.T) {
 func TestIdempotentTriggerRunsOnce(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, testdb.Open(t, testdb.Shared(t)), fastConfig(t), "")
-	order := filepath.Join(t.TempDir(), "order")
+	order := filepath.Join(r.dir(), "order")
 	a := r.asset("once", cmd(script(t, "step.sh"), map[string]string{"ORDER_FILE": order}))
 	first, created, err := r.svc.TriggerRun(r.ctx, service.CreateRunInput{AssetID: &a.ID, IdempotencyKey: "k"})
 	if err != nil || !created {
@@ -128,7 +129,7 @@ func TestShutdownHandsBackRunningSteps(t *testing.T) {
 	store := testdb.Open(t, testdb.Shared(t))
 	cfg := fastConfig(t)
 	r := newRig(t, store, cfg, "")
-	marks := t.TempDir()
+	marks := r.dir()
 	step := filepath.Join(marks, "step.sh")
 	body := "#!/bin/sh\nif [ ! -e " + marks + "/first ]; then touch " + marks + "/first; sleep 60; fi\necho finished\n"
 	if err := os.WriteFile(step, []byte(body), 0o755); err != nil {

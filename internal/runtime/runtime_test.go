@@ -2,11 +2,11 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -53,11 +53,34 @@ func fastConfig(t *testing.T) runtime.Config {
 		KillGrace:           500 * time.Millisecond,
 		FetchPollInterval:   50 * time.Millisecond,
 		SigningKey:          []byte("test-signing-key"),
+		// Steps run in the real sandbox; they may write to one scratch
+		// directory of the test's (rig.dir).
+		// bwrap, not auto: without bubblewrap these tests fail, never fall
+		// back to a weaker isolation.
+		Sandbox: runtime.SandboxConfig{Isolation: runtime.IsolationBwrap, Binds: []string{scratchDir(t)}},
 		// Tests share a database: each test's workers keep to their own
 		// queue, as one deployment's workers would.
 		Queue: "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
 	}
 }
+
+// scratchDir is a directory steps may write to: bound into their sandbox
+// and writable by the step user.
+func scratchDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "servo-steps-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
+}
+
+// dir is the rig's scratch directory (see scratchDir).
+func (r *rig) dir() string { return r.cfg.Sandbox.Binds[0] }
 
 // newRig starts a runtime on store. Several rigs on one store are several
 // workers; only the first needs to create the tenant.
@@ -167,7 +190,7 @@ func TestWorkflowRunsStepsInDependencyOrder(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, store *repository.Store) {
 		r := newRig(t, store, fastConfig(t), "")
-		order := filepath.Join(t.TempDir(), "order")
+		order := filepath.Join(r.dir(), "order")
 		env := map[string]string{"ORDER_FILE": order, "SERVO_TENANT_ID": "spoofed"}
 		// Declared in reverse order: the edges, not the list, decide.
 		c := r.asset("c", cmd(script(t, "step.sh"), env))
@@ -296,8 +319,8 @@ func TestFailingStepIsRetriedThenFailsDownstream(t *testing.T) {
 func TestTimeoutKillsTheStep(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, testdb.Open(t, testdb.Shared(t)), fastConfig(t), "")
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	spec := cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile})
+	pidFile, mark := filepath.Join(r.dir(), "pid"), hangMark()
+	spec := cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile, "HANG_MARK": mark})
 	spec.Timeout = "1s"
 	a := r.asset("slow", spec)
 	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
@@ -305,20 +328,22 @@ func TestTimeoutKillsTheStep(t *testing.T) {
 	if done.State != domain.StateTimeout || !strings.Contains(done.ErrorMessage, "timed out after 1s") {
 		t.Fatalf("run = %s %q", done.State, done.ErrorMessage)
 	}
-	assertGone(t, pidFile)
+	assertGone(t, pidFile, mark)
 }
 
 func TestCancelKillsTheRunningStep(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, testdb.Open(t, testdb.Shared(t)), fastConfig(t), "")
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	a := r.asset("forever", cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile}))
+	pidFile, mark := filepath.Join(r.dir(), "pid"), hangMark()
+	a := r.asset("forever", cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile, "HANG_MARK": mark}))
 	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
 	waitFor(t, 20*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil })
+	// The mark finds the running sleep, so its absence below means something.
+	waitFor(t, 10*time.Second, func() bool { return hostProcess("sleep\x00600." + mark) })
 	if _, err := r.svc.CancelRun(r.ctx, run.ID, "operator cancelled"); err != nil {
 		t.Fatal(err)
 	}
-	assertGone(t, pidFile)
+	assertGone(t, pidFile, mark)
 	if done := r.wait(run.ID, 10*time.Second); done.State != domain.StateCancelled {
 		t.Fatalf("run = %s", done.State)
 	}
@@ -330,19 +355,28 @@ func TestCancelKillsTheRunningStep(t *testing.T) {
 	})
 }
 
-// assertGone waits for the process whose pid the step wrote to disappear.
-func assertGone(t *testing.T, pidFile string) {
+// hangMark is a number that makes hang.sh's sleep findable on the host.
+func hangMark() string { return fmt.Sprint(time.Now().UnixNano() % 1e9) }
+
+// assertGone waits for the step to have started (its pid file written),
+// then for its sleep, found by its mark in the host's process table, to
+// disappear: a sandboxed step's own pid is its sandbox's, not the host's.
+func assertGone(t *testing.T, pidFile, mark string) {
 	t.Helper()
-	var pid int
-	waitFor(t, 10*time.Second, func() bool {
-		b, err := os.ReadFile(pidFile)
-		if err != nil {
-			return false
+	waitFor(t, 10*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil })
+	waitFor(t, 10*time.Second, func() bool { return !hostProcess("sleep\x00600." + mark) })
+}
+
+// hostProcess reports whether a process whose command line holds s runs.
+func hostProcess(s string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), s) {
+			return true
 		}
-		_, err = fmtSscan(strings.TrimSpace(string(b)), &pid)
-		return err == nil
-	})
-	waitFor(t, 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+	}
+	return false
 }
 
 func waitFor(t *testing.T, within time.Duration, cond func() bool) {
@@ -413,7 +447,7 @@ func TestTwoWorkersNeverRunAStepTwice(t *testing.T) {
 	cfg := fastConfig(t)
 	r := newRig(t, store, cfg, "")
 	newRig(t, store, cfg, r.tenant)
-	order := filepath.Join(t.TempDir(), "order")
+	order := filepath.Join(r.dir(), "order")
 	var assets []*domain.Asset
 	for i := range 12 {
 		assets = append(assets, r.asset("once-"+string(rune('a'+i)), cmd(script(t, "step.sh"), map[string]string{"ORDER_FILE": order})))
@@ -441,7 +475,7 @@ func TestTenantsRunWithTheirOwnContext(t *testing.T) {
 	cfg := fastConfig(t)
 	ra := newRig(t, store, cfg, "")
 	rb := newRig(t, store, cfg, "")
-	order := filepath.Join(t.TempDir(), "order")
+	order := filepath.Join(ra.dir(), "order")
 	var runs []uuid.UUID
 	for i := range 5 {
 		for _, r := range []*rig{ra, rb} {

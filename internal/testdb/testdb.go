@@ -226,6 +226,10 @@ func drop(name string) {
 
 // Main runs a package's tests and drops the databases they made.
 func Main(m *testing.M) {
+	if err := ensureStepUser(); err != nil {
+		fmt.Fprintln(os.Stderr, "testdb:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	mu.Lock()
 	names := append([]string(nil), created...)

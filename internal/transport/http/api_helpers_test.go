@@ -72,7 +72,15 @@ func newEnvConfig(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.C
 // OpenLineage validation mode are the test's.
 func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Config, olMode openlineage.Mode) *env {
 	t.Helper()
-	st := testdb.Open(t, testdb.Shared(t))
+	return newEnvOn(t, testdb.Shared(t), log, withRuntime, cfg, olMode)
+}
+
+// newEnvOn is newEnvFull on a database of the test's choice: a test that
+// writes global rows, which every tenant sees, takes a database of its own
+// (testdb.Fresh, migrated) so that other tests' counts are not disturbed.
+func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime bool, cfg httpapi.Config, olMode openlineage.Mode) *env {
+	t.Helper()
+	st := testdb.Open(t, d)
 	svc := service.New(st)
 	// A runtime that works runs, on a queue of this test's own (tests share
 	// the database), allowing one harmless command.

@@ -59,6 +59,9 @@ func (a *api) listAssets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	for i := range list.Items {
+		hideGlobalEnv(c.Request().Context(), &list.Items[i])
+	}
 	return c.JSON(http.StatusOK, assetList{Assets: assetDTOs(list.Items), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 }
 
@@ -89,6 +92,7 @@ func (a *api) getAsset(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(headerETag, assetETag(asset))
+	hideGlobalEnv(c.Request().Context(), asset)
 	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(asset)})
 }
 

@@ -167,6 +167,10 @@ func (a *api) lineage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	hideGlobalEnv(c.Request().Context(), &l.Root)
+	for i := range l.Nodes {
+		hideGlobalEnv(c.Request().Context(), &l.Nodes[i].Asset)
+	}
 	if format != lineageFormatJSON {
 		return writeLineageText(c, format, l)
 	}

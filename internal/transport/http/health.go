@@ -31,6 +31,9 @@ type HealthResponse struct {
 	Database string `json:"database"`
 	// Version is the server's version.
 	Version string `json:"version"`
+	// StepIsolation is how this process isolates command steps: bwrap,
+	// user or none; empty (absent) when it runs none.
+	StepIsolation string `json:"step_isolation,omitempty"`
 }
 
 // health serves the health endpoints.
@@ -40,6 +43,8 @@ type health struct {
 	timeout  time.Duration
 	log      *zap.Logger
 	draining *atomic.Bool
+	// isolation is the step isolation reported on /api/v1/health.
+	isolation string
 }
 
 // live answers while the process runs: GET /healthz.
@@ -62,7 +67,7 @@ func (h *health) ready(c echo.Context) error {
 // GET /api/v1/health.
 func (h *health) health(c echo.Context) error {
 	noStore(c)
-	body := HealthResponse{Status: StatusOK, Database: StatusOK, Version: h.version}
+	body := HealthResponse{Status: StatusOK, Database: StatusOK, Version: h.version, StepIsolation: h.isolation}
 	if err := h.ping(c); err != nil {
 		body.Status, body.Database = StatusUnavailable, StatusUnavailable
 		return c.JSON(http.StatusServiceUnavailable, body)

@@ -83,6 +83,9 @@ type Deps struct {
 	// Pool, when set, is the database connection pool whose statistics
 	// /metrics reports; nil reports none.
 	Pool PoolStats
+	// StepIsolation is how this process isolates command steps (bwrap,
+	// user, none), reported by the health endpoint; empty when it runs none.
+	StepIsolation string
 }
 
 // Server is Servo's HTTP server. Register further routes on Echo() before
@@ -124,7 +127,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.Use(securityHeaders(), requestID(), m.middleware(), requestLogger(lg), recoverer(lg))
 
 	s := &Server{cfg: cfg, log: lg, echo: e, metrics: m}
-	h := &health{db: deps.DB, version: deps.Version, timeout: cfg.PingTimeout, log: lg, draining: &s.draining}
+	h := &health{db: deps.DB, version: deps.Version, timeout: cfg.PingTimeout, log: lg, draining: &s.draining, isolation: deps.StepIsolation}
 	e.GET("/healthz", h.live)
 	e.GET("/readyz", h.ready)
 	e.GET("/api/v1/health", h.health)
