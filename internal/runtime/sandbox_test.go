@@ -103,3 +103,32 @@ func TestArgv0IsTheAllowlistedName(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedHostsCarryPorts checks runtime.allowed_hosts entries: a bare
+// host allows ports 443 and 80 only, host:port that port only, and the
+// server's own listener never, even when listed.
+func TestAllowedHostsCarryPorts(t *testing.T) {
+	t.Parallel()
+	p := runtime.Policy{Hosts: []string{"example.com", "api.internal:8443", "[::1]:9000", "127.0.0.1:8080"}, Self: []string{":8080"}}
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://example.com/hook", true},
+		{"http://example.com/hook", true},
+		{"https://EXAMPLE.com:443/hook", true},
+		{"http://example.com:8080/hook", false},
+		{"https://example.com:8443/hook", false},
+		{"https://api.internal:8443/x", true},
+		{"https://api.internal/x", false},
+		{"http://api.internal:80/x", false},
+		{"http://[::1]:9000/x", true},
+		{"http://127.0.0.1:8080/api/v1/tenants", false}, // listed, but the server itself
+		{"http://other.example/x", false},
+	} {
+		err := p.Allow(&domain.ComputeSpec{Kind: domain.ComputeHTTP, URL: tc.url})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want allowed %v", tc.url, err, tc.ok)
+		}
+	}
+}
