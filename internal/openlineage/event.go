@@ -23,10 +23,14 @@ type Mode string
 
 // Modes.
 const (
-	// Strict accepts only events that validate against the schema.
+	// Strict accepts only events that validate against the schema and
+	// the facet schemas, JSON Schema formats asserted.
 	Strict Mode = "strict"
-	// Lenient also accepts, as Marquez does, an event without a schemaURL
-	// and an eventTime without a zone (read as UTC), with a warning.
+	// Lenient accepts every event whose core is usable: formats are
+	// annotations (as draft 2020-12 has them), a facet failing its own
+	// schema is kept as sent, not read, and reported as a warning, and, as
+	// Marquez does, an event without a schemaURL and an eventTime without a
+	// zone (read as UTC) are taken with a warning.
 	Lenient Mode = "lenient"
 )
 
@@ -69,6 +73,15 @@ type event struct {
 	Dataset *dataset
 	// FailureMessage is the errorMessage run facet's message, if any.
 	FailureMessage string
+	// Parent is the run the parent run facet names, if any.
+	Parent *parentRun
+}
+
+// parentRun is what a parent run facet names.
+type parentRun struct {
+	RunID        string
+	JobNamespace string
+	JobName      string
 }
 
 // WorkflowName returns the name of the workflow a job maps to.
@@ -140,6 +153,7 @@ func readEvent(ev map[string]any, kind Kind) (*event, error) {
 		}
 		out.RunID = id.String()
 		out.FailureMessage = failureMessage(ev)
+		out.Parent = readParent(ev)
 	}
 	job := obj(ev["job"])
 	out.JobNamespace, out.JobName = str(job, "namespace"), str(job, "name")
@@ -236,4 +250,22 @@ func failureMessage(ev map[string]any) string {
 	f, _ := facets["errorMessage"].(map[string]any)
 	msg, _ := f["message"].(string)
 	return strings.TrimSpace(msg)
+}
+
+// readParent reads the parent run facet: a run id that is a UUID and a job
+// with a namespace and a name Servo can store, or nothing.
+func readParent(ev map[string]any) *parentRun {
+	obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	f := obj(obj(obj(ev["run"])["facets"])["parent"])
+	id, err := uuid.Parse(str(obj(f["run"]), "runId"))
+	job := obj(f["job"])
+	ns, name := str(job, "namespace"), str(job, "name")
+	if err != nil || ns == "" || name == "" {
+		return nil
+	}
+	if full := ns + "/" + name; utf8.RuneCountInString(full) > domain.MaxNameLen || !printable(full) {
+		return nil
+	}
+	return &parentRun{RunID: id.String(), JobNamespace: ns, JobName: name}
 }

@@ -168,11 +168,18 @@ func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
 	}
 
 	checked, warnings := ev, []string(nil)
+	var kind Kind
 	if in.mode == Lenient {
 		checked, warnings = forgive(ev)
-	}
-	kind, err := in.schema.Validate(checked)
-	if err != nil {
+		var dropped []Problem
+		kind, checked, dropped, err = in.schema.ValidateLenient(checked)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range dropped {
+			warnings = append(warnings, p.Path+": "+p.Message)
+		}
+	} else if kind, err = in.schema.Validate(checked); err != nil {
 		return nil, err
 	}
 	e, err := readEvent(checked, kind)
@@ -362,8 +369,7 @@ func (in *Ingester) workflow(ctx context.Context, name string, assets []uuid.UUI
 // run returns the event's run, recording it when new, and moves it as the
 // event type asks.
 func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res *Result) (*domain.Execution, error) {
-	key := IdempotencyKeyPrefix + e.RunID
-	run, created, err := in.svc.CreateRun(ctx, service.CreateRunInput{WorkflowID: &wf.ID, IdempotencyKey: key})
+	run, created, err := in.record(ctx, e.RunID, wf)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +388,64 @@ func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res 
 			return nil, permanent{fmt.Errorf("%w: runId %s already belongs to a run that is not of job %q", domain.ErrConflict, e.RunID, wf.Name)}
 		}
 	}
+	if e.Parent != nil {
+		if err := in.parent(ctx, run, e, res); err != nil {
+			return nil, err
+		}
+	}
 	return in.advance(ctx, run, e, res)
+}
+
+// record returns the tenant's run of a runId, recording it, pending, as a
+// run of wf when it is new. Its id is the runId; the idempotency key
+// "openlineage:<runId>" finds it again (and finds runs recorded before
+// runs took their runId as id).
+func (in *Ingester) record(ctx context.Context, runID string, wf *domain.Workflow) (*domain.Execution, bool, error) {
+	id, err := uuid.Parse(runID)
+	if err != nil {
+		return nil, false, domain.Invalid("#/run/runId", "must be a UUID")
+	}
+	key := IdempotencyKeyPrefix + runID
+	if prior, err := in.svc.GetRun(ctx, id); err == nil {
+		if prior.IdempotencyKey == nil || *prior.IdempotencyKey != key {
+			return nil, false, permanent{fmt.Errorf("%w: runId %s is the id of a run Servo started", domain.ErrConflict, runID)}
+		}
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return nil, false, err
+	}
+	return in.svc.CreateRun(ctx, service.CreateRunInput{ID: &id, WorkflowID: &wf.ID, Trigger: domain.TriggerOpenLineage, IdempotencyKey: key})
+}
+
+// parent links a run to the run its parent facet names, of the same
+// tenant: recorded, pending, as a run of the parent job's workflow when no
+// event of it came yet (its own events then find it).
+func (in *Ingester) parent(ctx context.Context, run *domain.Execution, e *event, res *Result) error {
+	p := e.Parent
+	if p.RunID == e.RunID {
+		res.Warnings = append(res.Warnings, "#/run/facets/parent: the run names itself as its parent; no link was made")
+		return nil
+	}
+	wf, err := in.workflow(ctx, p.JobNamespace+"/"+p.JobName, nil, res)
+	if err != nil {
+		return err
+	}
+	parent, _, err := in.record(ctx, p.RunID, wf)
+	if err != nil {
+		return err
+	}
+	if run.ParentID != nil {
+		return nil
+	}
+	linked, err := in.svc.LinkRunParent(ctx, run.ID, parent.ID)
+	if err != nil {
+		return err
+	}
+	if linked {
+		run.ParentID = &parent.ID
+	} else {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("#/run/facets/parent: run %s is a descendant of this run; no link was made", p.RunID))
+	}
+	return nil
 }
 
 // advance moves a run towards the state the event type asks for, along

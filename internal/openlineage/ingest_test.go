@@ -408,9 +408,32 @@ func TestIngest_TenantsApart(t *testing.T) {
 		if after := a.state(); after != aBefore {
 			t.Errorf("tenant B's events changed tenant A:\nbefore\n%s\nafter\n%s", aBefore, after)
 		}
-		aRun := a.run(events[0].(map[string]any)["run"].(map[string]any)["runId"].(string))
-		if _, err := bt.ing.RunEvents(bt.ctx, aRun.ID, domain.Page{Limit: 10}); !errors.Is(err, domain.ErrNotFound) {
+		// A run only A has is not B's; a runId both sent is a run of each,
+		// under the same id, each with its own events.
+		aOnly := uuid.NewString()
+		a.ingest(runEvent(aOnly, "START", time.Now(), "a-only/job", nil, nil))
+		if _, err := bt.ing.RunEvents(bt.ctx, uuid.MustParse(aOnly), domain.Page{Limit: 10}); !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("B reads A's run events: err = %v, want ErrNotFound", err)
+		}
+		if _, err := bt.svc.GetRun(bt.ctx, uuid.MustParse(aOnly)); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("B reads A's run: err = %v, want ErrNotFound", err)
+		}
+		shared := events[0].(map[string]any)["run"].(map[string]any)["runId"].(string)
+		aRun, bRun := a.run(shared), bt.run(shared)
+		if aRun.ID.String() != shared || bRun.ID.String() != shared || aRun.TenantID == bRun.TenantID {
+			t.Errorf("shared runId: A's run %s (%s), B's %s (%s)", aRun.ID, aRun.TenantID, bRun.ID, bRun.TenantID)
+		}
+		for _, x := range []*fx{a, bt} {
+			evs, err := x.ing.RunEvents(x.ctx, aRun.ID, domain.Page{Limit: 10})
+			if err != nil || len(evs) != 2 {
+				t.Errorf("tenant %s reads %d events of the shared run, want its two (START, COMPLETE): %v", x.tenant, len(evs), err)
+			}
+		}
+		if err := bt.svc.DeleteRun(bt.ctx, bRun.ID); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := a.svc.GetRun(a.ctx, aRun.ID); err != nil || r.State != aRun.State {
+			t.Errorf("B deleting its run of a shared runId touched A's: %+v, %v", r, err)
 		}
 		if n := strings.Count(bt.state(), "asset "); n != 13 {
 			t.Errorf("tenant B has %d assets, want 13", n)
