@@ -128,6 +128,10 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, run, now, hex.EncodeToString(hash), now}},
 		{"INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt) VALUES (?, ?, ?, 'pending', 'queued', ?, 1)", []any{uuid.NewString(), tenant, run, now}},
 		{"INSERT INTO run_logs (execution_id, tenant_id, content, updated_at) VALUES (?, ?, 'output', ?)", []any{run, tenant, now}},
+		{"INSERT INTO asset_versions (id, tenant_id, asset_id, version, fields, fields_hash, execution_id, created_at) VALUES (?, ?, ?, 1, '[]', ?, ?, ?)",
+			[]any{uuid.NewString(), tenant, down, hex.EncodeToString(hash), run, now}},
+		{"INSERT INTO column_edges (id, tenant_id, upstream_asset_id, upstream_column, downstream_asset_id, downstream_column, source, created_at) VALUES (?, ?, ?, 'a', ?, 'b', 'manual', ?)",
+			[]any{uuid.NewString(), tenant, up, down, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

@@ -149,4 +149,5 @@ type Store interface {
 	ExecutionRepository
 	APIKeyRepository
 	RunHistoryRepository
+	ColumnRepository
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -219,6 +220,13 @@ func checkSize(e *event) error {
 	if n := len(e.Inputs) * len(e.Outputs); n > MaxEdges {
 		return domain.Invalid("#", "the event names %d input -> output pairs; Servo maps at most %d per event", n, MaxEdges)
 	}
+	n := 0
+	for _, d := range e.Outputs {
+		n += len(d.Columns)
+	}
+	if n > maxColumnInputs {
+		return domain.Invalid("#", "the event's column lineage names %d column edges; Servo maps at most %d per event", n, maxColumnInputs)
+	}
 	return nil
 }
 
@@ -240,8 +248,14 @@ func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash strin
 	res := &Result{Kind: e.Kind, Warnings: append([]string{}, warnings...)}
 	err := in.store.InTx(ctx, func(ctx context.Context) error {
 		if e.Kind == KindDataset {
-			if _, err := in.asset(ctx, *e.Dataset); err != nil {
+			id, err := in.asset(ctx, *e.Dataset)
+			if err != nil {
 				return err
+			}
+			if e.Dataset.Fields != nil {
+				if _, _, err := in.svc.RecordAssetVersion(ctx, id, e.Dataset.Fields, nil); err != nil {
+					return err
+				}
 			}
 		} else if err := in.applyJob(ctx, e, res); err != nil {
 			return err
@@ -302,7 +316,81 @@ func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
 		}
 		res.RunID, res.RunState = &run.ID, run.State
 	}
-	return in.edges(ctx, ins, outs, names, res)
+	if err := in.edges(ctx, ins, outs, names, res); err != nil {
+		return err
+	}
+	return in.columns(ctx, e, res)
+}
+
+// columns records the schemas the event's datasets carry as dataset
+// versions (an output's tied to the run) and the column lineage of its
+// outputs as column edges. Column edges from a dataset the event does not
+// name as an input or output are skipped with a warning, as Marquez skips
+// them: such a name is most often a producer's slip, and an asset made of
+// it would be noise.
+func (in *Ingester) columns(ctx context.Context, e *event, res *Result) error {
+	named := map[string]bool{}
+	for _, d := range append(append([]dataset{}, e.Inputs...), e.Outputs...) {
+		named[d.AssetName()] = true
+	}
+	skipped := map[string]string{}
+	defer func() {
+		names := make([]string, 0, len(skipped))
+		for n := range skipped {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: dataset %q is not an input or output of the event; its column edges were skipped", skipped[n], n))
+		}
+	}()
+	for i, list := range [][]dataset{e.Inputs, e.Outputs} {
+		for _, d := range list {
+			if d.Fields == nil && len(d.Columns) == 0 {
+				continue
+			}
+			id, err := in.asset(ctx, d)
+			if err != nil {
+				return err
+			}
+			if d.Fields != nil {
+				var run *uuid.UUID
+				if i == 1 {
+					run = res.RunID
+				}
+				if _, _, err := in.svc.RecordAssetVersion(ctx, id, d.Fields, run); err != nil {
+					return err
+				}
+			}
+			for _, c := range d.Columns {
+				src := dataset{Namespace: c.Namespace, Name: c.Name, At: d.At + "/facets/columnLineage"}
+				if !named[src.AssetName()] {
+					skipped[src.AssetName()] = d.At + "/facets/columnLineage"
+					continue
+				}
+				edge := domain.ColumnEdge{
+					UpstreamColumn: c.Field, DownstreamAssetID: id, DownstreamColumn: c.Output,
+					TransformationType: c.Type, TransformationSubtype: c.Subtype, Description: c.Description,
+					Masking: c.Masking, Source: domain.ColumnSourceOpenLineage,
+				}
+				if err := checkNames(&event{Dataset: &src}); err != nil {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: input dataset %q cannot be stored; its column edge was skipped", src.At, src.AssetName()))
+					continue
+				}
+				if edge.UpstreamAssetID, err = in.asset(ctx, src); err != nil {
+					return err
+				}
+				if err := edge.Validate(); err != nil {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: column edge %s.%s -> %s skipped: %v", src.At, src.AssetName(), c.Field, c.Output, err))
+					continue
+				}
+				if _, _, err := in.svc.AddColumnEdge(ctx, edge); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // asset returns the tenant's asset for a dataset, creating it when missing.

@@ -106,8 +106,13 @@ func TestIngest_SeedGraph(t *testing.T) {
 			t.Fatalf("the seed describes %d jobs, %d datasets, %d runs; want 13 each", len(g.jobs), len(g.datasets), len(g.runs))
 		}
 		for _, e := range events {
-			if res := f.ingest(e); len(res.Warnings) != 0 {
-				t.Errorf("warnings %q", res.Warnings)
+			// One seed event's column lineage names a dataset it does not
+			// read (public.menu_item_id): those column edges are skipped.
+			res := f.ingest(e)
+			for _, w := range res.Warnings {
+				if !strings.Contains(w, `dataset "food_delivery/public.menu_item_id" is not an input or output of the event`) {
+					t.Errorf("warning %q", w)
+				}
 			}
 		}
 		assets, err := f.svc.ListAssets(f.ctx, domain.AssetFilter{AssetType: openlineage.AssetType}, domain.Page{Limit: 100})

@@ -1,12 +1,10 @@
--- OpenLineage as producers send it. A run recorded from OpenLineage keeps
--- its runId as its id, and a runId is chosen by the producer, not by Servo:
--- two tenants may send the same one. Run ids are therefore unique per
--- tenant: executions' primary key becomes (tenant_id, id), run_logs' and
--- run_events' foreign keys name (tenant_id, execution_id), and trigger
--- admits 'openlineage'. SQLite changes a primary key or a CHECK only by
--- rebuilding the table, and with foreign keys on (they are, and cannot be
--- switched off in a transaction) dropping a parent table deletes its
--- children's rows.
+-- Back to run ids unique across tenants (the rollback fails when two
+-- tenants hold the same run id); runs of trigger 'openlineage' become
+-- 'manual'.
+DROP TRIGGER asset_versions_run_deleted;
+DROP TABLE column_edges;
+DROP TABLE asset_versions;
+
 -- Keep the rows aside, drop the tables children first (so that dropping
 -- executions cascades to nothing), create them anew, and put the rows back.
 CREATE TEMP TABLE keep_0009_executions AS SELECT id, tenant_id, workflow_id, asset_id, state, trigger, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id FROM executions;
@@ -25,7 +23,7 @@ CREATE TABLE executions (
     asset_id        TEXT,
     state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
                         ('pending', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'timeout', 'skipped', 'upstream_failed')),
-    trigger         TEXT NOT NULL DEFAULT 'manual' CHECK (trigger IN ('manual', 'scheduled', 'upstream', 'backfill', 'openlineage')),
+    trigger         TEXT NOT NULL DEFAULT 'manual' CHECK (trigger IN ('manual', 'scheduled', 'upstream', 'backfill')),
     partition_key   TEXT NOT NULL DEFAULT '',
     attempt         INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
     idempotency_key TEXT,
@@ -35,7 +33,7 @@ CREATE TABLE executions (
     created_at      DATETIME NOT NULL,
     updated_at      DATETIME NOT NULL,
     parent_id       TEXT,
-    PRIMARY KEY (tenant_id, id),
+    PRIMARY KEY (id),
     CHECK (workflow_id IS NOT NULL OR asset_id IS NOT NULL),
     CHECK (completed_at IS NULL OR started_at IS NULL OR completed_at >= started_at),
     FOREIGN KEY (tenant_id, workflow_id) REFERENCES workflows (tenant_id, id) ON DELETE CASCADE,
@@ -45,22 +43,20 @@ CREATE TABLE executions (
 CREATE TABLE run_events (
     id           TEXT PRIMARY KEY,
     tenant_id    TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
     from_state   TEXT NOT NULL,
     to_state     TEXT NOT NULL,
     at           DATETIME NOT NULL,
     attempt      INTEGER NOT NULL,
-    reason       TEXT NOT NULL DEFAULT '',
-    FOREIGN KEY (tenant_id, execution_id) REFERENCES executions (tenant_id, id) ON DELETE CASCADE);
+    reason       TEXT NOT NULL DEFAULT ''
+);
 
 CREATE TABLE run_logs (
-    execution_id TEXT NOT NULL,
+    execution_id TEXT PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
     tenant_id    TEXT NOT NULL,
     content      TEXT NOT NULL DEFAULT '' CHECK (length(CAST(content AS BLOB)) <= 65536),
     truncated    INTEGER NOT NULL DEFAULT 0,
-    updated_at   DATETIME NOT NULL,
-    PRIMARY KEY (tenant_id, execution_id),
-    FOREIGN KEY (tenant_id, execution_id) REFERENCES executions (tenant_id, id) ON DELETE CASCADE
+    updated_at   DATETIME NOT NULL
 );
 
 CREATE TABLE lineage_events (
@@ -92,7 +88,7 @@ CREATE INDEX run_events_execution_idx ON run_events (tenant_id, execution_id, at
 CREATE INDEX lineage_events_execution_idx ON lineage_events (tenant_id, execution_id, event_time, id) WHERE execution_id IS NOT NULL;
 CREATE INDEX lineage_events_received_idx ON lineage_events (tenant_id, received_at);
 CREATE TRIGGER executions_delete_steps AFTER DELETE ON executions
-BEGIN DELETE FROM executions WHERE parent_id = OLD.id AND tenant_id = OLD.tenant_id; END;
+BEGIN DELETE FROM executions WHERE parent_id = OLD.id; END;
 CREATE TRIGGER executions_tenant_immutable BEFORE UPDATE OF tenant_id ON executions
 WHEN OLD.tenant_id IS NOT NEW.tenant_id
 BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
@@ -106,7 +102,7 @@ CREATE TRIGGER lineage_events_tenant_immutable BEFORE UPDATE OF tenant_id ON lin
 WHEN OLD.tenant_id IS NOT NEW.tenant_id
 BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
 
-INSERT INTO executions (id, tenant_id, workflow_id, asset_id, state, trigger, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id) SELECT id, tenant_id, workflow_id, asset_id, state, trigger, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id FROM keep_0009_executions;
+INSERT INTO executions (id, tenant_id, workflow_id, asset_id, state, trigger, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id) SELECT id, tenant_id, workflow_id, asset_id, state, CASE trigger WHEN 'openlineage' THEN 'manual' ELSE trigger END, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id FROM keep_0009_executions;
 INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt, reason) SELECT id, tenant_id, execution_id, from_state, to_state, at, attempt, reason FROM keep_0009_run_events;
 INSERT INTO run_logs (execution_id, tenant_id, content, truncated, updated_at) SELECT execution_id, tenant_id, content, truncated, updated_at FROM keep_0009_run_logs;
 INSERT INTO lineage_events (id, tenant_id, execution_id, event_kind, event_type, event_time, event_hash, event, warnings, received_at) SELECT id, tenant_id, execution_id, event_kind, event_type, event_time, event_hash, event, warnings, received_at FROM keep_0009_lineage_events;

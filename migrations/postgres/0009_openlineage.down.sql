@@ -1,3 +1,5 @@
+DROP TABLE column_edges, asset_versions;
+
 -- Rolling back needs run ids unique across tenants again and no run of
 -- trigger 'openlineage': such runs become 'manual'. The rollback fails when
 -- two tenants hold the same run id.
