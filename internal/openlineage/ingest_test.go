@@ -357,7 +357,11 @@ func TestIngest_RefusalsChangeNothing(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
 		f := newFx(t, b, openlineage.Lenient)
 		runID := uuid.NewString()
-		f.ingest(runEvent(runID, "START", time.Now(), "ns/owner", []string{"ns/in"}, []string{"ns/out"}))
+		res := f.ingest(runEvent(runID, "START", time.Now(), "ns/owner", []string{"ns/in"}, []string{"ns/out"}))
+		servoRun, _, err := f.svc.CreateRun(f.ctx, service.CreateRunInput{WorkflowID: res.WorkflowID})
+		if err != nil {
+			t.Fatal(err)
+		}
 		many := make([]string, 60)
 		for i := range many {
 			many[i] = fmt.Sprintf("ns/d%d", i)
@@ -373,6 +377,13 @@ func TestIngest_RefusalsChangeNothing(t *testing.T) {
 			{"name too long", runEvent(uuid.NewString(), "START", time.Now(), "ns/"+strings.Repeat("j", 300), nil, nil), domain.ErrInvalid},
 			{"too many pairs", runEvent(uuid.NewString(), "START", time.Now(), "ns/wide", many, many), domain.ErrInvalid},
 			{"a runId of another job", runEvent(runID, "COMPLETE", time.Now(), "ns/thief", []string{"ns/new-in"}, []string{"ns/new-out"}), domain.ErrConflict},
+			// Lenient mode still needs a usable core.
+			{"a job without a name", withChange(runEvent(uuid.NewString(), "START", time.Now(), "ns/j", nil, nil), func(ev map[string]any) { delete(ev["job"].(map[string]any), "name") }), domain.ErrInvalid},
+			{"a dataset without a namespace", withChange(runEvent(uuid.NewString(), "START", time.Now(), "ns/j", []string{"ns/in"}, nil), func(ev map[string]any) {
+				delete(ev["inputs"].([]any)[0].(map[string]any), "namespace")
+			}), domain.ErrInvalid},
+			{"an eventTime that is no time", withChange(runEvent(uuid.NewString(), "START", time.Now(), "ns/j", nil, nil), func(ev map[string]any) { ev["eventTime"] = "yesterday" }), domain.ErrInvalid},
+			{"the id of a run Servo started", runEvent(servoRun.ID.String(), "START", time.Now(), "ns/owner", nil, nil), domain.ErrConflict},
 		}
 		for _, tt := range tests {
 			before := f.state()
@@ -570,4 +581,10 @@ func TestNew_Options(t *testing.T) {
 	if err != nil || ing.Mode() != openlineage.Lenient {
 		t.Errorf("default mode: %v, %v", ing, err)
 	}
+}
+
+// withChange returns ev changed by fn.
+func withChange(ev map[string]any, fn func(map[string]any)) map[string]any {
+	fn(ev)
+	return ev
 }

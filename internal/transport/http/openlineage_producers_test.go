@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,9 @@ func TestOpenLineageAPI_Producers(t *testing.T) {
 		if a.WorkflowID == b.WorkflowID || a.WorkflowID == "" {
 			t.Errorf("the shared runId reads workflow %q for A and %q for B", a.WorkflowID, b.WorkflowID)
 		}
+		// Servo does not start runs that claim to come from OpenLineage.
+		e.must(http.StatusUnprocessableEntity, req{method: "POST", path: "/api/v1/workflows/" + url.PathEscape("airflow-prod/orders_daily") + "/trigger", key: e.keyA,
+			body: map[string]any{"trigger": "openlineage"}})
 		e.must(http.StatusNoContent, req{method: "DELETE", path: "/api/v1/runs/" + dagRun, key: e.keyB})
 		e.must(http.StatusOK, req{method: "GET", path: "/api/v1/runs/" + dagRun, key: e.keyA})
 		e.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/runs/" + dagRun, key: e.keyB})
