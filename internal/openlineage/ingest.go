@@ -257,7 +257,7 @@ func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash strin
 					return err
 				}
 			}
-		} else if err := in.applyJob(ctx, e, res); err != nil {
+		} else if err := in.applyJob(ctx, e, res, assetIDs{}); err != nil {
 			return err
 		}
 		rec := domain.LineageEvent{
@@ -278,13 +278,13 @@ func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash strin
 
 // applyJob maps the job of a run or job event, its datasets, its run and
 // its edges.
-func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
+func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result, ids assetIDs) error {
 	names := map[uuid.UUID]string{}
 	resolve := func(ds []dataset) ([]uuid.UUID, error) {
 		out := make([]uuid.UUID, 0, len(ds))
 		seen := map[uuid.UUID]bool{}
 		for _, d := range ds {
-			id, err := in.asset(ctx, d)
+			id, err := ids.get(ctx, in, d)
 			if err != nil {
 				return nil, err
 			}
@@ -319,7 +319,25 @@ func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
 	if err := in.edges(ctx, ins, outs, names, res); err != nil {
 		return err
 	}
-	return in.columns(ctx, e, res)
+	return in.columns(ctx, e, res, ids)
+}
+
+// assetIDs remembers the assets of one attempt at an event by name, so
+// that a dataset named several times is looked up once. It lives no longer
+// than the attempt's transaction.
+type assetIDs map[string]uuid.UUID
+
+// get returns the tenant's asset for d, creating it when missing.
+func (ids assetIDs) get(ctx context.Context, in *Ingester, d dataset) (uuid.UUID, error) {
+	if id, ok := ids[d.AssetName()]; ok {
+		return id, nil
+	}
+	id, err := in.asset(ctx, d)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	ids[d.AssetName()] = id
+	return id, nil
 }
 
 // columns records the schemas the event's datasets carry as dataset
@@ -328,7 +346,7 @@ func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
 // name as an input or output are skipped with a warning, as Marquez skips
 // them: such a name is most often a producer's slip, and an asset made of
 // it would be noise.
-func (in *Ingester) columns(ctx context.Context, e *event, res *Result) error {
+func (in *Ingester) columns(ctx context.Context, e *event, res *Result, ids assetIDs) error {
 	named := map[string]bool{}
 	for _, d := range append(append([]dataset{}, e.Inputs...), e.Outputs...) {
 		named[d.AssetName()] = true
@@ -349,7 +367,7 @@ func (in *Ingester) columns(ctx context.Context, e *event, res *Result) error {
 			if d.Fields == nil && len(d.Columns) == 0 {
 				continue
 			}
-			id, err := in.asset(ctx, d)
+			id, err := ids.get(ctx, in, d)
 			if err != nil {
 				return err
 			}
@@ -377,7 +395,7 @@ func (in *Ingester) columns(ctx context.Context, e *event, res *Result) error {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: input dataset %q cannot be stored; its column edge was skipped", src.At, src.AssetName()))
 					continue
 				}
-				if edge.UpstreamAssetID, err = in.asset(ctx, src); err != nil {
+				if edge.UpstreamAssetID, err = ids.get(ctx, in, src); err != nil {
 					return err
 				}
 				if err := edge.Validate(); err != nil {
