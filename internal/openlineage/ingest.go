@@ -221,7 +221,7 @@ func checkSize(e *event) error {
 		return domain.Invalid("#", "the event names %d input -> output pairs; Servo maps at most %d per event", n, MaxEdges)
 	}
 	n := 0
-	for _, d := range e.Outputs {
+	for _, d := range append(append([]dataset{}, e.Inputs...), e.Outputs...) {
 		n += len(d.Columns)
 	}
 	if n > maxColumnInputs {
@@ -343,9 +343,8 @@ func (ids assetIDs) get(ctx context.Context, in *Ingester, d dataset) (uuid.UUID
 // columns records the schemas the event's datasets carry as dataset
 // versions (an output's tied to the run) and the column lineage of its
 // outputs as column edges. Column edges from a dataset the event does not
-// name as an input or output are skipped with a warning, as Marquez skips
-// them: such a name is most often a producer's slip, and an asset made of
-// it would be noise.
+// name as an input or output are skipped with a warning: such a name is
+// most often a producer's slip, and an asset made of it would be noise.
 func (in *Ingester) columns(ctx context.Context, e *event, res *Result, ids assetIDs) error {
 	named := map[string]bool{}
 	for _, d := range append(append([]dataset{}, e.Inputs...), e.Outputs...) {
@@ -390,10 +389,6 @@ func (in *Ingester) columns(ctx context.Context, e *event, res *Result, ids asse
 					UpstreamColumn: c.Field, DownstreamAssetID: id, DownstreamColumn: c.Output,
 					TransformationType: c.Type, TransformationSubtype: c.Subtype, Description: c.Description,
 					Masking: c.Masking, Source: domain.ColumnSourceOpenLineage,
-				}
-				if err := checkNames(&event{Dataset: &src}); err != nil {
-					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: input dataset %q cannot be stored; its column edge was skipped", src.At, src.AssetName()))
-					continue
 				}
 				if edge.UpstreamAssetID, err = ids.get(ctx, in, src); err != nil {
 					return err
