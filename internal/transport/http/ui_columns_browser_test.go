@@ -13,8 +13,9 @@ import (
 )
 
 // TestConsoleFieldsInBrowser opens an asset fed by a Spark event in the
-// console: its fields show, and a click on one shows that column's
-// lineage with its transformations.
+// console: its fields show, a click on one shows that column's lineage
+// with its transformations, and the producing run's page opens by its
+// runId.
 func TestConsoleFieldsInBrowser(t *testing.T) {
 	t.Parallel()
 	e := newOLEnv(t, openlineage.Lenient)
@@ -34,4 +35,7 @@ func TestConsoleFieldsInBrowser(t *testing.T) {
 	b.must("the producing run is linked", `document.querySelector(".fields-panel a[href='#/runs/0193a1b2-7c00-7e11-8a00-00000000a002']") !== null`)
 	b.do("click total", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll(".fields-panel button.field-link")].find(x => x.textContent === "total").click()`))
 	b.must("its column lineage shows", `document.querySelectorAll(".column-lineage tbody tr").length === 3 && document.querySelector(".column-lineage").textContent.includes("DIRECT/AGGREGATION") && document.querySelector(".column-lineage").textContent.includes("INDIRECT/FILTER")`)
+	// The run page answers to the runId every OpenLineage tool shows.
+	b.do("open the producing run", chromedp.Evaluate[chromedp.Void](`document.querySelector(".fields-panel a[href^='#/runs/']").click()`))
+	b.must("the run page opens", `location.hash === "#/runs/0193a1b2-7c00-7e11-8a00-00000000a002" && document.querySelector("h1.title")?.textContent.startsWith("Run ") && [...document.querySelectorAll("main dt")].find(d => d.textContent === "Trigger")?.nextElementSibling?.textContent === "openlineage"`)
 }
