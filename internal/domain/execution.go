@@ -16,12 +16,15 @@ const (
 	TriggerScheduled Trigger = "scheduled"
 	TriggerUpstream  Trigger = "upstream"
 	TriggerBackfill  Trigger = "backfill"
+	// TriggerOpenLineage marks a run recorded from OpenLineage events: it
+	// ran outside Servo.
+	TriggerOpenLineage Trigger = "openlineage"
 )
 
 // Valid reports whether t is a known trigger.
 func (t Trigger) Valid() bool {
 	switch t {
-	case TriggerManual, TriggerScheduled, TriggerUpstream, TriggerBackfill:
+	case TriggerManual, TriggerScheduled, TriggerUpstream, TriggerBackfill, TriggerOpenLineage:
 		return true
 	}
 	return false
@@ -73,7 +76,7 @@ func (e *Execution) Validate() error {
 	var v Validator
 	v.Check(e.WorkflowID != nil || e.AssetID != nil, "workflow_id", "a run needs a workflow or an asset")
 	v.Check(e.State.Valid(), "state", "unknown state %q", e.State)
-	v.Check(e.Trigger.Valid(), "trigger", "must be one of manual, scheduled, upstream, backfill")
+	v.Check(e.Trigger.Valid(), "trigger", "must be one of manual, scheduled, upstream, backfill, openlineage")
 	v.Check(e.Attempt >= 1, "attempt", "must be at least 1")
 	v.Check(utf8.RuneCountInString(e.PartitionKey) <= MaxPartitionKeyLen && validText(e.PartitionKey), "partition_key", "must be at most %d printable characters", MaxPartitionKeyLen)
 	if e.IdempotencyKey != nil {

@@ -111,6 +111,9 @@ type ExecutionRepository interface {
 	ExecutionLock(ctx context.Context, id uuid.UUID) (*Execution, error)
 	// ExecutionChildren lists the steps of a workflow run, oldest first.
 	ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]Execution, error)
+	// ExecutionSetParent links a run without a parent to parentID; a run
+	// that has one is left as it is (false).
+	ExecutionSetParent(ctx context.Context, id, parentID uuid.UUID) (bool, error)
 	// ExecutionCountRunning counts the tenant's running materializations
 	// and steps (runs with an asset).
 	ExecutionCountRunning(ctx context.Context) (int64, error)
@@ -154,4 +157,5 @@ type Store interface {
 	APIKeyRepository
 	RunHistoryRepository
 	SettingRepository
+	ColumnRepository
 }

@@ -15,10 +15,14 @@
 //     first sight; when an event names inputs or outputs its latest version
 //     lacks, a new version holds the union (inputs, then outputs, in order of
 //     first sight).
-//   - A run becomes a run of that workflow, found again through the
-//     idempotency key "openlineage:<runId>". It is recorded with
-//     service.CreateRun, pending and never dispatched: the work runs outside
-//     Servo. Its state follows the event type along legal paths of the state
+//   - A run becomes a run of that workflow whose id is its runId (run ids
+//     are unique per tenant, so two tenants sending one runId get a run
+//     each), trigger "openlineage", also found through the idempotency key
+//     "openlineage:<runId>". It is recorded with service.CreateRun, pending
+//     and never dispatched: the work runs outside Servo. A parent run facet
+//     makes the run a child (parent_id) of the parent's run in the same
+//     tenant, recorded pending as a run of the parent job's workflow until
+//     its own events come. Its state follows the event type along legal paths of the state
 //     machine: START moves it to running, COMPLETE to succeeded, FAIL to
 //     failed, ABORT to cancelled; RUNNING, OTHER and no event type leave it as
 //     it is.

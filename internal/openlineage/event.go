@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,10 +24,14 @@ type Mode string
 
 // Modes.
 const (
-	// Strict accepts only events that validate against the schema.
+	// Strict accepts only events that validate against the schema and
+	// the facet schemas, JSON Schema formats asserted.
 	Strict Mode = "strict"
-	// Lenient also accepts, as Marquez does, an event without a schemaURL
-	// and an eventTime without a zone (read as UTC), with a warning.
+	// Lenient accepts every event whose core is usable: formats are
+	// annotations (as draft 2020-12 has them), a facet failing its own
+	// schema is kept as sent, not read, and reported as a warning, and, as
+	// Marquez does, an event without a schemaURL and an eventTime without a
+	// zone (read as UTC) are taken with a warning.
 	Lenient Mode = "lenient"
 )
 
@@ -49,6 +54,114 @@ type dataset struct {
 	Name      string
 	// At is where the event names it, as a JSON pointer fragment.
 	At string
+	// Fields are the schema facet's fields; nil without a schema facet.
+	Fields []domain.Field
+	// Columns are the column lineage facet's edges into this dataset.
+	Columns []columnInput
+}
+
+// columnInput is one input column of one output column, as the column
+// lineage facet names it.
+type columnInput struct {
+	Namespace, Name, Field string // the input column
+	Output                 string // the output column
+	Type, Subtype          string
+	Description            string
+	Masking                bool
+}
+
+// maxColumnInputs caps the column edges one dataset of an event may name.
+const maxColumnInputs = 10000
+
+// readFields reads a schema facet's top-level fields: those with a name
+// Servo can store (nested struct fields are not read).
+func readFields(facets map[string]any) []domain.Field {
+	schema, ok := facets["schema"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	list, _ := schema["fields"].([]any)
+	out := make([]domain.Field, 0, len(list))
+	for _, f := range list {
+		m, _ := f.(map[string]any)
+		name, _ := m["name"].(string)
+		if n := utf8.RuneCountInString(name); n == 0 || n > domain.MaxColumnLen || !printable(name) {
+			continue
+		}
+		typ, _ := m["type"].(string)
+		desc, _ := m["description"].(string)
+		out = append(out, domain.Field{Name: name, Type: typ, Description: desc})
+		if len(out) == 2000 {
+			break
+		}
+	}
+	return out
+}
+
+// readColumnLineage reads a columnLineage facet: each output field's input
+// fields, and the dataset-level inputs, which bear on every output field
+// (those the facet names and those of the schema facet).
+func readColumnLineage(facets map[string]any, fields []domain.Field) []columnInput {
+	cl, ok := facets["columnLineage"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	var out []columnInput
+	add := func(output string, in map[string]any, legacyType, legacyDesc string) {
+		base := columnInput{Namespace: str(in, "namespace"), Name: str(in, "name"), Field: str(in, "field"), Output: output}
+		if base.Namespace == "" || base.Name == "" || base.Field == "" {
+			return
+		}
+		ts, _ := in["transformations"].([]any)
+		if len(ts) == 0 {
+			c := base
+			c.Subtype, c.Description = legacyType, legacyDesc
+			out = append(out, c)
+			return
+		}
+		for _, t := range ts {
+			m, _ := t.(map[string]any)
+			c := base
+			c.Type, c.Subtype, c.Description = str(m, "type"), str(m, "subtype"), str(m, "description")
+			c.Masking, _ = m["masking"].(bool)
+			out = append(out, c)
+		}
+	}
+	outputs := map[string]bool{}
+	var order []string
+	byField, _ := cl["fields"].(map[string]any)
+	names := make([]string, 0, len(byField))
+	for name := range byField {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m, _ := byField[name].(map[string]any)
+		if !outputs[name] {
+			outputs[name] = true
+			order = append(order, name)
+		}
+		ins, _ := m["inputFields"].([]any)
+		for _, in := range ins {
+			im, _ := in.(map[string]any)
+			add(name, im, str(m, "transformationType"), str(m, "transformationDescription"))
+		}
+	}
+	for _, f := range fields {
+		if !outputs[f.Name] {
+			outputs[f.Name] = true
+			order = append(order, f.Name)
+		}
+	}
+	ds, _ := cl["dataset"].([]any)
+	for _, in := range ds {
+		im, _ := in.(map[string]any)
+		for _, name := range order {
+			add(name, im, "", "")
+		}
+	}
+	return out
 }
 
 // AssetName returns the name of the asset a dataset maps to.
@@ -69,6 +182,15 @@ type event struct {
 	Dataset *dataset
 	// FailureMessage is the errorMessage run facet's message, if any.
 	FailureMessage string
+	// Parent is the run the parent run facet names, if any.
+	Parent *parentRun
+}
+
+// parentRun is what a parent run facet names.
+type parentRun struct {
+	RunID        string
+	JobNamespace string
+	JobName      string
 }
 
 // WorkflowName returns the name of the workflow a job maps to.
@@ -123,14 +245,17 @@ func readEvent(ev map[string]any, kind Kind) (*event, error) {
 		out := make([]dataset, 0, len(list))
 		for i, d := range list {
 			m := obj(d)
-			out = append(out, dataset{Namespace: str(m, "namespace"), Name: str(m, "name"), At: "#/" + key + "/" + strconv.Itoa(i)})
+			facets := obj(m["facets"])
+			ds := dataset{Namespace: str(m, "namespace"), Name: str(m, "name"), At: "#/" + key + "/" + strconv.Itoa(i), Fields: readFields(facets)}
+			ds.Columns = readColumnLineage(facets, ds.Fields)
+			out = append(out, ds)
 		}
 		return out
 	}
 	switch kind {
 	case KindDataset:
 		m := obj(ev["dataset"])
-		out.Dataset = &dataset{Namespace: str(m, "namespace"), Name: str(m, "name"), At: "#/dataset"}
+		out.Dataset = &dataset{Namespace: str(m, "namespace"), Name: str(m, "name"), At: "#/dataset", Fields: readFields(obj(m["facets"]))}
 		return out, checkNames(out)
 	case KindRun:
 		out.EventType = str(ev, "eventType")
@@ -140,6 +265,7 @@ func readEvent(ev map[string]any, kind Kind) (*event, error) {
 		}
 		out.RunID = id.String()
 		out.FailureMessage = failureMessage(ev)
+		out.Parent = readParent(ev)
 	}
 	job := obj(ev["job"])
 	out.JobNamespace, out.JobName = str(job, "namespace"), str(job, "name")
@@ -236,4 +362,22 @@ func failureMessage(ev map[string]any) string {
 	f, _ := facets["errorMessage"].(map[string]any)
 	msg, _ := f["message"].(string)
 	return strings.TrimSpace(msg)
+}
+
+// readParent reads the parent run facet: a run id that is a UUID and a job
+// with a namespace and a name Servo can store, or nothing.
+func readParent(ev map[string]any) *parentRun {
+	obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	f := obj(obj(obj(ev["run"])["facets"])["parent"])
+	id, err := uuid.Parse(str(obj(f["run"]), "runId"))
+	job := obj(f["job"])
+	ns, name := str(job, "namespace"), str(job, "name")
+	if err != nil || ns == "" || name == "" {
+		return nil
+	}
+	if full := ns + "/" + name; utf8.RuneCountInString(full) > domain.MaxNameLen || !printable(full) {
+		return nil
+	}
+	return &parentRun{RunID: id.String(), JobNamespace: ns, JobName: name}
 }

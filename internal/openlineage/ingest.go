@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -168,11 +169,18 @@ func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
 	}
 
 	checked, warnings := ev, []string(nil)
+	var kind Kind
 	if in.mode == Lenient {
 		checked, warnings = forgive(ev)
-	}
-	kind, err := in.schema.Validate(checked)
-	if err != nil {
+		var dropped []Problem
+		kind, checked, dropped, err = in.schema.ValidateLenient(checked)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range dropped {
+			warnings = append(warnings, p.Path+": "+p.Message)
+		}
+	} else if kind, err = in.schema.Validate(checked); err != nil {
 		return nil, err
 	}
 	e, err := readEvent(checked, kind)
@@ -212,6 +220,13 @@ func checkSize(e *event) error {
 	if n := len(e.Inputs) * len(e.Outputs); n > MaxEdges {
 		return domain.Invalid("#", "the event names %d input -> output pairs; Servo maps at most %d per event", n, MaxEdges)
 	}
+	n := 0
+	for _, d := range append(append([]dataset{}, e.Inputs...), e.Outputs...) {
+		n += len(d.Columns)
+	}
+	if n > maxColumnInputs {
+		return domain.Invalid("#", "the event's column lineage names %d column edges; Servo maps at most %d per event", n, maxColumnInputs)
+	}
 	return nil
 }
 
@@ -233,10 +248,16 @@ func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash strin
 	res := &Result{Kind: e.Kind, Warnings: append([]string{}, warnings...)}
 	err := in.store.InTx(ctx, func(ctx context.Context) error {
 		if e.Kind == KindDataset {
-			if _, err := in.asset(ctx, *e.Dataset); err != nil {
+			id, err := in.asset(ctx, *e.Dataset)
+			if err != nil {
 				return err
 			}
-		} else if err := in.applyJob(ctx, e, res); err != nil {
+			if e.Dataset.Fields != nil {
+				if _, _, err := in.svc.RecordAssetVersion(ctx, id, e.Dataset.Fields, nil); err != nil {
+					return err
+				}
+			}
+		} else if err := in.applyJob(ctx, e, res, assetIDs{}); err != nil {
 			return err
 		}
 		rec := domain.LineageEvent{
@@ -257,13 +278,13 @@ func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash strin
 
 // applyJob maps the job of a run or job event, its datasets, its run and
 // its edges.
-func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
+func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result, ids assetIDs) error {
 	names := map[uuid.UUID]string{}
 	resolve := func(ds []dataset) ([]uuid.UUID, error) {
 		out := make([]uuid.UUID, 0, len(ds))
 		seen := map[uuid.UUID]bool{}
 		for _, d := range ds {
-			id, err := in.asset(ctx, d)
+			id, err := ids.get(ctx, in, d)
 			if err != nil {
 				return nil, err
 			}
@@ -295,7 +316,94 @@ func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result) error {
 		}
 		res.RunID, res.RunState = &run.ID, run.State
 	}
-	return in.edges(ctx, ins, outs, names, res)
+	if err := in.edges(ctx, ins, outs, names, res); err != nil {
+		return err
+	}
+	return in.columns(ctx, e, res, ids)
+}
+
+// assetIDs remembers the assets of one attempt at an event by name, so
+// that a dataset named several times is looked up once. It lives no longer
+// than the attempt's transaction.
+type assetIDs map[string]uuid.UUID
+
+// get returns the tenant's asset for d, creating it when missing.
+func (ids assetIDs) get(ctx context.Context, in *Ingester, d dataset) (uuid.UUID, error) {
+	if id, ok := ids[d.AssetName()]; ok {
+		return id, nil
+	}
+	id, err := in.asset(ctx, d)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	ids[d.AssetName()] = id
+	return id, nil
+}
+
+// columns records the schemas the event's datasets carry as dataset
+// versions (an output's tied to the run) and the column lineage of its
+// outputs as column edges. Column edges from a dataset the event does not
+// name as an input or output are skipped with a warning: such a name is
+// most often a producer's slip, and an asset made of it would be noise.
+func (in *Ingester) columns(ctx context.Context, e *event, res *Result, ids assetIDs) error {
+	named := map[string]bool{}
+	for _, d := range append(append([]dataset{}, e.Inputs...), e.Outputs...) {
+		named[d.AssetName()] = true
+	}
+	skipped := map[string]string{}
+	defer func() {
+		names := make([]string, 0, len(skipped))
+		for n := range skipped {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: dataset %q is not an input or output of the event; its column edges were skipped", skipped[n], n))
+		}
+	}()
+	for i, list := range [][]dataset{e.Inputs, e.Outputs} {
+		for _, d := range list {
+			if d.Fields == nil && len(d.Columns) == 0 {
+				continue
+			}
+			id, err := ids.get(ctx, in, d)
+			if err != nil {
+				return err
+			}
+			if d.Fields != nil {
+				var run *uuid.UUID
+				if i == 1 {
+					run = res.RunID
+				}
+				if _, _, err := in.svc.RecordAssetVersion(ctx, id, d.Fields, run); err != nil {
+					return err
+				}
+			}
+			for _, c := range d.Columns {
+				src := dataset{Namespace: c.Namespace, Name: c.Name, At: d.At + "/facets/columnLineage"}
+				if !named[src.AssetName()] {
+					skipped[src.AssetName()] = d.At + "/facets/columnLineage"
+					continue
+				}
+				edge := domain.ColumnEdge{
+					UpstreamColumn: c.Field, DownstreamAssetID: id, DownstreamColumn: c.Output,
+					TransformationType: c.Type, TransformationSubtype: c.Subtype, Description: c.Description,
+					Masking: c.Masking, Source: domain.ColumnSourceOpenLineage,
+				}
+				if edge.UpstreamAssetID, err = ids.get(ctx, in, src); err != nil {
+					return err
+				}
+				if err := edge.Validate(); err != nil {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: column edge %s.%s -> %s skipped: %v", src.At, src.AssetName(), c.Field, c.Output, err))
+					continue
+				}
+				if _, _, err := in.svc.AddColumnEdge(ctx, edge); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // asset returns the tenant's asset for a dataset, creating it when missing.
@@ -362,8 +470,7 @@ func (in *Ingester) workflow(ctx context.Context, name string, assets []uuid.UUI
 // run returns the event's run, recording it when new, and moves it as the
 // event type asks.
 func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res *Result) (*domain.Execution, error) {
-	key := IdempotencyKeyPrefix + e.RunID
-	run, created, err := in.svc.CreateRun(ctx, service.CreateRunInput{WorkflowID: &wf.ID, IdempotencyKey: key})
+	run, created, err := in.record(ctx, e.RunID, wf)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +489,64 @@ func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res 
 			return nil, permanent{fmt.Errorf("%w: runId %s already belongs to a run that is not of job %q", domain.ErrConflict, e.RunID, wf.Name)}
 		}
 	}
+	if e.Parent != nil {
+		if err := in.parent(ctx, run, e, res); err != nil {
+			return nil, err
+		}
+	}
 	return in.advance(ctx, run, e, res)
+}
+
+// record returns the tenant's run of a runId, recording it, pending, as a
+// run of wf when it is new. Its id is the runId; the idempotency key
+// "openlineage:<runId>" finds it again (and finds runs recorded before
+// runs took their runId as id).
+func (in *Ingester) record(ctx context.Context, runID string, wf *domain.Workflow) (*domain.Execution, bool, error) {
+	id, err := uuid.Parse(runID)
+	if err != nil {
+		return nil, false, domain.Invalid("#/run/runId", "must be a UUID")
+	}
+	key := IdempotencyKeyPrefix + runID
+	if prior, err := in.svc.GetRun(ctx, id); err == nil {
+		if prior.IdempotencyKey == nil || *prior.IdempotencyKey != key {
+			return nil, false, permanent{fmt.Errorf("%w: runId %s is the id of a run Servo started", domain.ErrConflict, runID)}
+		}
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return nil, false, err
+	}
+	return in.svc.CreateRun(ctx, service.CreateRunInput{ID: &id, WorkflowID: &wf.ID, Trigger: domain.TriggerOpenLineage, IdempotencyKey: key})
+}
+
+// parent links a run to the run its parent facet names, of the same
+// tenant: recorded, pending, as a run of the parent job's workflow when no
+// event of it came yet (its own events then find it).
+func (in *Ingester) parent(ctx context.Context, run *domain.Execution, e *event, res *Result) error {
+	p := e.Parent
+	if p.RunID == e.RunID {
+		res.Warnings = append(res.Warnings, "#/run/facets/parent: the run names itself as its parent; no link was made")
+		return nil
+	}
+	wf, err := in.workflow(ctx, p.JobNamespace+"/"+p.JobName, nil, res)
+	if err != nil {
+		return err
+	}
+	parent, _, err := in.record(ctx, p.RunID, wf)
+	if err != nil {
+		return err
+	}
+	if run.ParentID != nil {
+		return nil
+	}
+	linked, err := in.svc.LinkRunParent(ctx, run.ID, parent.ID)
+	if err != nil {
+		return err
+	}
+	if linked {
+		run.ParentID = &parent.ID
+	} else {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("#/run/facets/parent: run %s is a descendant of this run; no link was made", p.RunID))
+	}
+	return nil
 }
 
 // advance moves a run towards the state the event type asks for, along

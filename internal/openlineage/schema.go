@@ -70,6 +70,13 @@ func (e *SchemaError) Is(target error) bool { return target == domain.ErrInvalid
 // Schema validates events against the embedded OpenLineage schema and the
 // facet schemas. It is safe for concurrent use.
 type Schema struct {
+	// strict asserts JSON Schema formats; loose reads them as annotations,
+	// as draft 2020-12 does without the format-assertion vocabulary.
+	strict, loose *compiled
+}
+
+// compiled is the embedded schemas compiled one way.
+type compiled struct {
 	event *jsonschema.Schema
 	kinds map[Kind]*jsonschema.Schema
 	// defs holds every $defs entry of every embedded schema, by absolute
@@ -133,13 +140,27 @@ func readEmbedded() ([]embeddedDoc, error) {
 	return out, nil
 }
 
-// LoadSchema compiles the embedded schemas, with format assertions on (a
-// date-time must carry a zone, a runId must be a UUID, a producer a URI).
+// LoadSchema compiles the embedded schemas twice: with format assertions on
+// for Validate (a date-time must carry a zone, a runId must be a UUID, a
+// producer a URI), and with formats as annotations for ValidateLenient.
 func LoadSchema() (*Schema, error) {
 	docs, err := readEmbedded()
 	if err != nil {
 		return nil, err
 	}
+	strict, err := compile(docs, true)
+	if err != nil {
+		return nil, err
+	}
+	loose, err := compile(docs, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Schema{strict: strict, loose: loose}, nil
+}
+
+// compile compiles the embedded schemas, asserting formats or not.
+func compile(docs []embeddedDoc, assertFormat bool) (*compiled, error) {
 	loader := embeddedLoader{}
 	for _, d := range docs {
 		loader[d.id] = d.name
@@ -149,10 +170,13 @@ func LoadSchema() (*Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
+	if assertFormat {
+		c.AssertFormat()
+	}
 	c.UseLoader(loader)
 
-	s := &Schema{kinds: map[Kind]*jsonschema.Schema{}, defs: map[string]*jsonschema.Schema{}, roots: map[string]*jsonschema.Schema{}}
+	s := &compiled{kinds: map[Kind]*jsonschema.Schema{}, defs: map[string]*jsonschema.Schema{}, roots: map[string]*jsonschema.Schema{}}
+	var err error
 	if s.event, err = c.Compile(SpecURL); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", SpecURL, err)
 	}
@@ -180,27 +204,92 @@ func LoadSchema() (*Schema, error) {
 
 // Validate checks a decoded event (decoded with jsonschema.UnmarshalJSON or
 // with json.Number numbers) against the OpenLineage schema and the facet
-// schemas of the facets it carries. It returns the event's kind, and a
-// *SchemaError when the event does not validate.
+// schemas of the facets it carries, formats asserted. It returns the
+// event's kind, and a *SchemaError when the event does not validate.
 func (s *Schema) Validate(ev map[string]any) (Kind, error) {
-	var problems []Problem
-	kind := presumedKind(ev)
-	if err := s.event.Validate(ev); err != nil {
-		// The schema is a oneOf of the three kinds: report the failures
-		// against the kind the event looks like, which says what to fix,
-		// unless it validates as that kind (it then matched several).
-		problems = collect(s.kinds[kind].Validate(ev), "#")
-		if len(problems) == 0 {
-			problems = collect(err, "#")
-		}
-	} else {
-		kind = validKind(ev)
-	}
-	problems = append(problems, s.validateFacets(ev, kind)...)
+	c := s.strict
+	problems, kind := c.validateCore(ev)
+	problems = append(problems, c.validateFacets(ev, kind)...)
 	if len(problems) == 0 {
 		return kind, nil
 	}
 	return kind, &SchemaError{Kind: kind, Problems: tidy(problems)}
+}
+
+// ValidateLenient checks an event as lenient mode reads it: formats are
+// annotations, and a facet that fails its own schema (or the base facet
+// schema) does not fail the event. It returns the event's kind, the event
+// without the failing facets (a copy when any was dropped; what the
+// mapping may read), and the failing facets' problems, to be reported as
+// warnings. The event itself, without those facets, must still validate:
+// otherwise the error is a *SchemaError.
+func (s *Schema) ValidateLenient(ev map[string]any) (Kind, map[string]any, []Problem, error) {
+	c := s.loose
+	kind := presumedKind(ev)
+	var dropped []Problem
+	checked := ev
+	copied := false
+	c.eachFacets(ev, kind, func(at, slot string, facets map[string]any, owner func(map[string]any) map[string]any) {
+		for key, f := range facets {
+			fat := at + "/" + escape(key)
+			problems := collect(c.defs[SpecURL+"#/$defs/"+slot].Validate(f), fat)
+			if sch, value := c.facetSchema(key, f); sch != nil {
+				problems = append(problems, collect(sch.Validate(value), fat)...)
+			}
+			if len(problems) == 0 {
+				continue
+			}
+			if !copied {
+				checked, copied = deepCopy(ev).(map[string]any), true
+			}
+			delete(owner(checked), key)
+			for _, p := range problems {
+				dropped = append(dropped, Problem{Path: p.Path, Message: p.Message + "; the facet " + fat + " is kept as sent and not read"})
+			}
+		}
+	})
+	problems, kind := c.validateCore(checked)
+	if len(problems) > 0 {
+		return kind, nil, nil, &SchemaError{Kind: kind, Problems: tidy(problems)}
+	}
+	return kind, checked, tidy(dropped), nil
+}
+
+// deepCopy copies decoded JSON.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[k] = deepCopy(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			out[i] = deepCopy(val)
+		}
+		return out
+	}
+	return v
+}
+
+// validateCore validates the event against the OpenLineage schema and
+// returns its problems and its kind.
+func (c *compiled) validateCore(ev map[string]any) ([]Problem, Kind) {
+	kind := presumedKind(ev)
+	err := c.event.Validate(ev)
+	if err == nil {
+		return nil, validKind(ev)
+	}
+	// The schema is a oneOf of the three kinds: report the failures
+	// against the kind the event looks like, which says what to fix,
+	// unless it validates as that kind (it then matched several).
+	problems := collect(c.kinds[kind].Validate(ev), "#")
+	if len(problems) == 0 {
+		problems = collect(err, "#")
+	}
+	return problems, kind
 }
 
 // presumedKind guesses the kind of a possibly invalid event from its shape.
@@ -234,39 +323,64 @@ func validKind(ev map[string]any) Kind {
 	return KindJob
 }
 
-// validateFacets checks every facet of the event whose _schemaURL names one
-// of the embedded facet schemas (by $id, so the same version) against that
-// schema. Facets that name another version, or a schema of their own, are
-// checked by the event schema alone (every facet is a BaseFacet).
-func (s *Schema) validateFacets(ev map[string]any, kind Kind) []Problem {
-	var out []Problem
-	check := func(v any, at string) {
-		facets, _ := v.(map[string]any)
-		for key, f := range facets {
-			if sch, value := s.facetSchema(key, f); sch != nil {
-				out = append(out, collect(sch.Validate(value), at+"/"+escape(key))...)
-			}
+// eachFacets calls fn for every facets object of an event of kind: at is
+// its location, slot the base facet definition its members must match, and
+// owner finds the same object in a copy of the event.
+func (c *compiled) eachFacets(ev map[string]any, kind Kind, fn func(at, slot string, facets map[string]any, owner func(map[string]any) map[string]any)) {
+	obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+	visit := func(v any, at, slot string, owner func(map[string]any) map[string]any) {
+		if facets := obj(v); len(facets) > 0 {
+			fn(at, slot, facets, owner)
 		}
 	}
-	obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
-	datasets := func(key, extra string) {
+	under := func(keys ...string) func(map[string]any) map[string]any {
+		return func(root map[string]any) map[string]any {
+			m := root
+			for _, k := range keys {
+				m = obj(m[k])
+			}
+			return m
+		}
+	}
+	datasets := func(key, extra, slot string) {
 		list, _ := ev[key].([]any)
 		for i, d := range list {
 			at := "#/" + key + "/" + strconv.Itoa(i)
-			check(obj(d)["facets"], at+"/facets")
-			check(obj(d)[extra], at+"/"+extra)
+			item := func(k string) func(map[string]any) map[string]any {
+				return func(root map[string]any) map[string]any {
+					l, _ := root[key].([]any)
+					return obj(obj(l[i])[k])
+				}
+			}
+			visit(obj(d)["facets"], at+"/facets", "DatasetFacet", item("facets"))
+			visit(obj(d)[extra], at+"/"+extra, slot, item(extra))
 		}
 	}
 	switch kind {
 	case KindDataset:
-		check(obj(ev["dataset"])["facets"], "#/dataset/facets")
-		return out
+		visit(obj(ev["dataset"])["facets"], "#/dataset/facets", "DatasetFacet", under("dataset", "facets"))
+		return
 	case KindRun:
-		check(obj(ev["run"])["facets"], "#/run/facets")
+		visit(obj(ev["run"])["facets"], "#/run/facets", "RunFacet", under("run", "facets"))
 	}
-	check(obj(ev["job"])["facets"], "#/job/facets")
-	datasets("inputs", "inputFacets")
-	datasets("outputs", "outputFacets")
+	visit(obj(ev["job"])["facets"], "#/job/facets", "JobFacet", under("job", "facets"))
+	datasets("inputs", "inputFacets", "InputDatasetFacet")
+	datasets("outputs", "outputFacets", "OutputDatasetFacet")
+}
+
+// validateFacets checks every facet of the event whose _schemaURL names one
+// of the embedded facet schemas (by $id, so the same version) against that
+// schema. Facets that name another version, or a schema of their own, are
+// checked by the event schema alone (every facet is a BaseFacet).
+func (c *compiled) validateFacets(ev map[string]any, kind Kind) []Problem {
+	var out []Problem
+	c.eachFacets(ev, kind, func(at, _ string, facets map[string]any, _ func(map[string]any) map[string]any) {
+		for key, f := range facets {
+			if sch, value := c.facetSchema(key, f); sch != nil {
+				out = append(out, collect(sch.Validate(value), at+"/"+escape(key))...)
+			}
+		}
+	})
 	return out
 }
 
@@ -275,21 +389,21 @@ func (s *Schema) validateFacets(ev map[string]any, kind Kind) []Problem {
 // ("...SQLJobFacet.json#/$defs/SQLJobFacet", or the file's own definition
 // when the URL has no fragment), or {key: facet} for a file's root. It
 // returns nil when the facet names no embedded schema.
-func (s *Schema) facetSchema(key string, facet any) (*jsonschema.Schema, any) {
+func (c *compiled) facetSchema(key string, facet any) (*jsonschema.Schema, any) {
 	f, _ := facet.(map[string]any)
 	url, _ := f["_schemaURL"].(string)
 	base, frag, _ := strings.Cut(url, "#")
-	root, ok := s.roots[base]
+	root, ok := c.roots[base]
 	if !ok {
 		return nil, nil
 	}
 	if frag != "" {
-		if sch, ok := s.defs[base+"#"+frag]; ok {
+		if sch, ok := c.defs[base+"#"+frag]; ok {
 			return sch, facet
 		}
 		return nil, nil
 	}
-	if sch, ok := s.defs[base+"#/$defs/"+strings.TrimSuffix(path.Base(base), ".json")]; ok {
+	if sch, ok := c.defs[base+"#/$defs/"+strings.TrimSuffix(path.Base(base), ".json")]; ok {
 		return sch, facet
 	}
 	return root, map[string]any{key: facet}

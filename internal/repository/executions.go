@@ -15,7 +15,10 @@ import (
 func (s *Store) ExecutionCreate(ctx context.Context, e *domain.Execution) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := executionRowFrom(e)
-		row.ID, row.TenantID = newID(), ""
+		if row.ID == uuid.Nil {
+			row.ID = newID()
+		}
+		row.TenantID = ""
 		t := now()
 		row.CreatedAt, row.UpdatedAt = t, t
 		if err := tx.Create(&row).Error; err != nil {

@@ -134,6 +134,12 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.LineageEventCreate(ctx, &ev); err != nil {
 		t.Fatalf("create lineage event: %v", err)
 	}
+	if _, _, err := e.svc.RecordAssetVersion(ctx, r.assets[1], []domain.Field{{Name: "b", Type: "int"}}, &run1.ID); err != nil {
+		t.Fatalf("record asset version: %v", err)
+	}
+	if _, err := e.svc.CreateColumnDependency(ctx, domain.ColumnEdge{UpstreamAssetID: r.assets[0], UpstreamColumn: "a", DownstreamAssetID: r.assets[1], DownstreamColumn: "b"}); err != nil {
+		t.Fatalf("create column dependency: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -175,6 +181,8 @@ var rlsTables = []rlsTable{
 	{name: "run_events", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "run_logs", col: "tenant_id", set: "content = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
+	{name: "asset_versions", col: "tenant_id", set: "version = version + 1000", own: 1, reads: true, writes: true},
+	{name: "column_edges", col: "tenant_id", set: "description = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of
@@ -606,6 +614,8 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 	linkInsert := "INSERT INTO workflow_assets (tenant_id, workflow_id, position, asset_id) VALUES ($1, $2, 7, $3)"
 	runInsert := "INSERT INTO executions (id, tenant_id, workflow_id, asset_id, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, now(), now())"
 	lineageInsert := "INSERT INTO lineage_events (id, tenant_id, execution_id, event_kind, event_time, event_hash, event, received_at) VALUES (gen_random_uuid(), $1, $2, 'RunEvent', now(), md5(random()::text) || md5(random()::text), '{}', now())"
+	columnInsert := "INSERT INTO column_edges (id, tenant_id, upstream_asset_id, upstream_column, downstream_asset_id, downstream_column, source, created_at) VALUES (gen_random_uuid(), $1, $2, 'x', $3, 'y', 'manual', now())"
+	versionInsert := "INSERT INTO asset_versions (id, tenant_id, asset_id, version, fields, fields_hash, execution_id, created_at) VALUES (gen_random_uuid(), $1, $2, 99, '[]', md5(random()::text) || md5(random()::text), $3, now())"
 	tests := []struct {
 		name string
 		stmt string
@@ -632,6 +642,12 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"lineage event of A's run", lineageInsert, []any{b.id, a.runs[0]}, "23503"},
 		{"lineage event of a missing run", lineageInsert, []any{b.id, missing}, "23503"},
 		{"lineage event of own run", lineageInsert, []any{b.id, b.runs[0]}, ""},
+		{"column edge from A's asset", columnInsert, []any{b.id, a.assets[0], b.assets[1]}, "23503"},
+		{"column edge to the global asset", columnInsert, []any{b.id, b.assets[0], global}, "23503"},
+		{"column edge between own assets", columnInsert, []any{b.id, b.assets[0], b.assets[1]}, ""},
+		{"version of A's asset", versionInsert, []any{b.id, a.assets[0], nil}, "23503"},
+		{"version produced by A's run", versionInsert, []any{b.id, b.assets[0], a.runs[0]}, "23503"},
+		{"version of own asset by own run", versionInsert, []any{b.id, b.assets[0], b.runs[0]}, ""},
 	}
 	errs := map[string]*pgconn.PgError{}
 	for _, tt := range tests {

@@ -23,6 +23,17 @@ func (s *Store) ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execut
 	return &e, nil
 }
 
+// ExecutionSetParent implements domain.ExecutionRepository.
+func (s *Store) ExecutionSetParent(ctx context.Context, id, parentID uuid.UUID) (bool, error) {
+	var n int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&executionRow{}).Where("id = ? AND parent_id IS NULL", id).Update("parent_id", parentID)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n > 0, err
+}
+
 // ExecutionChildren implements domain.ExecutionRepository.
 func (s *Store) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
 	var rows []executionRow

@@ -18,6 +18,12 @@ import (
 // in the same transaction: the run is queued and its job exists, or
 // neither. A repeated idempotency key returns the first run untouched.
 func (s *Service) TriggerRun(ctx context.Context, in CreateRunInput) (*domain.Execution, bool, error) {
+	if in.Trigger == domain.TriggerOpenLineage {
+		return nil, false, domain.Invalid("trigger", "openlineage marks runs recorded from OpenLineage events; send those to the lineage routes")
+	}
+	if in.ID != nil {
+		return nil, false, domain.Invalid("id", "a run Servo starts gets an id of its own")
+	}
 	var run *domain.Execution
 	var created bool
 	err := s.store.InTx(ctx, func(ctx context.Context) error {

@@ -12,6 +12,9 @@ import (
 
 // CreateRunInput asks for a run of a workflow or of one asset.
 type CreateRunInput struct {
+	// ID, when set, is the run's id (an OpenLineage runId); otherwise a new
+	// UUIDv7 is made. Ids are unique per tenant.
+	ID             *uuid.UUID
 	WorkflowID     *uuid.UUID
 	AssetID        *uuid.UUID
 	ParentID       *uuid.UUID
@@ -27,6 +30,12 @@ func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain
 	e := domain.Execution{
 		WorkflowID: in.WorkflowID, AssetID: in.AssetID, ParentID: in.ParentID, Trigger: in.Trigger,
 		PartitionKey: in.PartitionKey,
+	}
+	if in.ID != nil {
+		if *in.ID == uuid.Nil {
+			return nil, false, domain.Invalid("id", "must not be the nil UUID")
+		}
+		e.ID = *in.ID
 	}
 	if in.IdempotencyKey != "" {
 		key := in.IdempotencyKey
@@ -153,3 +162,30 @@ func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*
 func (s *Service) DeleteRun(ctx context.Context, id uuid.UUID) error {
 	return s.store.ExecutionDelete(ctx, id)
 }
+
+// LinkRunParent makes parentID the parent of a run that has none, unless
+// the run is parentID or one of its ancestors (a cycle). It reports whether
+// the link was made.
+func (s *Service) LinkRunParent(ctx context.Context, id, parentID uuid.UUID) (bool, error) {
+	if id == parentID {
+		return false, nil
+	}
+	cur := parentID
+	for range maxParentDepth {
+		p, err := s.store.ExecutionGet(ctx, cur)
+		if err != nil {
+			return false, err
+		}
+		if p.ParentID == nil {
+			return s.store.ExecutionSetParent(ctx, id, parentID)
+		}
+		if *p.ParentID == id {
+			return false, nil
+		}
+		cur = *p.ParentID
+	}
+	return false, nil
+}
+
+// maxParentDepth bounds the ancestors LinkRunParent reads.
+const maxParentDepth = 32

@@ -50,6 +50,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	g.GET("/assets/:asset/upstream", a.assetUpstream)
 	g.GET("/assets/:asset/downstream", a.assetDownstream)
 	g.GET("/assets/:asset/lineage", a.lineage)
+	a.mountColumns(g)
 
 	g.POST("/dependencies", a.createDependency)
 	g.GET("/dependencies/:id", a.getDependency)

@@ -32,6 +32,11 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		Keys []struct{ ID string } `json:"keys"`
 	}
 	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/tenants/" + e.a + "/keys", key: adminKey}).json(t, &keys)
+	var colDep struct {
+		ColumnDependency struct{ ID string } `json:"column_dependency"`
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/column-dependencies", key: e.keyA,
+		body: map[string]any{"upstream": up, "upstream_column": "x", "downstream": down, "downstream_column": "y"}}).json(t, &colDep)
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
@@ -40,7 +45,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
 			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
-			"/api/v1/tenants/" + e.a + "/keys"} {
+			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/column-dependencies/" + colDep.ColumnDependency.ID,
+			"/api/v1/assets/" + up + "/columns/x/lineage"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -57,11 +63,16 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		":asset":    {up, "a-up"},
 		":workflow": {wf.Workflow.ID, "a-flow"},
 		":tenant":   {e.a},
+		// Second parameters of a route: a version, a column of A's.
+		":version": {"1"},
+		":column":  {"x"},
 	}
 	idFor := func(path string) []string {
 		switch {
 		case strings.HasPrefix(path, "/api/v1/dependencies/"):
 			return []string{dep.Dependency.ID}
+		case strings.HasPrefix(path, "/api/v1/column-dependencies/"):
+			return []string{colDep.ColumnDependency.ID}
 		case strings.HasPrefix(path, "/api/v1/keys/"):
 			return []string{keys.Keys[0].ID}
 		case strings.HasPrefix(path, "/api/v1/runs/"), strings.HasPrefix(path, "/api/v1/executions/"), strings.HasPrefix(path, "/api/v1/workflow-runs/"):
@@ -74,6 +85,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/assets":                      map[string]any{"name": "b-new-asset"},
 		"PATCH /api/v1/assets/:asset":              map[string]any{"description": "defaced"},
 		"POST /api/v1/dependencies":                map[string]any{"upstream": up, "downstream": down, "dependency_type": "control"},
+		"POST /api/v1/column-dependencies":         map[string]any{"upstream": up, "upstream_column": "x", "downstream": down, "downstream_column": "z"},
 		"POST /api/v1/workflows":                   map[string]any{"name": "b-flow", "assets": []string{up}},
 		"PATCH /api/v1/workflows/:workflow":        map[string]any{"owner": "b"},
 		"POST /api/v1/workflows/:workflow/trigger": map[string]any{},
@@ -83,16 +95,17 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
-		"GET /api/v1/assets":        200,
-		"POST /api/v1/assets":       201, // B's own asset
-		"POST /api/v1/dependencies": 404,
-		"GET /api/v1/workflows":     200,
-		"POST /api/v1/workflows":    422, // A's asset is "not found" as input
-		"POST /api/v1/materialize":  404,
-		"GET /api/v1/runs":          200,
-		"GET /api/v1/executions":    200,
-		"GET /api/v1/tenants":       403,
-		"POST /api/v1/tenants":      403,
+		"GET /api/v1/assets":               200,
+		"POST /api/v1/assets":              201, // B's own asset
+		"POST /api/v1/dependencies":        404,
+		"POST /api/v1/column-dependencies": 404,
+		"GET /api/v1/workflows":            200,
+		"POST /api/v1/workflows":           422, // A's asset is "not found" as input
+		"POST /api/v1/materialize":         404,
+		"GET /api/v1/runs":                 200,
+		"GET /api/v1/executions":           200,
+		"GET /api/v1/tenants":              403,
+		"POST /api/v1/tenants":             403,
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
 	// and A's stay as they were.
@@ -129,7 +142,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			continue
 		}
 		var values []string
-		if len(names) != 1 {
+		if len(names) > 2 {
 			t.Errorf("route %s has %d parameters; extend the matrix", route, len(names))
 			continue
 		}
@@ -148,6 +161,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		}
 		for _, v := range values {
 			path := strings.Replace(r.Path, names[0], v, 1)
+			for _, n := range names[1:] {
+				path = strings.Replace(path, n, params[n][0], 1)
+			}
 			res := e.do(req{method: r.Method, path: path, key: e.keyB, body: bodies[route]})
 			if res.status != want {
 				t.Errorf("%s %s as B: status %d, want %d: %s", r.Method, path, res.status, want, res.body)

@@ -286,6 +286,8 @@ func TestOpenAPISchemasMatchDTOs(t *testing.T) {
 		"Run": httpapi.RunDTO{}, "Tenant": httpapi.TenantDTO{}, "APIKey": httpapi.APIKeyDTO{},
 		"LineageNode": httpapi.LineageNodeDTO{}, "Error": httpapi.ErrorBody{}, "ErrorDetail": httpapi.ErrorDetail{},
 		"StatusResponse": httpapi.StatusResponse{}, "HealthResponse": httpapi.HealthResponse{},
+		"AssetVersion": httpapi.AssetVersionDTO{}, "Field": httpapi.FieldDTO{}, "ColumnDependency": httpapi.ColumnEdgeDTO{},
+		"ColumnNode": httpapi.ColumnNodeDTO{}, "ColumnLineage": httpapi.ColumnLineageDTO{},
 	} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {

@@ -11,6 +11,7 @@
 import { h, replace, fmtTime, fmtDuration, shortId, statusBadge, TERMINAL } from "./dom.js";
 import { api, getKey, setKey, clearKey, onUnauthorized, seg, listPage, PAGE_SIZE } from "./api.js";
 import { renderGraph, EDGE_TYPES } from "./graph.js";
+import { fieldsPanel } from "./columns.js";
 
 const main = document.getElementById("main");
 const navEl = document.getElementById("nav");
@@ -391,7 +392,8 @@ async function assetPage(pg, route) {
       h("p", { class: "hint muted" }, "Drag to pan, wheel to zoom, click an asset to open it.")),
     h("div", { class: "columns" },
       h("section", { class: "card" }, h("h2", {}, "Details"), details, exportBox),
-      h("section", { class: "card" }, h("h2", {}, "Recent runs"), runsBody)));
+      h("section", { class: "card" }, h("h2", {}, "Recent runs"), runsBody)),
+    fieldsPanel(asset, (n) => link(["assets", n])));
 
   loadGraph().catch((err) => pg.alive && replace(graphBox, errorBox(err)));
   poll(pg, async () => {
