@@ -21,6 +21,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/checks"
 	"github.com/servo-data/servo/internal/testdb"
 )
 
@@ -137,6 +138,13 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
+	chk, err := e.svc.Checks().Create(ctx, checks.Input{Asset: r.assets[0].String(), Name: "not-null", Type: []byte(`{"type":"not_null","columns":["id"]}`)})
+	if err != nil {
+		t.Fatalf("create check: %v", err)
+	}
+	if _, err := e.svc.Checks().PostResults(ctx, run2.ID, []checks.Reported{{Name: chk.Name, Outcome: domain.CheckFailed}}); err != nil {
+		t.Fatalf("post check result: %v", err)
+	}
 	return r
 }
 
@@ -175,6 +183,8 @@ var rlsTables = []rlsTable{
 	{name: "run_events", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "run_logs", col: "tenant_id", set: "content = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
+	{name: "checks", col: "tenant_id", set: "description = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "check_results", col: "tenant_id", set: "message = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/checks"
 )
 
 // outcome is how one attempt ended.
@@ -41,6 +43,10 @@ type result struct {
 	message   string
 	output    string
 	truncated bool
+	// checks are the step's check results; checksErr says they could not
+	// be read.
+	checks    []checks.Reported
+	checksErr error
 }
 
 // runContext is what a step sees of its run, in its environment (command)
@@ -53,6 +59,8 @@ type runContext struct {
 	AssetName    string `json:"asset_name"`
 	PartitionKey string `json:"partition_key"`
 	Attempt      int    `json:"attempt"`
+	// CheckResultsPath is where a command step writes its check results.
+	CheckResultsPath string `json:"-"`
 }
 
 func newRunContext(plan *service.ExecutionPlan) runContext {
@@ -96,6 +104,7 @@ func (rc runContext) environ(spec *domain.ComputeSpec) []string {
 		"SERVO_ASSET_NAME="+rc.AssetName,
 		"SERVO_PARTITION_KEY="+rc.PartitionKey,
 		"SERVO_PARTITION_CONTEXT="+rc.partitionContext(),
+		"SERVO_CHECK_RESULTS_PATH="+rc.CheckResultsPath,
 	)
 }
 
@@ -136,7 +145,9 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	defer func() { _ = os.RemoveAll(dir) }()
 	out := newTailBuffer(domain.MaxRunLogBytes)
 	cmd := exec.Command(path, spec.Argv[1:]...) // argv as given: no shell, no splicing
-	cmd.Env = newRunContext(plan).environ(spec)
+	rc := newRunContext(plan)
+	rc.CheckResultsPath = filepath.Join(dir, CheckResultsFile)
+	cmd.Env = rc.environ(spec)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, so children die with it
@@ -168,7 +179,9 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 		end, msg = stopped, "stopped: "+ctx.Err().Error()
 	}
 	text, truncated := out.String()
-	return result{outcome: end, message: msg, output: text, truncated: truncated}
+	res := result{outcome: end, message: msg, output: text, truncated: truncated}
+	res.checks, res.checksErr = readCheckResults(rc.CheckResultsPath)
+	return res
 }
 
 // kill sends SIGTERM to the command's process group, then SIGKILL after the
@@ -246,10 +259,13 @@ func (x *executor) http(ctx context.Context, plan *service.ExecutionPlan, spec *
 	}
 	defer func() { _ = res.Body.Close() }()
 	out := newTailBuffer(domain.MaxRunLogBytes)
-	_, _ = io.Copy(out, io.LimitReader(res.Body, 16<<20))
+	head := &headBuffer{max: checks.MaxReportBytes + 1}
+	_, _ = io.Copy(io.MultiWriter(out, head), io.LimitReader(res.Body, 16<<20))
 	text, truncated := out.String()
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return result{outcome: failed, message: "HTTP " + res.Status, output: text, truncated: truncated}
 	}
-	return result{outcome: succeeded, output: text, truncated: truncated}
+	r := result{outcome: succeeded, output: text, truncated: truncated}
+	r.checks, r.checksErr = checks.BodyReport(head.Bytes())
+	return r
 }

@@ -32,6 +32,10 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		Keys []struct{ ID string } `json:"keys"`
 	}
 	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/tenants/" + e.a + "/keys", key: adminKey}).json(t, &keys)
+	// A data-quality check on A's asset, with a result on A's run.
+	var chk struct{ ID string }
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/checks", key: e.keyA, body: map[string]any{
+		"asset_id": up, "name": "a-check", "check_type": map[string]any{"type": "not_null", "columns": []string{"id"}}}}).json(t, &chk)
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
@@ -40,7 +44,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
 			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
-			"/api/v1/tenants/" + e.a + "/keys"} {
+			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/checks/" + chk.ID, "/api/v1/checks/" + chk.ID + "/results",
+			"/api/v1/assets/" + up + "/checks", "/api/v1/runs/" + trig.RunID + "/check-results"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -64,6 +69,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			return []string{dep.Dependency.ID}
 		case strings.HasPrefix(path, "/api/v1/keys/"):
 			return []string{keys.Keys[0].ID}
+		case strings.HasPrefix(path, "/api/v1/checks/"):
+			return []string{chk.ID}
 		case strings.HasPrefix(path, "/api/v1/runs/"), strings.HasPrefix(path, "/api/v1/executions/"), strings.HasPrefix(path, "/api/v1/workflow-runs/"):
 			return []string{trig.RunID}
 		}
@@ -80,6 +87,13 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/materialize":                 map[string]any{"asset_name": "a-up"},
 		"POST /api/v1/tenants":                     map[string]any{"id": e.a},
 		"POST /api/v1/tenants/:tenant/keys":        map[string]any{},
+		"POST /api/v1/checks": map[string]any{"asset_id": up, "name": "b-check",
+			"check_type": map[string]any{"type": "not_null", "columns": []string{"id"}}},
+		"PATCH /api/v1/checks/:id": map[string]any{"description": "defaced", "enabled": false},
+		"POST /api/v1/assets/:asset/checks/sync": map[string]any{"prune": true, "checks": []any{map[string]any{"name": "a-check",
+			"check_type": map[string]any{"type": "unique", "columns": []string{"x"}}}}},
+		"POST /api/v1/runs/:id/check-results":       map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
+		"POST /api/v1/executions/:id/check-results": map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -93,6 +107,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/executions":    200,
 		"GET /api/v1/tenants":       403,
 		"POST /api/v1/tenants":      403,
+		"GET /api/v1/checks":        200,
+		"POST /api/v1/checks":       404, // A's asset is not found
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
 	// and A's stay as they were.
@@ -166,6 +182,18 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	if after := snapshotA(); after != before {
 		t.Fatalf("A's data changed:\nbefore %s\nafter  %s", before, after)
 	}
+
+	// B's checks: none of A's, and none counted.
+	var bChecks struct {
+		Checks []struct{ ID string } `json:"checks"`
+		Total  int64                 `json:"total"`
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks", key: e.keyB}).json(t, &bChecks)
+	if len(bChecks.Checks) != 0 || bChecks.Total != 0 {
+		t.Errorf("B lists checks %+v (total %d), want none", bChecks.Checks, bChecks.Total)
+	}
+	e.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/checks?asset_id=" + up, key: e.keyB})
+	e.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/checks?asset_id=a-up", key: e.keyB})
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
 	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows"} {
