@@ -212,7 +212,7 @@ func TestChecksSDKFlow(t *testing.T) {
 			var upd sdkCheck
 			e.must(http.StatusOK, req{method: "PATCH", path: "/api/v1/checks/" + ids["amount_range"], key: e.keyA,
 				headers: map[string]string{"X-Tenant-ID": e.a, "If-Match": tag},
-				body: map[string]any{"severity": "error", "blocking": true, "check_type": map[string]any{"type": "in_range", "column": "amount", "max": 500}}}).json(t, &upd)
+				body:    map[string]any{"severity": "error", "blocking": true, "check_type": map[string]any{"type": "in_range", "column": "amount", "max": 500}}}).json(t, &upd)
 			if upd.Severity != "error" || !upd.Blocking || upd.CheckType["max"] != float64(500) || upd.CheckType["min"] != nil || upd.Name != "amount_range" {
 				t.Fatalf("patched: %+v", upd)
 			}
