@@ -72,12 +72,14 @@ func ParseReport(data []byte) ([]Reported, error) {
 			return nil, fmt.Errorf("check results: not a JSON array of results: %w", err)
 		}
 	case '{':
-		var wrapped struct {
-			CheckResults *[]json.RawMessage `json:"check_results"`
-		}
-		if json.Unmarshal(data, &wrapped) == nil && wrapped.CheckResults != nil {
-			entries = *wrapped.CheckResults
-			break
+		var wrapped map[string]json.RawMessage
+		if json.Unmarshal(data, &wrapped) == nil {
+			if inner, ok := wrapped["check_results"]; ok {
+				if err := json.Unmarshal(inner, &entries); err != nil {
+					return nil, fmt.Errorf("check results: \"check_results\" must be an array of results")
+				}
+				break
+			}
 		}
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64<<10), MaxReportBytes+1)
