@@ -36,6 +36,23 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	var chk struct{ ID string }
 	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/checks", key: e.keyA, body: map[string]any{
 		"asset_id": up, "name": "a-check", "check_type": map[string]any{"type": "not_null", "columns": []string{"id"}}}}).json(t, &chk)
+	// A's step of a-up reports the check failed, so a-up is a failing asset.
+	var wrun struct {
+		Steps []struct {
+			ID        string `json:"id"`
+			AssetName string `json:"asset_name"`
+		} `json:"steps"`
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/workflow-runs/" + trig.RunID, key: e.keyA}).json(t, &wrun)
+	for _, st := range wrun.Steps {
+		if st.AssetName == "a-up" {
+			e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/runs/" + st.ID + "/check-results", key: e.keyA,
+				body: map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}}})
+		}
+	}
+	if res := e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks/failing?asset_ids=" + up + "," + down, key: e.keyA}); !strings.Contains(string(res.body), up) {
+		t.Fatalf("A's failing assets: %s, want a-up", res.body)
+	}
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
@@ -97,18 +114,19 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
-		"GET /api/v1/assets":        200,
-		"POST /api/v1/assets":       201, // B's own asset
-		"POST /api/v1/dependencies": 404,
-		"GET /api/v1/workflows":     200,
-		"POST /api/v1/workflows":    422, // A's asset is "not found" as input
-		"POST /api/v1/materialize":  404,
-		"GET /api/v1/runs":          200,
-		"GET /api/v1/executions":    200,
-		"GET /api/v1/tenants":       403,
-		"POST /api/v1/tenants":      403,
-		"GET /api/v1/checks":        200,
-		"POST /api/v1/checks":       404, // A's asset is not found
+		"GET /api/v1/assets":         200,
+		"POST /api/v1/assets":        201, // B's own asset
+		"POST /api/v1/dependencies":  404,
+		"GET /api/v1/workflows":      200,
+		"POST /api/v1/workflows":     422, // A's asset is "not found" as input
+		"POST /api/v1/materialize":   404,
+		"GET /api/v1/runs":           200,
+		"GET /api/v1/executions":     200,
+		"GET /api/v1/tenants":        403,
+		"POST /api/v1/tenants":       403,
+		"GET /api/v1/checks":         200,
+		"GET /api/v1/checks/failing": 200,
+		"POST /api/v1/checks":        404, // A's asset is not found
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
 	// and A's stay as they were.
@@ -194,6 +212,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	e.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/checks?asset_id=" + up, key: e.keyB})
 	e.must(http.StatusNotFound, req{method: "GET", path: "/api/v1/checks?asset_id=a-up", key: e.keyB})
+	if res := e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks/failing?asset_ids=" + up, key: e.keyB}); string(res.body) != `{"asset_ids":[]}`+"\n" {
+		t.Errorf("B asks which of A's assets fail: %s", res.body)
+	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
 	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows"} {

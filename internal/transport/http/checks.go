@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -20,6 +21,7 @@ func (a *api) mountChecks(g *echo.Group, reg prometheus.Registerer) {
 	}
 	g.GET("/checks", a.listChecks)
 	g.POST("/checks", a.createCheck)
+	g.GET("/checks/failing", a.failingAssets)
 	g.GET("/checks/:id", a.getCheck)
 	g.PATCH("/checks/:id", a.updateCheck)
 	g.DELETE("/checks/:id", a.deleteCheck)
@@ -406,4 +408,30 @@ func (a *api) postCheckResults(c echo.Context) error {
 		out.Results[i] = checkResultDTO(&posted.Results[i])
 	}
 	return c.JSON(http.StatusCreated, out)
+}
+
+// failingAssets answers which of the given assets (asset_ids, comma
+// separated, at most domain.MaxLimit) have an enabled blocking check of
+// severity error whose latest outcome is failed or error: the lineage
+// graph marks them.
+func (a *api) failingAssets(c echo.Context) error {
+	var ids []uuid.UUID
+	if raw := c.QueryParam("asset_ids"); raw != "" {
+		parts := strings.Split(raw, ",")
+		if len(parts) > domain.MaxLimit {
+			return badRequest("query parameter \"asset_ids\" names too many assets", map[string]any{"asset_ids": "too many"})
+		}
+		for _, p := range parts {
+			id, err := uuid.Parse(strings.TrimSpace(p))
+			if err != nil {
+				return badRequest("query parameter \"asset_ids\" must be UUIDs separated by commas", map[string]any{"asset_ids": "not UUIDs"})
+			}
+			ids = append(ids, id)
+		}
+	}
+	failing, err := a.svc.Checks().FailingAssets(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string][]uuid.UUID{"asset_ids": failing})
 }
