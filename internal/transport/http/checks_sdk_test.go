@@ -398,3 +398,34 @@ func TestChecksSync(t *testing.T) {
 		})
 	}
 }
+
+func TestChecksResultsCounter(t *testing.T) {
+	t.Parallel()
+	e := checksEnv(t, "sqlite")
+	e.asset(e.keyA, "counted")
+	for _, c := range []map[string]any{
+		{"asset_id": "counted", "name": "hard", "check_type": map[string]any{"type": "custom"}},
+		{"asset_id": "counted", "name": "soft", "severity": "warning", "check_type": map[string]any{"type": "custom"}},
+	} {
+		e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/checks", key: e.keyA, body: c})
+	}
+	var trig struct {
+		RunID string `json:"run_id"`
+	}
+	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/materialize", key: e.keyA, body: map[string]any{"asset_name": "counted"}}).json(t, &trig)
+	e.waitStatus(e.keyA, trig.RunID) // stores both checks as skipped
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/runs/" + trig.RunID + "/check-results", key: e.keyA, body: map[string]any{
+		"check_results": []any{map[string]any{"check_name": "hard", "status": "failed"}, map[string]any{"check_name": "soft", "status": "failed"},
+			map[string]any{"check_name": "hard", "status": "failed"}}}})
+	body := string(e.must(http.StatusOK, req{method: "GET", path: httpapi.MetricsPath}).body)
+	for _, want := range []string{
+		`servo_check_results_total{outcome="failed",severity="error"} 2`,
+		`servo_check_results_total{outcome="failed",severity="warning"} 1`,
+		`servo_check_results_total{outcome="skipped",severity="error"} 1`,
+		`servo_check_results_total{outcome="skipped",severity="warning"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
