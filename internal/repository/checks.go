@@ -312,43 +312,55 @@ func (s *Store) CheckResultMarkBlocked(ctx context.Context, ids []uuid.UUID) err
 }
 
 // CheckLatest implements domain.CheckRepository: for each check of the
-// assets, its newest result.
+// assets, its newest result, found by one index probe per check (the
+// correlated subquery on (tenant_id, check_id, executed_at DESC)) rather
+// than by reading a check's whole history.
 func (s *Store) CheckLatest(ctx context.Context, assetIDs []uuid.UUID) ([]domain.CheckStatus, error) {
+	out := []domain.CheckStatus{}
 	if len(assetIDs) == 0 {
-		return []domain.CheckStatus{}, nil
+		return out, nil
 	}
-	var checks []checkRow
+	var heads []struct {
+		ID       uuid.UUID
+		AssetID  uuid.UUID
+		LatestID *uuid.UUID
+	}
 	var results []checkResultRow
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		if err := tx.Select("id", "asset_id").Where(s.idsIn("asset_id", assetIDs)).Find(&checks).Error; err != nil {
+		err := tx.Model(&checkRow{}).
+			Select("checks.id, checks.asset_id, (SELECT r.id FROM check_results r WHERE r.tenant_id = checks.tenant_id AND r.check_id = checks.id " +
+				"ORDER BY r.executed_at DESC, r.id DESC LIMIT 1) AS latest_id").
+			Where(s.idsIn("checks.asset_id", assetIDs)).Scan(&heads).Error
+		if err != nil {
 			return err
 		}
-		if len(checks) == 0 {
+		var ids []uuid.UUID
+		for _, h := range heads {
+			if h.LatestID != nil {
+				ids = append(ids, *h.LatestID)
+			}
+		}
+		if len(ids) == 0 {
 			return nil
 		}
-		ids := make([]uuid.UUID, len(checks))
-		for i, c := range checks {
-			ids[i] = c.ID
-		}
-		// Newest first: the first row seen per check is its latest.
-		return tx.Select("check_id", "outcome", "executed_at", "id").Where(s.idsIn("check_id", ids)).
-			Order("executed_at DESC").Order("id DESC").Find(&results).Error
+		return tx.Select("id", "check_id", "outcome", "executed_at").Where(s.idsIn("id", ids)).Find(&results).Error
 	})
 	if err != nil {
 		return nil, err
 	}
-	assetOf := make(map[uuid.UUID]uuid.UUID, len(checks))
-	for _, c := range checks {
-		assetOf[c.ID] = c.AssetID
-	}
-	out := []domain.CheckStatus{}
-	seen := map[uuid.UUID]bool{}
+	byID := make(map[uuid.UUID]checkResultRow, len(results))
 	for _, r := range results {
-		if r.CheckID == nil || seen[*r.CheckID] {
+		byID[r.ID] = r
+	}
+	for _, h := range heads {
+		if h.LatestID == nil {
 			continue
 		}
-		seen[*r.CheckID] = true
-		out = append(out, domain.CheckStatus{CheckID: *r.CheckID, AssetID: assetOf[*r.CheckID], Outcome: domain.CheckOutcome(r.Outcome), ExecutedAt: r.ExecutedAt.UTC()})
+		r, ok := byID[*h.LatestID]
+		if !ok {
+			continue
+		}
+		out = append(out, domain.CheckStatus{CheckID: h.ID, AssetID: h.AssetID, Outcome: domain.CheckOutcome(r.Outcome), ExecutedAt: r.ExecutedAt.UTC()})
 	}
 	return out, nil
 }

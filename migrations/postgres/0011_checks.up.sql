@@ -47,7 +47,7 @@ CREATE TABLE check_results (
     CONSTRAINT check_results_check_fkey FOREIGN KEY (tenant_id, check_id) REFERENCES checks (tenant_id, id) ON DELETE SET NULL (check_id)
 );
 CREATE INDEX check_results_execution_idx ON check_results (tenant_id, execution_id, attempt);
-CREATE INDEX check_results_check_idx ON check_results (tenant_id, check_id, executed_at DESC) WHERE check_id IS NOT NULL;
+CREATE INDEX check_results_check_idx ON check_results (tenant_id, check_id, executed_at DESC, id DESC) WHERE check_id IS NOT NULL;
 
 ALTER TABLE checks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE checks FORCE ROW LEVEL SECURITY;

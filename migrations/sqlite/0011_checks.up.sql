@@ -46,7 +46,7 @@ CREATE TABLE check_results (
     FOREIGN KEY (tenant_id, check_id) REFERENCES checks (tenant_id, id)
 );
 CREATE INDEX check_results_execution_idx ON check_results (tenant_id, execution_id, attempt);
-CREATE INDEX check_results_check_idx ON check_results (tenant_id, check_id, executed_at DESC) WHERE check_id IS NOT NULL;
+CREATE INDEX check_results_check_idx ON check_results (tenant_id, check_id, executed_at DESC, id DESC) WHERE check_id IS NOT NULL;
 
 CREATE TRIGGER checks_keep_results BEFORE DELETE ON checks
 BEGIN UPDATE check_results SET check_id = NULL WHERE tenant_id = OLD.tenant_id AND check_id = OLD.id; END;
