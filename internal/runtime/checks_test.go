@@ -264,3 +264,23 @@ func TestChecksHTTPStepReportsInItsBody(t *testing.T) {
 		}
 	})
 }
+
+func TestChecksOversizedMessageAndDetailsKeepTheOutcome(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, store *repository.Store) {
+		r := checksRig(t, store)
+		long := strings.Repeat("m", domain.MaxCheckMessageLen+100)
+		big := `{"failed_samples": "` + strings.Repeat("x", domain.MaxCheckDetailsBytes) + `"}`
+		a := r.asset("verbose", reporting(t, `[{"check_name": "gate", "status": "passed", "message": "`+long+`", "details": `+big+`, "executed_at": "2026-12-01T08:00:00"}]`))
+		r.check(a, "gate", domain.SeverityError, true)
+		run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
+		if done := r.wait(run.ID, 30*time.Second); done.State != domain.StateSucceeded {
+			t.Fatalf("run %s %q, want succeeded", done.State, done.ErrorMessage)
+		}
+		got := r.results(run.ID, false)["gate"]
+		if len(got) != 1 || got[0].Outcome != domain.CheckPassed || len([]rune(got[0].Message)) != domain.MaxCheckMessageLen ||
+			!strings.Contains(string(got[0].Details), "dropped") || got[0].ExecutedAt.Format(time.RFC3339) != "2026-12-01T08:00:00Z" {
+			t.Fatalf("gate: outcome %s, message of %d characters, details %.80s, executed %s", got[0].Outcome, len([]rune(got[0].Message)), got[0].Details, got[0].ExecutedAt)
+		}
+	})
+}

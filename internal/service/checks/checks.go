@@ -226,10 +226,11 @@ func (s *Service) ForAsset(ctx context.Context, ref string) (*domain.Asset, []do
 	return asset, cs, nil
 }
 
-// Patch is a partial update as sent: Asset and Type are validated here.
+// Patch is a partial update as sent: Asset (a UUID or name) and TypeJSON
+// (the check type object) are resolved and validated here.
 type Patch struct {
-	Asset *string
-	Type  json.RawMessage
+	Asset    *string
+	TypeJSON json.RawMessage
 	domain.CheckPatch
 }
 
@@ -237,8 +238,8 @@ type Patch struct {
 // first (an HTTP If-Match) and may refuse the change.
 func (s *Service) Update(ctx context.Context, id uuid.UUID, p Patch, check func(*domain.Check) error) (*domain.Check, error) {
 	var v domain.Validator
-	if len(p.Type) > 0 {
-		ct, err := domain.ParseCheckType(p.Type)
+	if len(p.TypeJSON) > 0 {
+		ct, err := domain.ParseCheckType(p.TypeJSON)
 		if err != nil {
 			return nil, err
 		}

@@ -171,11 +171,15 @@ func parseEntry(raw json.RawMessage) Reported {
 		}
 	}
 	if len(w.ExecutedAt) > 0 && string(w.ExecutedAt) != "null" {
-		var t time.Time
-		if json.Unmarshal(w.ExecutedAt, &t) != nil {
-			r.Problems["executed_at"] = "must be an RFC 3339 time"
+		var text string
+		t, ok := time.Time{}, false
+		if json.Unmarshal(w.ExecutedAt, &text) == nil {
+			t, ok = parseTime(text)
+		}
+		if ok {
+			r.ExecutedAt = t
 		} else {
-			r.ExecutedAt = t.UTC()
+			r.Problems["executed_at"] = "must be an RFC 3339 time"
 		}
 	}
 	return r
@@ -207,4 +211,36 @@ func millis(raw json.RawMessage, problems map[string]string) *int64 {
 	}
 	n := int64(math.Round(f))
 	return &n
+}
+
+// parseTime reads RFC 3339, and Python's isoformat() without an offset,
+// which it takes for UTC.
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// fitForStorage keeps a step's result whose only problems are in its
+// message, details or time: a message over domain.MaxCheckMessageLen
+// characters is cut, oversized details are replaced by a note, and an
+// unreadable time becomes the time of recording. It reports whether
+// problems remain (with the check's name or outcome).
+func fitForStorage(r *Reported) bool {
+	for k := range r.Problems {
+		if k != "message" && k != "details" && k != "executed_at" {
+			return true
+		}
+	}
+	if rs := []rune(r.Message); len(rs) > domain.MaxCheckMessageLen {
+		r.Message = string(rs[:domain.MaxCheckMessageLen-1]) + "\u2026"
+	}
+	if _, ok := r.Problems["details"]; ok {
+		r.Details = json.RawMessage(fmt.Sprintf(`{"dropped":"details over %d bytes"}`, domain.MaxCheckDetailsBytes))
+	}
+	r.Problems = nil
+	return false
 }

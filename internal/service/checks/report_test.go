@@ -75,3 +75,13 @@ func TestBodyReportFindsResultsInAnHTTPStepsBody(t *testing.T) {
 		t.Error("malformed check_results: no error")
 	}
 }
+
+func TestParseReportTakesPythonTimes(t *testing.T) {
+	t.Parallel()
+	for _, at := range []string{"2026-12-03T10:00:00.123456", "2026-12-03T10:00:00.123456+00:00", "2026-12-03 10:00:00", "2026-12-03T11:00:00+01:00"} {
+		got, err := checks.ParseReport([]byte(`[{"check_name":"a","status":"passed","executed_at":"` + at + `"}]`))
+		if err != nil || len(got) != 1 || len(got[0].Problems) != 0 || got[0].ExecutedAt.Hour() != 10 || got[0].ExecutedAt.Location().String() != "UTC" {
+			t.Errorf("%s: %+v, %v", at, got, err)
+		}
+	}
+}

@@ -139,10 +139,11 @@ func (s *Service) storeStepResults(ctx context.Context, run *domain.Execution, a
 			}
 			continue
 		}
+		problems := problemText(rep.Problems)
+		bad := len(rep.Problems) > 0 && fitForStorage(&rep)
 		res := resultFor(c, run, rep, domain.SourceStep, now)
-		if len(rep.Problems) > 0 {
-			res.Outcome, res.Message = domain.CheckError, "unreadable result: "+problemText(rep.Problems)
-			res.Details = nil
+		if bad {
+			res.Outcome, res.Message, res.Details = domain.CheckError, "unreadable result: "+problems, nil
 		}
 		if err := s.store.CheckResultCreate(ctx, &res); err != nil {
 			return nil, nil, fmt.Errorf("store result of check %q: %w", c.Name, err)

@@ -236,7 +236,7 @@ func (a *api) updateCheck(c echo.Context) error {
 	if err := decodeJSON(c, &req, false); err != nil {
 		return err
 	}
-	p := checks.Patch{Asset: req.AssetID, Type: req.CheckType, CheckPatch: domain.CheckPatch{
+	p := checks.Patch{Asset: req.AssetID, TypeJSON: req.CheckType, CheckPatch: domain.CheckPatch{
 		Name: req.Name, Description: req.Description, Severity: req.Severity, Blocking: req.Blocking,
 		Enabled: req.Enabled, Tags: req.Tags, Owner: req.Owner,
 	}}
