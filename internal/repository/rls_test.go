@@ -58,6 +58,7 @@ type tenantRows struct {
 	dep      uuid.UUID
 	workflow uuid.UUID // holds both assets
 	runs     [2]uuid.UUID
+	check    uuid.UUID // on assets[0]
 }
 
 // rlsEnv is one database with a service over the application-role store and
@@ -142,6 +143,7 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err != nil {
 		t.Fatalf("create check: %v", err)
 	}
+	r.check = chk.ID
 	if _, err := e.svc.Checks().PostResults(ctx, run2.ID, []checks.Reported{{Name: chk.Name, Outcome: domain.CheckFailed}}); err != nil {
 		t.Fatalf("post check result: %v", err)
 	}
@@ -616,6 +618,8 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 	linkInsert := "INSERT INTO workflow_assets (tenant_id, workflow_id, position, asset_id) VALUES ($1, $2, 7, $3)"
 	runInsert := "INSERT INTO executions (id, tenant_id, workflow_id, asset_id, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, now(), now())"
 	lineageInsert := "INSERT INTO lineage_events (id, tenant_id, execution_id, event_kind, event_time, event_hash, event, received_at) VALUES (gen_random_uuid(), $1, $2, 'RunEvent', now(), md5(random()::text) || md5(random()::text), '{}', now())"
+	checkInsert := "INSERT INTO checks (id, tenant_id, asset_id, name, check_type, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, md5(random()::text), '{\"type\": \"custom\"}', now(), now())"
+	resultInsert := "INSERT INTO check_results (id, tenant_id, execution_id, attempt, check_id, check_name, outcome, severity, blocking, source, executed_at, created_at) VALUES (gen_random_uuid(), $1, $2, 1, $3, 'c', 'failed', 'error', true, 'api', now(), now())"
 	tests := []struct {
 		name string
 		stmt string
@@ -642,6 +646,14 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"lineage event of A's run", lineageInsert, []any{b.id, a.runs[0]}, "23503"},
 		{"lineage event of a missing run", lineageInsert, []any{b.id, missing}, "23503"},
 		{"lineage event of own run", lineageInsert, []any{b.id, b.runs[0]}, ""},
+		{"check on A's asset", checkInsert, []any{b.id, a.assets[0]}, "23503"},
+		{"check on the global asset", checkInsert, []any{b.id, global}, "23503"},
+		{"check on a missing asset", checkInsert, []any{b.id, missing}, "23503"},
+		{"check on own asset", checkInsert, []any{b.id, b.assets[1]}, ""},
+		{"result of A's run", resultInsert, []any{b.id, a.runs[1], b.check}, "23503"},
+		{"result of A's check", resultInsert, []any{b.id, b.runs[1], a.check}, "23503"},
+		{"result of a missing check", resultInsert, []any{b.id, b.runs[1], missing}, "23503"},
+		{"result of own run and check", resultInsert, []any{b.id, b.runs[1], b.check}, ""},
 	}
 	errs := map[string]*pgconn.PgError{}
 	for _, tt := range tests {
@@ -663,6 +675,8 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"link own workflow to A's asset", "link own workflow to a missing asset"},
 		{"run of A's workflow", "run of a missing workflow"},
 		{"lineage event of A's run", "lineage event of a missing run"},
+		{"check on A's asset", "check on a missing asset"},
+		{"result of A's check", "result of a missing check"},
 	} {
 		x, y := errs[pair[0]], errs[pair[1]]
 		if x == nil || y == nil {

@@ -173,3 +173,43 @@ func TestFailingAssetsMarksOnlyBlockingFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestChecksStayInTheirTenant(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		w := newWorld(t, b)
+		c := w.svc.Checks()
+		typ := json.RawMessage(`{"type":"custom"}`)
+		desc := "defaced"
+		for name, err := range map[string]error{
+			"create on the asset": func() error {
+				_, err := c.Create(w.other, checks.Input{Asset: w.asset.ID.String(), Name: "x", Type: typ})
+				return err
+			}(),
+			"get": func() error { _, err := c.Get(w.other, w.gate.ID); return err }(),
+			"update": func() error {
+				_, err := c.Update(w.other, w.gate.ID, checks.Patch{CheckPatch: domain.CheckPatch{Description: &desc}}, nil)
+				return err
+			}(),
+			"delete":  c.Delete(w.other, w.gate.ID),
+			"history": func() error { _, err := c.History(w.other, w.gate.ID, 10); return err }(),
+			"sync": func() error {
+				_, err := c.Sync(w.other, w.asset.ID.String(), []checks.Input{{Name: "gate", Type: typ}}, true)
+				return err
+			}(),
+			"asset's checks": func() error { _, _, err := c.ForAsset(w.other, w.asset.ID.String()); return err }(),
+		} {
+			if !errors.Is(err, domain.ErrNotFound) {
+				t.Errorf("%s as another tenant: %v, want not found", name, err)
+			}
+		}
+		list, err := c.List(w.other, domain.CheckFilter{}, domain.Page{})
+		if err != nil || list.Total != 0 || len(list.Items) != 0 {
+			t.Errorf("another tenant lists %+v, %v", list, err)
+		}
+		got, err := c.Get(w.ctx, w.gate.ID)
+		if err != nil || got.Description != "" || got.Type.Kind != "row_count" {
+			t.Errorf("the owner's check after the attempts: %+v, %v", got, err)
+		}
+	})
+}
