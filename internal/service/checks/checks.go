@@ -73,41 +73,47 @@ func (in Input) build(asset *domain.Asset) (domain.Check, error) {
 		c.Enabled = *in.Enabled
 	}
 	c.Normalize()
-	var errs []error
-	ct, err := domain.ParseCheckType(in.Type)
-	if err != nil {
-		errs = append(errs, err)
-	}
+	ct, typeErr := domain.ParseCheckType(in.Type)
 	c.Type = ct
-	if err := c.Validate(); err != nil && (ct.Kind != "" || !onlyTypeMissing(err)) {
-		errs = append(errs, err)
+	err := c.Validate()
+	if typeErr != nil {
+		// ParseCheckType has said what is wrong with check_type.
+		err = withoutField(err, "check_type")
 	}
-	if err := mergeValidation(errs...); err != nil {
+	if err := mergeValidation(typeErr, err); err != nil {
 		return domain.Check{}, err
 	}
 	return c, nil
 }
 
-// onlyTypeMissing reports whether err only says check_type is missing,
-// which ParseCheckType has said more precisely.
-func onlyTypeMissing(err error) bool {
+// withoutField drops field from a validation error.
+func withoutField(err error, field string) error {
 	var ve *domain.ValidationError
-	return errors.As(err, &ve) && len(ve.Fields) == 1 && ve.Fields["check_type"] != ""
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var v domain.Validator
+	for k, m := range ve.Fields {
+		if k != field {
+			v.Add(k, "%s", m)
+		}
+	}
+	return v.Err()
 }
 
-// mergeValidation joins validation errors into one, keeping the first
-// message per field.
+// mergeValidation joins validation errors into one; nil errors are
+// skipped, and an error of another kind is returned as it is.
 func mergeValidation(errs ...error) error {
 	var v domain.Validator
 	for _, err := range errs {
+		if err == nil {
+			continue
+		}
 		var ve *domain.ValidationError
 		if !errors.As(err, &ve) {
 			return err
 		}
 		for k, m := range ve.Fields {
-			if k == "check_type" && len(ve.Fields) > 1 {
-				continue
-			}
 			v.Add(k, "%s", m)
 		}
 	}
