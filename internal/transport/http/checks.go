@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -202,6 +203,10 @@ func (a *api) listChecks(c echo.Context) error {
 	f.Severity = domain.Severity(c.QueryParam("severity"))
 	if ref := c.QueryParam("asset_id"); ref != "" {
 		asset, err := a.svc.Checks().ResolveAsset(c.Request().Context(), ref)
+		if errors.Is(err, domain.ErrNotFound) {
+			// As the run listing's asset filter: no such asset, no checks.
+			return c.JSON(http.StatusOK, checkList{Checks: []CheckDTO{}, Limit: p.Limit, Offset: p.Offset})
+		}
 		if err != nil {
 			return err
 		}

@@ -330,8 +330,16 @@ func TestChecksSDKFlow(t *testing.T) {
 				t.Errorf("tenant B lists %+v", bl)
 			}
 			for _, p := range []string{"/api/v1/checks/" + ids["customer_id_unique"], "/api/v1/checks/" + ids["customer_id_unique"] + "/results",
-				"/api/v1/runs/" + trig.RunID + "/check-results", "/api/v1/assets/" + assetID + "/checks", "/api/v1/checks?asset_id=" + assetID} {
+				"/api/v1/runs/" + trig.RunID + "/check-results", "/api/v1/assets/" + assetID + "/checks"} {
 				e.sdk(http.StatusNotFound, e.keyB, e.b, "GET", p, nil)
+			}
+			e.sdk(http.StatusOK, e.keyB, e.b, "GET", "/api/v1/checks?asset_id="+assetID, nil).json(t, &bl)
+			if bl.Total != 0 || len(bl.Checks) != 0 {
+				t.Errorf("tenant B lists the checks of A's asset: %+v", bl)
+			}
+			sdk(http.StatusOK, "GET", "/api/v1/checks?asset_id=no-such-asset", nil).json(t, &list)
+			if list.Total != 0 || len(list.Checks) != 0 || list.Limit != domain.DefaultLimit {
+				t.Errorf("the checks of a missing asset: %+v", list)
 			}
 			// The SDK's tenant header must be the key's tenant.
 			e.sdk(http.StatusForbidden, e.keyB, e.a, "GET", "/api/v1/checks", nil)
