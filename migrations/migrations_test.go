@@ -109,6 +109,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 	now := time.Now().UTC()
 	tenant := "mig-" + randomHex()
 	up, down, global, dep, wf, run, key := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	check := uuid.NewString()
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	stmts := []struct {
@@ -133,6 +134,9 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, down, hex.EncodeToString(hash), run, now}},
 		{"INSERT INTO column_edges (id, tenant_id, upstream_asset_id, upstream_column, downstream_asset_id, downstream_column, source, created_at) VALUES (?, ?, ?, 'a', ?, 'b', 'manual', ?)",
 			[]any{uuid.NewString(), tenant, up, down, now}},
+		{"INSERT INTO checks (id, tenant_id, asset_id, name, check_type, created_at, updated_at) VALUES (?, ?, ?, 'not-null', '{\"type\": \"not_null\", \"columns\": [\"id\"]}', ?, ?)", []any{check, tenant, up, now, now}},
+		{"INSERT INTO check_results (id, tenant_id, execution_id, attempt, check_id, check_name, outcome, severity, blocking, source, executed_at, created_at) VALUES (?, ?, ?, 1, ?, 'not-null', 'failed', 'error', true, 'step', ?, ?)",
+			[]any{uuid.NewString(), tenant, run, check, now, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

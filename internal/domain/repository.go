@@ -158,4 +158,5 @@ type Store interface {
 	RunHistoryRepository
 	SettingRepository
 	ColumnRepository
+	CheckRepository
 }

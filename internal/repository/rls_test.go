@@ -21,6 +21,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/checks"
 	"github.com/servo-data/servo/internal/testdb"
 )
 
@@ -57,6 +58,7 @@ type tenantRows struct {
 	dep      uuid.UUID
 	workflow uuid.UUID // holds both assets
 	runs     [2]uuid.UUID
+	check    uuid.UUID // on assets[0]
 }
 
 // rlsEnv is one database with a service over the application-role store and
@@ -143,6 +145,14 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
+	chk, err := e.svc.Checks().Create(ctx, checks.Input{Asset: r.assets[0].String(), Name: "not-null", Type: []byte(`{"type":"not_null","columns":["id"]}`)})
+	if err != nil {
+		t.Fatalf("create check: %v", err)
+	}
+	r.check = chk.ID
+	if _, err := e.svc.Checks().PostResults(ctx, run2.ID, []checks.Reported{{Name: chk.Name, Outcome: domain.CheckFailed}}); err != nil {
+		t.Fatalf("post check result: %v", err)
+	}
 	return r
 }
 
@@ -183,6 +193,8 @@ var rlsTables = []rlsTable{
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
 	{name: "asset_versions", col: "tenant_id", set: "version = version + 1000", own: 1, reads: true, writes: true},
 	{name: "column_edges", col: "tenant_id", set: "description = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "checks", col: "tenant_id", set: "description = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "check_results", col: "tenant_id", set: "message = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of
@@ -616,6 +628,8 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 	lineageInsert := "INSERT INTO lineage_events (id, tenant_id, execution_id, event_kind, event_time, event_hash, event, received_at) VALUES (gen_random_uuid(), $1, $2, 'RunEvent', now(), md5(random()::text) || md5(random()::text), '{}', now())"
 	columnInsert := "INSERT INTO column_edges (id, tenant_id, upstream_asset_id, upstream_column, downstream_asset_id, downstream_column, source, created_at) VALUES (gen_random_uuid(), $1, $2, 'x', $3, 'y', 'manual', now())"
 	versionInsert := "INSERT INTO asset_versions (id, tenant_id, asset_id, version, fields, fields_hash, execution_id, created_at) VALUES (gen_random_uuid(), $1, $2, 99, '[]', md5(random()::text) || md5(random()::text), $3, now())"
+	checkInsert := "INSERT INTO checks (id, tenant_id, asset_id, name, check_type, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, md5(random()::text), '{\"type\": \"custom\"}', now(), now())"
+	resultInsert := "INSERT INTO check_results (id, tenant_id, execution_id, attempt, check_id, check_name, outcome, severity, blocking, source, executed_at, created_at) VALUES (gen_random_uuid(), $1, $2, 1, $3, 'c', 'failed', 'error', true, 'api', now(), now())"
 	tests := []struct {
 		name string
 		stmt string
@@ -648,6 +662,14 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"version of A's asset", versionInsert, []any{b.id, a.assets[0], nil}, "23503"},
 		{"version produced by A's run", versionInsert, []any{b.id, b.assets[0], a.runs[0]}, "23503"},
 		{"version of own asset by own run", versionInsert, []any{b.id, b.assets[0], b.runs[0]}, ""},
+		{"check on A's asset", checkInsert, []any{b.id, a.assets[0]}, "23503"},
+		{"check on the global asset", checkInsert, []any{b.id, global}, "23503"},
+		{"check on a missing asset", checkInsert, []any{b.id, missing}, "23503"},
+		{"check on own asset", checkInsert, []any{b.id, b.assets[1]}, ""},
+		{"result of A's run", resultInsert, []any{b.id, a.runs[1], b.check}, "23503"},
+		{"result of A's check", resultInsert, []any{b.id, b.runs[1], a.check}, "23503"},
+		{"result of a missing check", resultInsert, []any{b.id, b.runs[1], missing}, "23503"},
+		{"result of own run and check", resultInsert, []any{b.id, b.runs[1], b.check}, ""},
 	}
 	errs := map[string]*pgconn.PgError{}
 	for _, tt := range tests {
@@ -669,6 +691,8 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"link own workflow to A's asset", "link own workflow to a missing asset"},
 		{"run of A's workflow", "run of a missing workflow"},
 		{"lineage event of A's run", "lineage event of a missing run"},
+		{"check on A's asset", "check on a missing asset"},
+		{"result of A's check", "result of a missing check"},
 	} {
 		x, y := errs[pair[0]], errs[pair[1]]
 		if x == nil || y == nil {

@@ -47,5 +47,6 @@ func stepEnv(path, workDir string, rc runContext, spec *domain.ComputeSpec) []st
 		"SERVO_ASSET_NAME="+rc.AssetName,
 		"SERVO_PARTITION_KEY="+rc.PartitionKey,
 		"SERVO_PARTITION_CONTEXT="+rc.partitionContext(),
+		"SERVO_CHECK_RESULTS_PATH="+rc.CheckResultsPath,
 	)
 }

@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/checks"
 )
 
 // outcome is how one attempt ended.
@@ -41,6 +43,10 @@ type result struct {
 	message   string
 	output    string
 	truncated bool
+	// checks are the step's check results; checksErr says they could not
+	// be read.
+	checks    []checks.Reported
+	checksErr error
 }
 
 // runContext is what a step sees of its run, in its environment (command)
@@ -53,6 +59,8 @@ type runContext struct {
 	AssetName    string `json:"asset_name"`
 	PartitionKey string `json:"partition_key"`
 	Attempt      int    `json:"attempt"`
+	// CheckResultsPath is where a command step writes its check results.
+	CheckResultsPath string `json:"-"`
 }
 
 func newRunContext(plan *service.ExecutionPlan) runContext {
@@ -134,8 +142,12 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	out := newTailBuffer(domain.MaxRunLogBytes)
+	rc := newRunContext(plan)
+	// The work directory is mounted at the same path in the sandbox, so the
+	// step and the worker name the results file alike.
+	rc.CheckResultsPath = filepath.Join(dir, CheckResultsFile)
 	// argv as given (no shell, no splicing), argv[0] as the allowlist names it.
-	cmd, release, err := x.sandbox.command(path, spec.Argv[1:], stepEnv(x.sandbox.path, dir, newRunContext(plan), spec), dir, network)
+	cmd, release, err := x.sandbox.command(path, spec.Argv[1:], stepEnv(x.sandbox.path, dir, rc, spec), dir, network)
 	if err != nil {
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}
@@ -170,7 +182,9 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 		end, msg = stopped, "stopped: "+ctx.Err().Error()
 	}
 	text, truncated := out.String()
-	return result{outcome: end, message: msg, output: text, truncated: truncated}
+	res := result{outcome: end, message: msg, output: text, truncated: truncated}
+	res.checks, res.checksErr = readCheckResults(rc.CheckResultsPath)
+	return res
 }
 
 // kill sends SIGTERM to the command's process group, then SIGKILL after the
@@ -254,10 +268,13 @@ func (x *executor) http(ctx context.Context, plan *service.ExecutionPlan, spec *
 	}
 	defer func() { _ = res.Body.Close() }()
 	out := newTailBuffer(domain.MaxRunLogBytes)
-	_, _ = io.Copy(out, io.LimitReader(res.Body, 16<<20))
+	head := &headBuffer{max: checks.MaxReportBytes + 1}
+	_, _ = io.Copy(io.MultiWriter(out, head), io.LimitReader(res.Body, 16<<20))
 	text, truncated := out.String()
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return result{outcome: failed, message: "HTTP " + res.Status, output: text, truncated: truncated}
 	}
-	return result{outcome: succeeded, output: text, truncated: truncated}
+	r := result{outcome: succeeded, output: text, truncated: truncated}
+	r.checks, r.checksErr = checks.BodyReport(head.Bytes())
+	return r
 }

@@ -354,6 +354,10 @@ func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res
 // that is retried while the policy allows, else final; a final step moves
 // its workflow run on.
 func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result) error {
+	res, err := rt.applyChecks(ctx, run, res)
+	if err != nil {
+		return err
+	}
 	if res.output != "" || res.truncated {
 		if err := rt.svc.PutRunLog(ctx, run.ID, res.output, res.truncated); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service/checks"
 )
 
 // Service bundles the use cases over one store.
@@ -16,6 +17,7 @@ type Service struct {
 	dispatcher Dispatcher
 	policy     ComputePolicy
 	keys       *keyCache
+	checks     *checks.Service
 }
 
 // Dispatcher hands runs to the runtime for execution.
@@ -40,8 +42,11 @@ func (s *Service) UseRuntime(d Dispatcher, p ComputePolicy) {
 
 // New returns the use cases over store.
 func New(store domain.Store) *Service {
-	return &Service{store: store, keys: newKeyCache()}
+	return &Service{store: store, keys: newKeyCache(), checks: checks.New(store)}
 }
+
+// Checks returns the data-quality checks of the same store.
+func (s *Service) Checks() *checks.Service { return s.checks }
 
 // scope returns the caller's scope, failing closed without one.
 func scope(ctx context.Context) (domain.Scope, error) {

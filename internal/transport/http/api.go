@@ -74,6 +74,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		g.GET(prefix+"/:id/logs", a.runLogs)
 	}
 	g.GET("/workflow-runs/:id", a.getWorkflowRun)
+	a.mountChecks(g, s.metrics.registry)
 	a.mountOpenLineage(g, opts.OpenLineage, s.log)
 
 	g.GET("/tenants", a.listTenants, requireSystem)

@@ -37,6 +37,27 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/column-dependencies", key: e.keyA,
 		body: map[string]any{"upstream": up, "upstream_column": "x", "downstream": down, "downstream_column": "y"}}).json(t, &colDep)
+	// A data-quality check on A's asset, with a result on A's run.
+	var chk struct{ ID string }
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/checks", key: e.keyA, body: map[string]any{
+		"asset_id": up, "name": "a-check", "check_type": map[string]any{"type": "not_null", "columns": []string{"id"}}}}).json(t, &chk)
+	// A's step of a-up reports the check failed, so a-up is a failing asset.
+	var wrun struct {
+		Steps []struct {
+			ID        string `json:"id"`
+			AssetName string `json:"asset_name"`
+		} `json:"steps"`
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/workflow-runs/" + trig.RunID, key: e.keyA}).json(t, &wrun)
+	for _, st := range wrun.Steps {
+		if st.AssetName == "a-up" {
+			e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/runs/" + st.ID + "/check-results", key: e.keyA,
+				body: map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}}})
+		}
+	}
+	if res := e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks/failing?asset_ids=" + up + "," + down, key: e.keyA}); !strings.Contains(string(res.body), up) {
+		t.Fatalf("A's failing assets: %s, want a-up", res.body)
+	}
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
@@ -46,7 +67,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
 			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
 			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/column-dependencies/" + colDep.ColumnDependency.ID,
-			"/api/v1/assets/" + up + "/columns/x/lineage"} {
+			"/api/v1/assets/" + up + "/columns/x/lineage",
+			"/api/v1/checks/" + chk.ID, "/api/v1/checks/" + chk.ID + "/results",
+			"/api/v1/assets/" + up + "/checks", "/api/v1/runs/" + trig.RunID + "/check-results"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -75,6 +98,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			return []string{colDep.ColumnDependency.ID}
 		case strings.HasPrefix(path, "/api/v1/keys/"):
 			return []string{keys.Keys[0].ID}
+		case strings.HasPrefix(path, "/api/v1/checks/"):
+			return []string{chk.ID}
 		case strings.HasPrefix(path, "/api/v1/runs/"), strings.HasPrefix(path, "/api/v1/executions/"), strings.HasPrefix(path, "/api/v1/workflow-runs/"):
 			return []string{trig.RunID}
 		}
@@ -92,6 +117,13 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/materialize":                 map[string]any{"asset_name": "a-up"},
 		"POST /api/v1/tenants":                     map[string]any{"id": e.a},
 		"POST /api/v1/tenants/:tenant/keys":        map[string]any{},
+		"POST /api/v1/checks": map[string]any{"asset_id": up, "name": "b-check",
+			"check_type": map[string]any{"type": "not_null", "columns": []string{"id"}}},
+		"PATCH /api/v1/checks/:id": map[string]any{"description": "defaced", "enabled": false},
+		"POST /api/v1/assets/:asset/checks/sync": map[string]any{"prune": true, "checks": []any{map[string]any{"name": "a-check",
+			"check_type": map[string]any{"type": "unique", "columns": []string{"x"}}}}},
+		"POST /api/v1/runs/:id/check-results":       map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
+		"POST /api/v1/executions/:id/check-results": map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -106,6 +138,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/executions":           200,
 		"GET /api/v1/tenants":              403,
 		"POST /api/v1/tenants":             403,
+		"GET /api/v1/checks":               200,
+		"GET /api/v1/checks/failing":       200,
+		"POST /api/v1/checks":              404, // A's asset is not found
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
 	// and A's stay as they were.
@@ -181,6 +216,25 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	if after := snapshotA(); after != before {
 		t.Fatalf("A's data changed:\nbefore %s\nafter  %s", before, after)
+	}
+
+	// B's checks: none of A's, and none counted.
+	var bChecks struct {
+		Checks []struct{ ID string } `json:"checks"`
+		Total  int64                 `json:"total"`
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks", key: e.keyB}).json(t, &bChecks)
+	if len(bChecks.Checks) != 0 || bChecks.Total != 0 {
+		t.Errorf("B lists checks %+v (total %d), want none", bChecks.Checks, bChecks.Total)
+	}
+	for _, ref := range []string{up, "a-up"} {
+		if res := e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks?asset_id=" + ref, key: e.keyB}); strings.Contains(string(res.body), chk.ID) ||
+			!strings.Contains(string(res.body), `"checks":[],"total":0`) {
+			t.Errorf("B lists the checks of A's asset %s: %s", ref, res.body)
+		}
+	}
+	if res := e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks/failing?asset_ids=" + up, key: e.keyB}); string(res.body) != `{"asset_ids":[]}`+"\n" {
+		t.Errorf("B asks which of A's assets fail: %s", res.body)
 	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.

@@ -12,6 +12,7 @@ import { h, replace, fmtTime, fmtDuration, shortId, statusBadge, TERMINAL } from
 import { api, getKey, setKey, clearKey, onUnauthorized, seg, listPage, PAGE_SIZE } from "./api.js";
 import { renderGraph, EDGE_TYPES } from "./graph.js";
 import { fieldsPanel } from "./columns.js";
+import { assetChecksCard, runChecksCard, markFailingChecks } from "./checks.js";
 
 const main = document.getElementById("main");
 const navEl = document.getElementById("nav");
@@ -324,6 +325,7 @@ async function assetPage(pg, route) {
       },
     });
     ctl.initial(l.root.id);
+    markFailingChecks(graphBox, nodes.map((n) => n.id));
     if (l.nodes.length === 0) graphBox.append(h("p", { class: "graph-empty muted" }, "No lineage at this depth: this asset has no upstream or downstream edges of the chosen types."));
   };
   const reload = () => {
@@ -393,7 +395,8 @@ async function assetPage(pg, route) {
     h("div", { class: "columns" },
       h("section", { class: "card" }, h("h2", {}, "Details"), details, exportBox),
       h("section", { class: "card" }, h("h2", {}, "Recent runs"), runsBody)),
-    fieldsPanel(asset, (n) => link(["assets", n])));
+    fieldsPanel(asset, (n) => link(["assets", n])),
+    assetChecksCard(asset.name));
 
   loadGraph().catch((err) => pg.alive && replace(graphBox, errorBox(err)));
   poll(pg, async () => {
@@ -518,7 +521,8 @@ async function runPage(pg, route) {
   const stepsBox = h("section", { class: "card", id: "run-steps", hidden: true });
   const eventsBox = h("section", { class: "card", id: "run-events", hidden: true });
   const logsBox = h("section", { class: "card", id: "run-logs-box", hidden: true });
-  show(pg, head, h("section", { class: "card" }, detailsBox), stepsBox, eventsBox, logsBox);
+  const checksBox = runChecksCard(id);
+  show(pg, head, h("section", { class: "card" }, detailsBox), stepsBox, checksBox, eventsBox, logsBox);
 
   let finalRound = false;
   await poll(pg, async () => {
@@ -560,6 +564,7 @@ async function runPage(pg, route) {
     renderSteps(stepsBox, run.steps);
     renderEvents(eventsBox, events);
     renderLogs(logsBox, logs);
+    await checksBox.refresh();
     if (terminal) {
       // One more round picks up the last events and log lines.
       if (finalRound) return false;

@@ -1,0 +1,2 @@
+DROP TABLE check_results;
+DROP TABLE checks;
