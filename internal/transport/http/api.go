@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -95,6 +96,9 @@ func pathRef(c echo.Context, name string) (string, error) {
 	}
 	if v == "" {
 		return "", badRequest(fmt.Sprintf("path parameter %q is required", name), nil)
+	}
+	if !utf8.ValidString(v) {
+		return "", badRequest(fmt.Sprintf("path parameter %q is not valid UTF-8", name), map[string]any{name: "invalid UTF-8"})
 	}
 	return v, nil
 }

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -131,8 +130,8 @@ func readLineageBody(c echo.Context) (any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("a JSON body is required", nil)
 	}
-	if !utf8.Valid(body) {
-		return nil, badRequest("the body is not valid UTF-8", nil)
+	if err := checkUTF8Body(body); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
