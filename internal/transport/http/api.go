@@ -40,6 +40,10 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
 	}
 	g := s.echo.Group(APIPrefix, mw...)
+	// The expensive routes: each tenant gets a bounded share of them, and
+	// large bodies take turns (limits.go).
+	heavy := tenantInflight(newTenantSlots(s.cfg.TenantInflight))
+	bodies := bodyBudget(s.cfg.DecodeBudget, MaxLineageBodyBytes, s.cfg.DecodeWait)
 
 	g.GET("/assets", a.listAssets)
 	g.POST("/assets", a.createAsset)
@@ -50,7 +54,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	g.DELETE("/assets/:asset/dependencies", a.deleteAssetDependencies)
 	g.GET("/assets/:asset/upstream", a.assetUpstream)
 	g.GET("/assets/:asset/downstream", a.assetDownstream)
-	g.GET("/assets/:asset/lineage", a.lineage)
+	g.GET("/assets/:asset/lineage", a.lineage, heavy)
 
 	g.POST("/dependencies", a.createDependency)
 	g.GET("/dependencies/:id", a.getDependency)
@@ -74,7 +78,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		g.GET(prefix+"/:id/logs", a.runLogs)
 	}
 	g.GET("/workflow-runs/:id", a.getWorkflowRun)
-	a.mountOpenLineage(g, opts.OpenLineage, s.log)
+	a.mountOpenLineage(g, opts.OpenLineage, s.log, heavy, bodies)
 
 	g.GET("/tenants", a.listTenants, requireSystem)
 	g.POST("/tenants", a.createTenant, requireSystem)

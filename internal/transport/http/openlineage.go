@@ -34,13 +34,14 @@ type lineageAPI struct {
 
 // mountOpenLineage registers the OpenLineage routes. Without an ingester
 // they answer 503: the routes exist whatever the options, as the OpenAPI
-// document says.
-func (a *api) mountOpenLineage(g *echo.Group, ing *openlineage.Ingester, log *zap.Logger) {
+// document says. heavy limits each tenant's requests in flight, bodies the
+// bytes decoded at once.
+func (a *api) mountOpenLineage(g *echo.Group, ing *openlineage.Ingester, log *zap.Logger, heavy, bodies echo.MiddlewareFunc) {
 	h := &lineageAPI{ing: ing, log: log}
-	g.POST("/lineage", h.ingest)
-	g.POST("/lineage/batch", h.ingestBatch)
+	g.POST("/lineage", h.ingest, heavy, bodies)
+	g.POST("/lineage/batch", h.ingestBatch, heavy, bodies)
 	for _, prefix := range []string{"/runs", "/executions"} {
-		g.GET(prefix+"/:id/lineage-events", h.runEvents)
+		g.GET(prefix+"/:id/lineage-events", h.runEvents, heavy)
 	}
 }
 
@@ -206,8 +207,13 @@ func (h *lineageAPI) ingestBatch(c echo.Context) error {
 	ctx := c.Request().Context()
 	out := LineageBatchDTO{Results: make([]LineageBatchItemDTO, len(list))}
 	for i, ev := range list {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("batch interrupted at event %d: %w", i, err)
+		if ctx.Err() != nil {
+			// Out of time: the events before were each committed or not,
+			// as their results say; these were not attempted.
+			for j := i; j < len(list); j++ {
+				out.Results[j] = LineageBatchItemDTO{Index: j, Error: notStored("not attempted: the request ran out of time")}
+			}
+			break
 		}
 		res, err := h.ing.Ingest(ctx, ev)
 		if err != nil {
@@ -224,6 +230,10 @@ func (h *lineageAPI) ingestBatch(c echo.Context) error {
 // one (the cause is logged under the request id).
 func (h *lineageAPI) itemError(c echo.Context, i int, err error) *ErrorDetail {
 	rid := RequestIDFromContext(c.Request().Context())
+	if unavailable(err) {
+		// The transaction may have committed as its context ended.
+		return notStored("maybe not stored: the database was unavailable or the request ran out of time while storing it")
+	}
 	ae, ok := toAPIError(h.lineageError(err))
 	if !ok {
 		if h.log != nil {
@@ -236,6 +246,15 @@ func (h *lineageAPI) itemError(c echo.Context, i int, err error) *ErrorDetail {
 		details = map[string]any{}
 	}
 	return &ErrorDetail{Code: ae.Code, Message: ae.Message, Details: details}
+}
+
+// notStored is the result of a batch event that was not attempted, or
+// whose storing was cut short, for lack of time or database: the client
+// resends it (ingestion is idempotent, so resending an event that was
+// stored after all changes nothing).
+func notStored(why string) *ErrorDetail {
+	return &ErrorDetail{Code: CodeUnavailable, Message: why + "; resend this event",
+		Details: map[string]any{"retry": true}}
 }
 
 func (h *lineageAPI) runEvents(c echo.Context) error {
