@@ -98,8 +98,8 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.TenantPoolShare },
 	},
 	{
-		Name: "http.decode_budget", Env: "SERVO_HTTP_DECODE_BUDGET", Default: "25165824",
-		Doc:   "Request-body bytes the OpenLineage routes may read and decode at once, server-wide (24 MiB); a request waits up to half of http.request_timeout for room, then gets 429 with Retry-After.",
+		Name: "http.decode_budget", Env: "SERVO_HTTP_DECODE_BUDGET", Default: "8388608",
+		Doc:   "Request-body bytes the OpenLineage routes may read and decode at once, server-wide (8 MiB; a larger body takes all of it); a request waits up to half of http.request_timeout for room, then gets 429 with Retry-After.",
 		field: func(c *Config) any { return &c.HTTP.DecodeBudget },
 	},
 	{

@@ -60,7 +60,8 @@ type Config struct {
 	// ingestion and raw events); one more is 429. Default 2.
 	TenantInflight int
 	// DecodeBudget is how many request-body bytes the OpenLineage routes
-	// may hold and decode at once, server-wide; default DefaultDecodeBudget.
+	// may hold and decode at once, server-wide; a larger body takes all of
+	// it. Default DefaultDecodeBudget.
 	DecodeBudget int64
 	// DecodeWait bounds a request's wait for room in DecodeBudget before
 	// it is 429; default half of RequestTimeout.
@@ -68,7 +69,7 @@ type Config struct {
 }
 
 // DefaultDecodeBudget is the default Config.DecodeBudget.
-const DefaultDecodeBudget = 24 << 20
+const DefaultDecodeBudget = 8 << 20
 
 func (c *Config) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
