@@ -76,7 +76,7 @@ func TestLineageBatchDeadlineReportsEachEvent(t *testing.T) {
 // stalledPost starts a POST whose body (Content-Length size) never comes
 // until the returned function is called; the server holds the request in
 // flight meanwhile.
-func stalledPost(t *testing.T, e *env, path, key string, size int64) (release func() int) {
+func stalledPost(t *testing.T, e *env, path, key string, size int64) (release func() int, ended <-chan int) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	hr, err := http.NewRequest(http.MethodPost, e.url+path, pr)
@@ -104,7 +104,7 @@ func stalledPost(t *testing.T, e *env, path, key string, size int64) (release fu
 	return func() int {
 		_ = pw.CloseWithError(io.ErrUnexpectedEOF)
 		return <-done
-	}
+	}, done
 }
 
 // One tenant may hold at most TenantInflight requests on the expensive
@@ -113,42 +113,50 @@ func stalledPost(t *testing.T, e *env, path, key string, size int64) (release fu
 // after DecodeWait when it stays full).
 func TestExpensiveRouteLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnvConfig(t, zap.NewNop(), false, httpapi.Config{TenantInflight: 1, DecodeBudget: 4 << 20, DecodeWait: 200 * time.Millisecond})
+	e := newEnvConfig(t, zap.NewNop(), false, httpapi.Config{TenantInflight: 1, DecodeBudget: 4 << 20, DecodeWait: time.Second})
 	e.must(201, req{method: "POST", path: "/api/v1/assets", key: e.keyA, body: map[string]any{"name": "root"}})
 	small := []any{olEvent(uuid.NewString(), "COMPLETE", time.Now(), "ns/j", nil, nil)}
 
 	// A's stalled 4 MiB batch holds A's only slot and the whole budget.
-	release := stalledPost(t, e, "/api/v1/lineage/batch", e.keyA, 4<<20)
-	deadline := time.Now().Add(10 * time.Second)
+	// B's small batches probe for it (they hold no slot of A's): once one
+	// is refused for want of room in the budget, the stalled batch holds it.
+	release, ended := stalledPost(t, e, "/api/v1/lineage/batch", e.keyA, 4<<20)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res := e.do(req{method: "GET", path: "/api/v1/assets/root/lineage", key: e.keyA})
+		select {
+		case st := <-ended:
+			t.Fatalf("the stalled batch ended early: %d", st)
+		default:
+		}
+		t0 := time.Now()
+		res := e.do(req{method: "POST", path: "/api/v1/lineage/batch", key: e.keyB, body: small})
 		if res.status == http.StatusTooManyRequests {
-			if res.header.Get("Retry-After") != "1" || res.errBody(t).Code != "rate_limited" {
-				t.Fatalf("429 without Retry-After or code: %v %s", res.header, res.body)
+			if waited := time.Since(t0); waited < 900*time.Millisecond {
+				t.Fatalf("B was refused after %s, before the budget wait", waited)
+			}
+			if d := res.errBody(t); !strings.Contains(d.Message, "request bytes") || res.header.Get("Retry-After") != "1" || d.Code != "rate_limited" {
+				t.Fatalf("B's batch: %+v %v", d, res.header)
 			}
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("A's lineage walk still %d while A's batch is in flight", res.status)
+		if res.status != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("B's batch %d while A's stalled batch should hold the budget: %s", res.status, res.body)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	res := e.must(429, req{method: "POST", path: "/api/v1/lineage/batch", key: e.keyA, body: small})
-	if d := res.errBody(t); !strings.Contains(d.Message, "in flight") {
-		t.Fatalf("A's second batch: %q", d.Message)
+	// A's only slot is taken: its lineage walk and batches are refused at once.
+	for _, r := range []req{
+		{method: "GET", path: "/api/v1/assets/root/lineage", key: e.keyA},
+		{method: "POST", path: "/api/v1/lineage/batch", key: e.keyA, body: small},
+		{method: "POST", path: "/api/v1/lineage", key: e.keyA, body: small[0]},
+	} {
+		res := e.must(429, r)
+		if d := res.errBody(t); !strings.Contains(d.Message, "in flight") || res.header.Get("Retry-After") != "1" {
+			t.Fatalf("%s %s: %+v %v", r.method, r.path, d, res.header)
+		}
 	}
 	e.must(200, req{method: "GET", path: "/api/v1/assets", key: e.keyA})                                  // cheap routes are not limited
 	e.must(404, req{method: "GET", path: "/api/v1/assets/" + uuid.NewString() + "/lineage", key: e.keyB}) // B has slots of its own
-
-	// B has a slot of its own but no room in the byte budget: 429 after the wait.
-	t0 := time.Now()
-	res = e.must(429, req{method: "POST", path: "/api/v1/lineage/batch", key: e.keyB, body: small})
-	if waited := time.Since(t0); waited < 150*time.Millisecond {
-		t.Fatalf("B was refused after %s, before the budget wait", waited)
-	}
-	if d := res.errBody(t); !strings.Contains(d.Message, "request bytes") || res.header.Get("Retry-After") != "1" {
-		t.Fatalf("B's batch: %q %v", d.Message, res.header)
-	}
 
 	if st := release(); st != 0 && st != http.StatusBadRequest { // 0: the client saw its own write fail
 		t.Fatalf("the stalled batch ended %d, want 400 (truncated)", st)
