@@ -397,7 +397,7 @@ func (n *noisy) floodRows(ctx context.Context) (row, row, error) {
 		return row{}, row{}, err
 	}
 	if fe := floodErr.Load(); fe != nil {
-		return row{}, row{}, fmt.Errorf("B's flood failed: %v", fe)
+		return row{}, row{}, fmt.Errorf("the flood of tenant B failed: %v", fe)
 	}
 	logf("noisy: B's flood: %d batches of 100 events stored, %d refused with 429", batches.Load(), refused.Load())
 	logf("noisy: A under the flood: point read p50 %s p99 %s; trigger-to-start p50 %s max %s", fmtDur(floodRead.P50), fmtDur(floodRead.P99), fmtDur(floodStart.P50), fmtDur(floodStart.P99))
