@@ -8,8 +8,9 @@ package main
 // run /bin/sleep, on a fresh database. A child process, so that its
 // resident memory is the server's alone. Then:
 //
-//  1. eight tenants send one 10 MiB OpenLineage event each, at once; the
-//     row reports the server's peak RSS (VmHWM) against its idle RSS;
+//  1. eight tenants send one 10 MiB OpenLineage event each, at once,
+//     resending after a 429 until it is stored; the row reports the
+//     server's peak RSS (VmHWM) against its idle RSS;
 //  2. tenant A alone: point reads, and trigger-to-start of a command step;
 //  3. the same while tenant B floods: 10 concurrent /lineage/batch loops
 //     (retrying 50 ms after a 429) and 100 queued /bin/sleep steps.
@@ -258,8 +259,8 @@ func bigEvent(size int) []byte {
 	return b.Bytes()
 }
 
-// memoryRow sends eight 10 MiB events at once, one per tenant, and reports
-// the child's peak resident memory.
+// memoryRow sends eight 10 MiB events at once, one per tenant, each until
+// it is stored, and reports the child's peak resident memory.
 func (n *noisy) memoryRow(ctx context.Context) (row, error) {
 	size := httpapi.MaxLineageBodyBytes - 4096
 	if n.e.o.Short && os.Getenv("SERVO_BENCH_NOISY_FULL_EVENTS") == "" {
@@ -270,17 +271,31 @@ func (n *noisy) memoryRow(ctx context.Context) (row, error) {
 		events[i] = bigEvent(size)
 	}
 	idle := n.procKB("VmRSS")
+	// Each sender is a well-behaved client: after a 429 it waits the
+	// Retry-After second and sends again, until its event is stored.
 	var wg sync.WaitGroup
-	statuses := make([]int, len(events))
+	var refused atomic.Int64
 	errs := make([]error, len(events))
 	t0 := time.Now()
 	for i := range events {
 		wg.Go(func() {
-			var b []byte
-			statuses[i], b, errs[i] = n.post(ctx, fmt.Sprintf("noisy-m%d", i), "/api/v1/lineage", events[i])
-			if errs[i] == nil && statuses[i] != http.StatusCreated && statuses[i] != http.StatusTooManyRequests {
-				errs[i] = fmt.Errorf("status %d: %.300s", statuses[i], b)
+			for time.Since(t0) < 3*time.Minute {
+				st, b, err := n.post(ctx, fmt.Sprintf("noisy-m%d", i), "/api/v1/lineage", events[i])
+				switch {
+				case err != nil:
+					errs[i] = err
+					return
+				case st == http.StatusCreated:
+					return
+				case st == http.StatusTooManyRequests:
+					refused.Add(1)
+					time.Sleep(time.Second)
+				default:
+					errs[i] = fmt.Errorf("status %d: %.300s", st, b)
+					return
+				}
 			}
+			errs[i] = fmt.Errorf("event %d not stored within 3 minutes", i)
 		})
 	}
 	wg.Wait()
@@ -288,19 +303,13 @@ func (n *noisy) memoryRow(ctx context.Context) (row, error) {
 	if err := errors.Join(errs...); err != nil {
 		return row{}, fmt.Errorf("big events: %w", err)
 	}
-	stored := 0
-	for _, s := range statuses {
-		if s == http.StatusCreated {
-			stored++
-		}
-	}
 	peak := n.procKB("VmHWM")
-	logf("noisy: 8 events of %.1f MiB: %d stored, %d refused with 429, in %s; child RSS idle %d MB, peak %d MB",
-		float64(size)/(1<<20), stored, 8-stored, took.Round(time.Millisecond), idle/1024, peak/1024)
+	logf("noisy: 8 events of %.1f MiB all stored in %s after %d answers 429; child RSS idle %d MB, peak %d MB",
+		float64(size)/(1<<20), took.Round(time.Millisecond), refused.Load(), idle/1024, peak/1024)
 	return row{
-		Name:    fmt.Sprintf("noisy: peak RSS of the server under 8 concurrent %.0f MiB events: %d MB (idle %d MB; %d stored, %d refused 429; %s)", float64(size)/(1<<20), peak/1024, idle/1024, stored, 8-stored, took.Round(time.Millisecond)),
+		Name:    fmt.Sprintf("noisy: peak RSS of the server while 8 clients send a %.0f MiB event each at once (resending after 429): %d MB (idle %d MB; %d answers 429; all stored in %s)", float64(size)/(1<<20), peak/1024, idle/1024, refused.Load(), took.Round(time.Millisecond)),
 		Clients: 8, Target: "<= 300 MB",
-		Servo: result{N: stored, P50: took, P99: took},
+		Servo: result{N: len(events), P50: took, P99: took},
 	}, nil
 }
 

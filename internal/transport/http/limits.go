@@ -75,10 +75,10 @@ func tenantInflight(s *tenantSlots) echo.MiddlewareFunc {
 // at once, server-wide: a decoded JSON document takes many times its size
 // in memory (about 18 times for an OpenLineage event made of many small
 // objects), so concurrent large bodies must take turns. A body larger than
-// the budget takes all of it. A request
-// reserves its Content-Length (the route's maximum when unknown) before
-// its body is read and keeps it until its handler returns; it waits for
-// room at most wait, then gets 429 rate_limited with Retry-After: 1.
+// the budget takes all of it. A request reserves its Content-Length (the
+// route's maximum when unknown) before its body is read and keeps it until
+// its handler returns; it waits for room at most wait, then gets 429
+// rate_limited with Retry-After: 1.
 func bodyBudget(total, limit int64, wait time.Duration) echo.MiddlewareFunc {
 	sem := semaphore.NewWeighted(total)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
