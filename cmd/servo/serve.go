@@ -81,6 +81,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		httpapi.Config{
 			Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout, RequestTimeout: cfg.HTTP.RequestTimeout,
 			RateLimit: float64(cfg.HTTP.RateLimit), RateBurst: cfg.HTTP.RateBurst,
+			TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
 		},
 		httpapi.Deps{DB: store, Pool: store, Log: log, Version: buildVersion(), StepIsolation: isolation},
 	)

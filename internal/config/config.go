@@ -126,6 +126,18 @@ type HTTP struct {
 	// RateBurst is the requests a tenant may make at once above RateLimit
 	// (0: twice RateLimit).
 	RateBurst int
+	// TenantPoolShare is the percentage of the database pool one tenant's
+	// expensive requests (lineage, OpenLineage ingestion) may hold at once.
+	TenantPoolShare int
+	// DecodeBudget is the request-body bytes the OpenLineage routes may
+	// hold and decode at once, server-wide.
+	DecodeBudget int
+}
+
+// TenantInflight is how many expensive requests one tenant may have in
+// flight: TenantPoolShare percent of the pool, at least one.
+func (c *Config) TenantInflight() int {
+	return max(1, c.Database.MaxOpenConns*c.HTTP.TenantPoolShare/100)
 }
 
 // Log configures logging.
@@ -514,6 +526,12 @@ func (c *Config) validate() []problem {
 	}
 	if c.HTTP.RateBurst < 0 {
 		bad("http.rate_burst", "must not be negative, got %d", c.HTTP.RateBurst)
+	}
+	if c.HTTP.TenantPoolShare < 1 || c.HTTP.TenantPoolShare > 100 {
+		bad("http.tenant_pool_share", "must be a percentage from 1 to 100, got %d", c.HTTP.TenantPoolShare)
+	}
+	if c.HTTP.DecodeBudget < 1<<20 {
+		bad("http.decode_budget", "must be at least 1048576 bytes, got %d", c.HTTP.DecodeBudget)
 	}
 	r := c.Runtime
 	if r.MaxRunningPerTenant < 1 {

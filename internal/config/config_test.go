@@ -25,11 +25,11 @@ func defaults() config.Config {
 			ConnectTimeout:     30 * time.Second,
 			SlowQueryThreshold: 200 * time.Millisecond,
 		},
-		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second, RequestTimeout: 15 * time.Second},
+		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second, RequestTimeout: 15 * time.Second, TenantPoolShare: 40, DecodeBudget: 8 << 20},
 		Log:         config.Log{Level: "info", Format: "json"},
 		OpenLineage: config.OpenLineage{Mode: "lenient", Retention: 720 * time.Hour},
 		Runtime: config.Runtime{
-			MaxRunningPerTenant: 10, Workers: 10, Lease: 30 * time.Minute, KillGrace: 10 * time.Second,
+			MaxRunningPerTenant: 4, Workers: 10, Lease: 30 * time.Minute, KillGrace: 10 * time.Second,
 			Isolation: "auto", StepNetwork: "host", StepPath: "/usr/local/bin:/usr/bin:/bin",
 		},
 	}
@@ -93,7 +93,7 @@ log:
 					ConnectTimeout:     5 * time.Second,
 					SlowQueryThreshold: time.Second,
 				}
-				c.HTTP = config.HTTP{Addr: "127.0.0.1:9090", ShutdownTimeout: 40 * time.Second, RequestTimeout: 3 * time.Second, RateLimit: 50, RateBurst: 80}
+				c.HTTP = config.HTTP{Addr: "127.0.0.1:9090", ShutdownTimeout: 40 * time.Second, RequestTimeout: 3 * time.Second, RateLimit: 50, RateBurst: 80, TenantPoolShare: 40, DecodeBudget: 8 << 20}
 				c.Log = config.Log{Level: "debug", Format: "console"}
 			},
 		},
@@ -127,7 +127,7 @@ log:
 					ConnectTimeout:     time.Minute,
 					SlowQueryThreshold: 50 * time.Millisecond,
 				}
-				c.HTTP = config.HTTP{Addr: ":9999", ShutdownTimeout: 2 * time.Second, RequestTimeout: 4 * time.Second, RateLimit: 5, RateBurst: 7}
+				c.HTTP = config.HTTP{Addr: ":9999", ShutdownTimeout: 2 * time.Second, RequestTimeout: 4 * time.Second, RateLimit: 5, RateBurst: 7, TenantPoolShare: 40, DecodeBudget: 8 << 20}
 				c.Log = config.Log{Level: "warn", Format: "console"}
 			},
 		},
@@ -463,6 +463,8 @@ func TestKeysCoverConfig(t *testing.T) {
 			value = "none"
 		case "runtime.step_path":
 			value = "/opt/bin"
+		case "http.decode_budget":
+			value = "2097152"
 		default:
 			if value == "" {
 				value = "x_value"
@@ -634,5 +636,28 @@ func TestSecretsFromFiles(t *testing.T) {
 	// A non-secret key has no _file form.
 	if _, err := config.Load(config.Options{File: writeFile(t, "log:\n  level_file: /etc/hostname\n"), Environ: []string{}}); !errors.Is(err, config.ErrInvalid) {
 		t.Fatalf("log.level_file: %v, want unknown key", err)
+	}
+}
+
+// TestDefaultLimitsLeaveRoomForOthers checks the defaults that keep one
+// tenant from starving the others: its running steps stay below one worker
+// process's slots, and its expensive requests below the whole pool.
+func TestDefaultLimitsLeaveRoomForOthers(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Runtime.MaxRunningPerTenant >= c.Runtime.Workers {
+		t.Errorf("runtime.max_running_per_tenant %d is not below runtime.workers %d", c.Runtime.MaxRunningPerTenant, c.Runtime.Workers)
+	}
+	if n := c.TenantInflight(); n < 1 || n >= c.Database.MaxOpenConns {
+		t.Errorf("one tenant may hold %d of %d pooled connections on the expensive routes", n, c.Database.MaxOpenConns)
+	}
+	for _, tc := range []struct{ conns, share, want int }{{5, 40, 2}, {1, 40, 1}, {20, 40, 8}, {10, 100, 10}, {3, 1, 1}} {
+		c.Database.MaxOpenConns, c.HTTP.TenantPoolShare = tc.conns, tc.share
+		if got := c.TenantInflight(); got != tc.want {
+			t.Errorf("%d conns at %d%%: %d requests, want %d", tc.conns, tc.share, got, tc.want)
+		}
 	}
 }

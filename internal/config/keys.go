@@ -96,6 +96,16 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.RateBurst },
 	},
 	{
+		Name: "http.tenant_pool_share", Env: "SERVO_HTTP_TENANT_POOL_SHARE", Default: "40",
+		Doc:   "Percentage of database.max_open_conns (at least one request) one tenant may hold at once on the expensive routes: lineage walks, OpenLineage ingestion and raw events; more get 429 with Retry-After at once.",
+		field: func(c *Config) any { return &c.HTTP.TenantPoolShare },
+	},
+	{
+		Name: "http.decode_budget", Env: "SERVO_HTTP_DECODE_BUDGET", Default: "8388608",
+		Doc:   "Request-body bytes the OpenLineage routes may read and decode at once, server-wide (8 MiB; a larger body takes all of it); a request waits up to half of http.request_timeout for room, then gets 429 with Retry-After.",
+		field: func(c *Config) any { return &c.HTTP.DecodeBudget },
+	},
+	{
 		Name: "auth.admin_key", Env: "SERVO_ADMIN_KEY", Default: "", Secret: true,
 		Doc:   "Bearer token for the admin API (tenants, keys, global rows); at least 32 characters; empty disables it.",
 		field: func(c *Config) any { return &c.Auth.AdminKey },
@@ -111,8 +121,8 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Runtime.AllowedHosts },
 	},
 	{
-		Name: "runtime.max_running_per_tenant", Env: "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT", Default: "10",
-		Doc:   "Most steps and materializations of one tenant running at once, across all workers; the rest wait queued, oldest first.",
+		Name: "runtime.max_running_per_tenant", Env: "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT", Default: "4",
+		Doc:   "Most steps and materializations of one tenant running at once, across all workers; the rest wait queued, oldest first. Keep it below runtime.workers so that one tenant's backlog leaves slots to the others.",
 		field: func(c *Config) any { return &c.Runtime.MaxRunningPerTenant },
 	},
 	{

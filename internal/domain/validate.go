@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -45,6 +46,9 @@ func checkName(v *Validator, field, name string) {
 	n := utf8.RuneCountInString(name)
 	v.Check(n >= 1 && n <= MaxNameLen, field, "must be 1 to %d characters", MaxNameLen)
 	v.Check(validText(name), field, "must be valid UTF-8 without control characters")
+	v.Check(!strings.ContainsFunc(name, IsBidiControl), field, "must not hold bidirectional control characters (U+202A-U+202E, U+2066-U+2069)")
+	_, isID := ParseRef(name)
+	v.Check(!isID, field, "must not read as a UUID (a path takes an id or a name, and this would be taken for an id)")
 }
 
 func checkCommon(v *Validator, description, owner string, tags []string) {

@@ -281,6 +281,7 @@ func checkNames(e *event) error {
 		n := utf8.RuneCountInString(name)
 		v.Check(n <= domain.MaxNameLen, field, "%q is %d characters once namespace and name are joined; Servo names hold at most %d", name, n, domain.MaxNameLen)
 		v.Check(printable(name), field, "namespace and name must not hold control characters")
+		v.Check(!strings.ContainsFunc(name, domain.IsBidiControl), field, "namespace and name must not hold bidirectional control characters (U+202A-U+202E, U+2066-U+2069)")
 	}
 	if e.Dataset != nil {
 		check(e.Dataset.At, e.Dataset.AssetName())

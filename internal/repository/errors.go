@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -59,6 +60,10 @@ func translate(err error) error {
 		return fmt.Errorf("referenced row: %w", domain.ErrNotFound)
 	case strings.Contains(msg, "CHECK constraint failed"), strings.Contains(msg, "NOT NULL constraint failed"):
 		return fmt.Errorf("%w: rejected by the schema", domain.ErrInvalid)
+	case strings.Contains(msg, "interrupted (9)"):
+		// SQLITE_INTERRUPT: the driver interrupts a statement whose
+		// context ended; say so, as PostgreSQL's driver does.
+		return fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	return err
 }

@@ -25,7 +25,8 @@ type Config struct {
 	// Policy is the allowlist of executables and hosts.
 	Policy Policy
 	// MaxRunningPerTenant caps a tenant's running materializations and
-	// steps; default 10.
+	// steps; default 4, below the default Workers, so that one tenant's
+	// backlog leaves slots to the others.
 	MaxRunningPerTenant int
 	// StartsPerMinute caps how many runs of a tenant start in any minute; 0
 	// means no cap.
@@ -58,7 +59,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.MaxRunningPerTenant <= 0 {
-		c.MaxRunningPerTenant = 10
+		c.MaxRunningPerTenant = 4
 	}
 	if c.Workers <= 0 {
 		c.Workers = 10

@@ -53,7 +53,7 @@ func (s *Service) GetAsset(ctx context.Context, id uuid.UUID) (*domain.Asset, er
 // ResolveAsset finds an asset by UUID or by name; the tenant's own asset
 // wins over a global one of the same name.
 func (s *Service) ResolveAsset(ctx context.Context, ref string) (*domain.Asset, error) {
-	if id, ok := refID(ref); ok {
+	if id, ok := domain.ParseRef(ref); ok {
 		return s.store.AssetGet(ctx, id)
 	}
 	if ref == "" {

@@ -180,9 +180,11 @@ func (s *Service) RetryRun(ctx context.Context, id uuid.UUID, from domain.State,
 }
 
 // PutRunLog replaces the kept output of a run with its last
-// domain.MaxRunLogBytes bytes.
+// domain.MaxRunLogBytes bytes. Invalid UTF-8 becomes U+FFFD and each NUL
+// byte the four characters \x00: PostgreSQL refuses NUL in text, and a
+// log that cannot be stored would cost the step its outcome.
 func (s *Service) PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error {
-	content = strings.ToValidUTF8(content, "\uFFFD")
+	content = strings.ReplaceAll(strings.ToValidUTF8(content, "\uFFFD"), "\x00", `\x00`)
 	if len(content) > domain.MaxRunLogBytes {
 		cut := len(content) - domain.MaxRunLogBytes
 		for cut < len(content) && !utf8.RuneStart(content[cut]) {

@@ -62,15 +62,6 @@ func ParseID(field, s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// refID parses ref as a UUID when it is one; ok is false for a name.
-func refID(ref string) (uuid.UUID, bool) {
-	if len(ref) != 36 {
-		return uuid.Nil, false
-	}
-	id, err := uuid.Parse(ref)
-	return id, err == nil
-}
-
 func forbiddenGlobal(what string) error {
 	return fmt.Errorf("%w: global %s are read-only for tenants", domain.ErrForbidden, what)
 }

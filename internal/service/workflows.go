@@ -101,7 +101,7 @@ func (s *Service) ResolveWorkflow(ctx context.Context, ref string, version int) 
 	if version < 0 {
 		return nil, domain.Invalid("version", "must be positive")
 	}
-	if id, ok := refID(ref); ok {
+	if id, ok := domain.ParseRef(ref); ok {
 		w, err := s.store.WorkflowGet(ctx, id)
 		if err != nil {
 			return nil, err

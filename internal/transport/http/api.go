@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -39,6 +40,10 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
 	}
 	g := s.echo.Group(APIPrefix, mw...)
+	// The expensive routes: each tenant gets a bounded share of them, and
+	// large bodies take turns (limits.go).
+	heavy := tenantInflight(newTenantSlots(s.cfg.TenantInflight))
+	bodies := bodyBudget(s.cfg.DecodeBudget, MaxLineageBodyBytes, s.cfg.DecodeWait)
 
 	g.GET("/assets", a.listAssets)
 	g.POST("/assets", a.createAsset)
@@ -49,8 +54,8 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	g.DELETE("/assets/:asset/dependencies", a.deleteAssetDependencies)
 	g.GET("/assets/:asset/upstream", a.assetUpstream)
 	g.GET("/assets/:asset/downstream", a.assetDownstream)
-	g.GET("/assets/:asset/lineage", a.lineage)
-	a.mountColumns(g)
+	g.GET("/assets/:asset/lineage", a.lineage, heavy)
+	a.mountColumns(g, heavy)
 
 	g.POST("/dependencies", a.createDependency)
 	g.GET("/dependencies/:id", a.getDependency)
@@ -75,7 +80,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	}
 	g.GET("/workflow-runs/:id", a.getWorkflowRun)
 	a.mountChecks(g, s.metrics.registry)
-	a.mountOpenLineage(g, opts.OpenLineage, s.log)
+	a.mountOpenLineage(g, opts.OpenLineage, s.log, heavy, bodies)
 
 	g.GET("/tenants", a.listTenants, requireSystem)
 	g.POST("/tenants", a.createTenant, requireSystem)
@@ -97,6 +102,9 @@ func pathRef(c echo.Context, name string) (string, error) {
 	}
 	if v == "" {
 		return "", badRequest(fmt.Sprintf("path parameter %q is required", name), nil)
+	}
+	if !utf8.ValidString(v) {
+		return "", badRequest(fmt.Sprintf("path parameter %q is not valid UTF-8", name), map[string]any{name: "invalid UTF-8"})
 	}
 	return v, nil
 }

@@ -49,11 +49,20 @@ func (a *api) listAssets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := domain.AssetFilter{
-		AssetType:  c.QueryParam("asset_type"),
-		Owner:      c.QueryParam("owner"),
-		Tag:        c.QueryParam("tag"),
-		NamePrefix: c.QueryParam("q"),
+	var f domain.AssetFilter
+	for _, q := range []struct {
+		name string
+		max  int
+		dst  *string
+	}{
+		{"asset_type", domain.MaxTypeLen, &f.AssetType},
+		{"owner", domain.MaxOwnerLen, &f.Owner},
+		{"tag", domain.MaxTagLen, &f.Tag},
+		{"q", domain.MaxNameLen, &f.NamePrefix},
+	} {
+		if *q.dst, err = queryText(c, q.name, q.max); err != nil {
+			return err
+		}
 	}
 	list, err := a.svc.ListAssets(c.Request().Context(), f, p)
 	if err != nil {

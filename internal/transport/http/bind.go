@@ -36,10 +36,8 @@ func decodeJSON(c echo.Context, dst any, allowEmpty bool) error {
 	if len(body) > MaxBodyBytes {
 		return &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
 	}
-	if !utf8.Valid(body) {
-		// encoding/json would quietly turn the bad bytes into U+FFFD and
-		// store text the client never sent.
-		return badRequest("the body is not valid UTF-8", nil)
+	if err := checkUTF8Body(body); err != nil {
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
@@ -118,6 +116,66 @@ func queryInt(c echo.Context, name string, def, lo, hi int) (int, error) {
 		return 0, badRequest(fmt.Sprintf("query parameter %q must be an integer from %d to %d", name, lo, hi), map[string]any{name: "out of range"})
 	}
 	return n, nil
+}
+
+// checkUTF8Body refuses a body that is not valid UTF-8 or whose JSON
+// strings hold a lone UTF-16 surrogate escape (such as "\ud800"):
+// encoding/json would quietly store U+FFFD in place of either, text the
+// client never sent.
+func checkUTF8Body(body []byte) error {
+	if !utf8.Valid(body) {
+		return badRequest("the body is not valid UTF-8", nil)
+	}
+	if at := loneSurrogate(body); at >= 0 {
+		return badRequest(fmt.Sprintf("the body is not valid UTF-8: a lone UTF-16 surrogate escape at byte %d", at), nil)
+	}
+	return nil
+}
+
+// loneSurrogate returns the offset of the first \uXXXX escape in b that is
+// a surrogate (D800-DFFF) not part of a high-low pair, or -1. Backslashes
+// only occur inside JSON strings, so a scan of the raw bytes is exact for
+// valid JSON; for invalid JSON the decoder reports its own error anyway.
+func loneSurrogate(b []byte) int {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo, ok := hex4(i + 6); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return i
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return i
+		}
+		i += 5
+	}
+	return -1
+}
+
+// queryText reads an optional text query parameter of at most max
+// characters; a longer one is 400, never a truncated or failed filter.
+func queryText(c echo.Context, name string, max int) (string, error) {
+	v := c.QueryParam(name)
+	if utf8.RuneCountInString(v) > max {
+		return "", badRequest(fmt.Sprintf("query parameter %q must be at most %d characters", name, max), map[string]any{name: "too long"})
+	}
+	return v, nil
 }
 
 // pathID reads a path parameter that must be a UUID.

@@ -13,10 +13,10 @@ import (
 
 // mountColumns registers dataset versions, column lineage and manual
 // column edges.
-func (a *api) mountColumns(g *echo.Group) {
+func (a *api) mountColumns(g *echo.Group, heavy echo.MiddlewareFunc) {
 	g.GET("/assets/:asset/versions", a.assetVersions)
 	g.GET("/assets/:asset/versions/:version", a.assetVersion)
-	g.GET("/assets/:asset/columns/:column/lineage", a.columnLineage)
+	g.GET("/assets/:asset/columns/:column/lineage", a.columnLineage, heavy)
 	g.POST("/column-dependencies", a.createColumnDependency)
 	g.GET("/column-dependencies/:id", a.getColumnDependency)
 	g.DELETE("/column-dependencies/:id", a.deleteColumnDependency)

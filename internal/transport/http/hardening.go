@@ -206,6 +206,18 @@ func rateLimit(l *rateLimiter) echo.MiddlewareFunc {
 	}
 }
 
+// MaxQueryValueBytes caps each query parameter's name and value; filters
+// have their own, smaller limits (the longest value they can match).
+const MaxQueryValueBytes = 1024
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
 // cleanQuery refuses query strings whose names or values are not valid
 // UTF-8 or hold control characters (NUL above all, which PostgreSQL
 // refuses in text): 400, before any handler passes them to a filter.
@@ -213,6 +225,10 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		for name, values := range c.QueryParams() {
 			for _, v := range append([]string{name}, values...) {
+				if len(v) > MaxQueryValueBytes {
+					return badRequest(fmt.Sprintf("query parameter %q is over %d bytes", strings.ToValidUTF8(truncate(name, 64), "?"), MaxQueryValueBytes),
+						map[string]any{"query": "too long"})
+				}
 				if !cleanText(v) {
 					return badRequest(fmt.Sprintf("query parameter %q must be valid UTF-8 without control characters", strings.ToValidUTF8(name, "?")),
 						map[string]any{"query": "invalid text"})

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -35,13 +34,14 @@ type lineageAPI struct {
 
 // mountOpenLineage registers the OpenLineage routes. Without an ingester
 // they answer 503: the routes exist whatever the options, as the OpenAPI
-// document says.
-func (a *api) mountOpenLineage(g *echo.Group, ing *openlineage.Ingester, log *zap.Logger) {
+// document says. heavy limits each tenant's requests in flight, bodies the
+// bytes decoded at once.
+func (a *api) mountOpenLineage(g *echo.Group, ing *openlineage.Ingester, log *zap.Logger, heavy, bodies echo.MiddlewareFunc) {
 	h := &lineageAPI{ing: ing, log: log}
-	g.POST("/lineage", h.ingest)
-	g.POST("/lineage/batch", h.ingestBatch)
+	g.POST("/lineage", h.ingest, heavy, bodies)
+	g.POST("/lineage/batch", h.ingestBatch, heavy, bodies)
 	for _, prefix := range []string{"/runs", "/executions"} {
-		g.GET(prefix+"/:id/lineage-events", h.runEvents)
+		g.GET(prefix+"/:id/lineage-events", h.runEvents, heavy)
 	}
 }
 
@@ -113,7 +113,14 @@ func (h *lineageAPI) ready(c echo.Context) error {
 func readLineageBody(c echo.Context) (any, error) {
 	req := c.Request()
 	tooLarge := &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxLineageBodyBytes)}
-	body, err := io.ReadAll(io.LimitReader(req.Body, MaxLineageBodyBytes+1))
+	// Read into a buffer of the announced size: io.ReadAll's doubling
+	// would allocate about twice a large body.
+	var buf bytes.Buffer
+	if n := req.ContentLength; n > 0 && n <= MaxLineageBodyBytes {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(req.Body, MaxLineageBodyBytes+1))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -131,8 +138,8 @@ func readLineageBody(c echo.Context) (any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("a JSON body is required", nil)
 	}
-	if !utf8.Valid(body) {
-		return nil, badRequest("the body is not valid UTF-8", nil)
+	if err := checkUTF8Body(body); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -207,8 +214,13 @@ func (h *lineageAPI) ingestBatch(c echo.Context) error {
 	ctx := c.Request().Context()
 	out := LineageBatchDTO{Results: make([]LineageBatchItemDTO, len(list))}
 	for i, ev := range list {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("batch interrupted at event %d: %w", i, err)
+		if ctx.Err() != nil {
+			// Out of time: the events before were each committed or not,
+			// as their results say; these were not attempted.
+			for j := i; j < len(list); j++ {
+				out.Results[j] = LineageBatchItemDTO{Index: j, Error: notStored("not attempted: the request ran out of time")}
+			}
+			break
 		}
 		res, err := h.ing.Ingest(ctx, ev)
 		if err != nil {
@@ -225,6 +237,10 @@ func (h *lineageAPI) ingestBatch(c echo.Context) error {
 // one (the cause is logged under the request id).
 func (h *lineageAPI) itemError(c echo.Context, i int, err error) *ErrorDetail {
 	rid := RequestIDFromContext(c.Request().Context())
+	if unavailable(err) {
+		// The transaction may have committed as its context ended.
+		return notStored("maybe not stored: the database was unavailable or the request ran out of time while storing it")
+	}
 	ae, ok := toAPIError(h.lineageError(err))
 	if !ok {
 		if h.log != nil {
@@ -237,6 +253,15 @@ func (h *lineageAPI) itemError(c echo.Context, i int, err error) *ErrorDetail {
 		details = map[string]any{}
 	}
 	return &ErrorDetail{Code: ae.Code, Message: ae.Message, Details: details}
+}
+
+// notStored is the result of a batch event that was not attempted, or
+// whose storing was cut short, for lack of time or database: the client
+// resends it (ingestion is idempotent, so resending an event that was
+// stored after all changes nothing).
+func notStored(why string) *ErrorDetail {
+	return &ErrorDetail{Code: CodeUnavailable, Message: why + "; resend this event",
+		Details: map[string]any{"retry": true}}
 }
 
 func (h *lineageAPI) runEvents(c echo.Context) error {

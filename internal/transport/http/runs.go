@@ -80,10 +80,14 @@ func (a *api) listRuns(c echo.Context) error {
 		return err
 	}
 	q := service.RunQuery{
-		AssetName:    c.QueryParam("asset_name"),
-		WorkflowName: c.QueryParam("workflow_name"),
-		Status:       domain.Status(c.QueryParam("status")),
-		State:        domain.State(c.QueryParam("state")),
+		Status: domain.Status(c.QueryParam("status")),
+		State:  domain.State(c.QueryParam("state")),
+	}
+	if q.AssetName, err = queryText(c, "asset_name", domain.MaxNameLen); err != nil {
+		return err
+	}
+	if q.WorkflowName, err = queryText(c, "workflow_name", domain.MaxNameLen); err != nil {
+		return err
 	}
 	if q.Status != "" && !q.Status.Valid() {
 		return badRequest("query parameter \"status\" must be pending, running, success, failed, skipped, upstream_failed or cancelled", map[string]any{"status": "unknown status"})

@@ -55,7 +55,21 @@ type Config struct {
 	// RateBurst is how many requests a tenant may make at once above
 	// RateLimit; 0 means twice RateLimit.
 	RateBurst int
+	// TenantInflight is how many requests one tenant may have in flight
+	// at once on the expensive routes (lineage walks, OpenLineage
+	// ingestion and raw events); one more is 429. Default 2.
+	TenantInflight int
+	// DecodeBudget is how many request-body bytes the OpenLineage routes
+	// may hold and decode at once, server-wide; a larger body takes all of
+	// it. Default DefaultDecodeBudget.
+	DecodeBudget int64
+	// DecodeWait bounds a request's wait for room in DecodeBudget before
+	// it is 429; default half of RequestTimeout.
+	DecodeWait time.Duration
 }
+
+// DefaultDecodeBudget is the default Config.DecodeBudget.
+const DefaultDecodeBudget = 8 << 20
 
 func (c *Config) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -70,6 +84,13 @@ func (c *Config) defaults() {
 	set(&c.IdleTimeout, 120*time.Second)
 	set(&c.PingTimeout, 2*time.Second)
 	set(&c.RequestTimeout, 15*time.Second)
+	set(&c.DecodeWait, c.RequestTimeout/2)
+	if c.TenantInflight <= 0 {
+		c.TenantInflight = 2
+	}
+	if c.DecodeBudget <= 0 {
+		c.DecodeBudget = DefaultDecodeBudget
+	}
 }
 
 // Deps are what the server's handlers need.

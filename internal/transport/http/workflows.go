@@ -167,7 +167,7 @@ func (a *api) deleteWorkflow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, isID := uuid.Parse(ref); isID != nil && c.QueryParam("version") == "" {
+	if _, isID := domain.ParseRef(ref); !isID && c.QueryParam("version") == "" {
 		if _, err := a.svc.DeleteWorkflowVersions(c.Request().Context(), ref); err != nil {
 			return err
 		}
