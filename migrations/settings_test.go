@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/servo-data/servo/internal/domain"
@@ -76,8 +77,15 @@ func TestMigration0007_SigningKeyInSystemScope(t *testing.T) {
 		if _, err := app.ExecContext(ctx, `UPDATE system_settings SET value = 'forged'`); err == nil {
 			t.Error("the application role may update a setting")
 		}
-		if err := migrations.Down(ctx, gdb, appOpts); err != nil {
+		// Roll back the migrations after 0007, then 0007 itself.
+		ids, err := migrations.IDs("postgres")
+		if err != nil {
 			t.Fatal(err)
+		}
+		for i := len(ids) - 1; i >= 0 && !strings.HasPrefix(ids[i], "0006"); i-- {
+			if err := migrations.Down(ctx, gdb, appOpts); err != nil {
+				t.Fatalf("down of %s: %v", ids[i], err)
+			}
 		}
 		if got := tables(t, gdb); contains(got, "system_settings") {
 			t.Errorf("down of 0007 left system_settings")

@@ -46,7 +46,7 @@ func TestDecodeCursorRefusesGarbage(t *testing.T) {
 	valid := Cursor{CreatedAt: time.Now(), ID: uuid.New()}.Encode()
 	for _, s := range []string{
 		"", "x", "!!!!", valid[:len(valid)-1], valid + "AA", valid + "=",
-		strings.ReplaceAll(valid, "-", "+"), "' OR 1=1 --",
+		valid[:5] + "+" + valid[6:], "' OR 1=1 --",
 	} {
 		_, err := DecodeCursor(s)
 		var ve *ValidationError

@@ -18,11 +18,13 @@ import (
 	"github.com/servo-data/servo/internal/service/checks"
 )
 
-// checksRig is a rig whose policy also allows testdata/checks.sh.
-func checksRig(t *testing.T, store *repository.Store) *rig {
+// checksRig is a rig whose policy also allows testdata/checks.sh and the
+// http hosts given (host:port).
+func checksRig(t *testing.T, store *repository.Store, hosts ...string) *rig {
 	t.Helper()
 	cfg := fastConfig(t)
 	cfg.Policy.Commands = append(cfg.Policy.Commands, script(t, "checks.sh"))
+	cfg.Policy.Hosts = append(cfg.Policy.Hosts, hosts...)
 	return newRig(t, store, cfg, "")
 }
 
@@ -158,7 +160,7 @@ func TestChecksRetryPolicyAppliesToABlockedAttempt(t *testing.T) {
 	backends(t, func(t *testing.T, store *repository.Store) {
 		r := checksRig(t, store)
 		spec := cmd(script(t, "checks.sh"), map[string]string{
-			"COUNTER":             filepath.Join(t.TempDir(), "n"),
+			"COUNTER":             filepath.Join(r.dir(), "n"),
 			"CHECK_RESULTS":       `[{"check_name": "gate", "status": "failed"}]`,
 			"CHECK_RESULTS_LATER": `[{"check_name": "gate", "status": "passed"}]`,
 		})
@@ -250,7 +252,7 @@ func TestChecksHTTPStepReportsInItsBody(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	backends(t, func(t *testing.T, store *repository.Store) {
-		r := checksRig(t, store)
+		r := checksRig(t, store, srv.Listener.Addr().String())
 		for name, want := range map[string]domain.State{"hook-bad": domain.StateFailed, "hook-good": domain.StateSucceeded} {
 			a := r.asset(name, &domain.ComputeSpec{Kind: domain.ComputeHTTP, URL: srv.URL + "/run"})
 			r.check(a, "gate", domain.SeverityError, true)

@@ -13,7 +13,7 @@ import (
 // PATH, HOME, TMPDIR or the run context, and may set LANG.
 func TestStepEnvIsBuilt(t *testing.T) {
 	t.Parallel()
-	rc := runContext{ExecutionID: "e", WorkflowID: "w", TenantID: "t", AssetID: "a", AssetName: "n", PartitionKey: "p", Attempt: 1}
+	rc := runContext{ExecutionID: "e", WorkflowID: "w", TenantID: "t", AssetID: "a", AssetName: "n", PartitionKey: "p", Attempt: 1, CheckResultsPath: "/tmp/w/" + CheckResultsFile}
 	spec := &domain.ComputeSpec{Kind: domain.ComputeCommand, Argv: []string{"/bin/true"}, Env: map[string]string{
 		"B": "2", "A": "1", "LANG": "de_DE.UTF-8",
 		"LD_PRELOAD": "/x.so", "BASH_ENV": "/x", "PATH": "/evil", "HOME": "/", "TMPDIR": "/", "SERVO_TENANT_ID": "spoofed",
@@ -24,11 +24,12 @@ func TestStepEnvIsBuilt(t *testing.T) {
 		"PATH=/usr/bin:/bin", "HOME=/tmp/w", "TMPDIR=/tmp/w", "LANG=de_DE.UTF-8", "A=1", "B=2",
 		"SERVO_EXECUTION_ID=e", "SERVO_WORKFLOW_ID=w", "SERVO_TENANT_ID=t", "SERVO_ASSET_ID=a", "SERVO_ASSET_NAME=n",
 		"SERVO_PARTITION_KEY=p", `SERVO_PARTITION_CONTEXT={"attempt":1,"execution_id":"e","partition_key":"p"}`,
+		"SERVO_CHECK_RESULTS_PATH=/tmp/w/" + CheckResultsFile,
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("step env =\n%q\nwant\n%q", got, want)
 	}
-	if got := stepEnv("/bin", "/w", rc, &domain.ComputeSpec{}); got[3] != "LANG=C.UTF-8" || len(got) != 11 {
+	if got := stepEnv("/bin", "/w", rc, &domain.ComputeSpec{}); got[3] != "LANG=C.UTF-8" || len(got) != 12 {
 		t.Fatalf("step env without spec variables = %q", got)
 	}
 }
