@@ -109,6 +109,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 	now := time.Now().UTC()
 	tenant := "mig-" + randomHex()
 	up, down, global, dep, wf, run, key := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	backfill := uuid.NewString()
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	stmts := []struct {
@@ -128,6 +129,9 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, run, now, hex.EncodeToString(hash), now}},
 		{"INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt) VALUES (?, ?, ?, 'pending', 'queued', ?, 1)", []any{uuid.NewString(), tenant, run, now}},
 		{"INSERT INTO run_logs (execution_id, tenant_id, content, updated_at) VALUES (?, ?, 'output', ?)", []any{run, tenant, now}},
+		{"INSERT INTO asset_partition_keys (tenant_id, asset_id, partition_key, created_at) VALUES (?, ?, 'eu', ?)", []any{tenant, up, now}},
+		{"INSERT INTO backfills (id, tenant_id, asset_id, state, max_concurrency, total, created_at, updated_at) VALUES (?, ?, ?, 'running', 4, 1, ?, ?)", []any{backfill, tenant, up, now, now}},
+		{"INSERT INTO backfill_partitions (tenant_id, backfill_id, position, partition_key, state) VALUES (?, ?, 0, 'eu', 'pending')", []any{tenant, backfill}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

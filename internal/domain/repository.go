@@ -146,4 +146,5 @@ type Store interface {
 	ExecutionRepository
 	APIKeyRepository
 	RunHistoryRepository
+	BackfillRepository
 }

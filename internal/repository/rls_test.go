@@ -134,6 +134,13 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.LineageEventCreate(ctx, &ev); err != nil {
 		t.Fatalf("create lineage event: %v", err)
 	}
+	if err := e.st.PartitionKeyAdd(ctx, r.assets[0], []string{"eu"}); err != nil {
+		t.Fatalf("add partition key: %v", err)
+	}
+	bf := domain.Backfill{AssetID: &r.assets[0], MaxConcurrency: 1}
+	if err := e.st.BackfillCreate(ctx, &bf, []string{"eu"}); err != nil {
+		t.Fatalf("create backfill: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -175,6 +182,9 @@ var rlsTables = []rlsTable{
 	{name: "run_events", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "run_logs", col: "tenant_id", set: "content = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
+	{name: "asset_partition_keys", col: "tenant_id", set: "partition_key = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "backfills", col: "tenant_id", set: "max_concurrency = 7", own: 1, reads: true, writes: true},
+	{name: "backfill_partitions", col: "tenant_id", set: "state = 'skipped'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

@@ -85,6 +85,9 @@ func (a *api) listRuns(c echo.Context) error {
 		Status:       domain.Status(c.QueryParam("status")),
 		State:        domain.State(c.QueryParam("state")),
 	}
+	if v, ok := c.QueryParams()["partition_key"]; ok && len(v) > 0 {
+		q.PartitionKey = &v[0]
+	}
 	if q.Status != "" && !q.Status.Valid() {
 		return badRequest("query parameter \"status\" must be pending, running, success, failed, skipped, upstream_failed or cancelled", map[string]any{"status": "unknown status"})
 	}
