@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/config"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
@@ -37,6 +38,7 @@ func newRuntime(cfg *config.Config, store *repository.Store, svc *service.Servic
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	svc.UseRuntime(rt, rt.Policy())
+	rt.UseBackfills(backfill.New(store, svc, rt))
 	return rt, nil
 }
 

@@ -140,6 +140,9 @@ type BackfillRepository interface {
 	// restricted to states when any are given.
 	BackfillPartitions(ctx context.Context, id uuid.UUID, states []PartitionRunState, after, limit int) ([]BackfillPartition, error)
 	BackfillPartitionUpdate(ctx context.Context, p *BackfillPartition) error
+	// BackfillPartitionsSetState moves every partition in one of from to
+	// state to and reports how many moved.
+	BackfillPartitionsSetState(ctx context.Context, id uuid.UUID, from []PartitionRunState, to PartitionRunState) (int64, error)
 	// BackfillOverlap returns an active backfill of the same asset or
 	// workflow holding any of keys.
 	BackfillOverlap(ctx context.Context, assetID, workflowID *uuid.UUID, keys []string) (uuid.UUID, bool, error)

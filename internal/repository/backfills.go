@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"database/sql/driver"
 
 	"fmt"
 	"time"
@@ -282,6 +283,25 @@ func (s *Store) BackfillPartitionUpdate(ctx context.Context, p *domain.BackfillP
 	})
 }
 
+// BackfillPartitionsSetState implements domain.BackfillRepository.
+func (s *Store) BackfillPartitionsSetState(ctx context.Context, id uuid.UUID, from []domain.PartitionRunState, to domain.PartitionRunState) (int64, error) {
+	var n int64
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		ss := make([]string, len(from))
+		for i, st := range from {
+			ss[i] = string(st)
+		}
+		set := map[string]any{"state": string(to)}
+		if to == domain.PartitionCancelled {
+			set["completed_at"] = now()
+		}
+		res := tx.Model(&backfillPartitionRow{}).Where("backfill_id = ? AND state IN ?", id, ss).Updates(set)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
 // activeBackfillStates are the states in which a backfill holds its keys.
 var activeBackfillStates = []string{string(domain.BackfillPending), string(domain.BackfillRunning), string(domain.BackfillPaused)}
 
@@ -337,7 +357,7 @@ func (s *Store) PartitionLatestRuns(ctx context.Context, assetID uuid.UUID, keys
 		PartitionKey string
 		ID           uuid.UUID
 		State        string
-		LastOK       *time.Time
+		LastOK       anyTime
 	}
 	keyCond, args := "partition_key <> ''", []any{sc.TenantID(), assetID}
 	if keys != nil {
@@ -357,7 +377,7 @@ func (s *Store) PartitionLatestRuns(ctx context.Context, assetID uuid.UUID, keys
 	}
 	out := make([]domain.PartitionRun, len(rows))
 	for i, r := range rows {
-		out[i] = domain.PartitionRun{PartitionKey: r.PartitionKey, RunID: r.ID, State: domain.State(r.State), LastMaterializedAt: utcPtr(r.LastOK)}
+		out[i] = domain.PartitionRun{PartitionKey: r.PartitionKey, RunID: r.ID, State: domain.State(r.State), LastMaterializedAt: r.LastOK.ptr()}
 	}
 	return out, nil
 }
@@ -427,4 +447,52 @@ func (s *Store) ExecutionGetMany(ctx context.Context, ids []uuid.UUID) ([]domain
 		out[i] = rows[i].toDomain()
 	}
 	return out, nil
+}
+
+// anyTime scans a timestamp that may come back as text: SQLite returns an
+// aggregate of a DATETIME column without its declared type.
+type anyTime struct {
+	t  time.Time
+	ok bool
+}
+
+var sqliteTimeLayouts = []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", time.RFC3339Nano}
+
+// Scan implements sql.Scanner.
+func (a *anyTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*a = anyTime{}
+		return nil
+	case time.Time:
+		*a = anyTime{t: v.UTC(), ok: true}
+		return nil
+	case []byte:
+		return a.Scan(string(v))
+	case string:
+		for _, l := range sqliteTimeLayouts {
+			if t, err := time.Parse(l, v); err == nil {
+				*a = anyTime{t: t.UTC(), ok: true}
+				return nil
+			}
+		}
+		return fmt.Errorf("anyTime: cannot parse %q", v)
+	}
+	return fmt.Errorf("anyTime: cannot scan %T", src)
+}
+
+// Value implements driver.Valuer, which GORM asks of a scanned field type.
+func (a anyTime) Value() (driver.Value, error) {
+	if !a.ok {
+		return nil, nil
+	}
+	return a.t, nil
+}
+
+func (a anyTime) ptr() *time.Time {
+	if !a.ok {
+		return nil
+	}
+	t := a.t
+	return &t
 }

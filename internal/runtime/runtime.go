@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 )
@@ -53,6 +55,9 @@ type Config struct {
 	// Queue is the River queue runs go through; default "default". Every
 	// process of one deployment must use the same queue and limits.
 	Queue string
+	// BackfillPoll is how often an active backfill is advanced besides the
+	// moment one of its runs ends; default 1s.
+	BackfillPoll time.Duration
 }
 
 func (c *Config) defaults() {
@@ -80,6 +85,9 @@ func (c *Config) defaults() {
 	if c.Queue == "" {
 		c.Queue = river.QueueDefault
 	}
+	if c.BackfillPoll <= 0 {
+		c.BackfillPoll = time.Second
+	}
 }
 
 // DB is the runtime's view of the database: the pool River shares with the
@@ -102,6 +110,8 @@ type Runtime struct {
 	exec   *executor
 	rng    *rand.Rand
 	work   bool
+	// backfills, once connected, are advanced by servo_backfill jobs.
+	backfills atomic.Pointer[backfill.Backfills]
 }
 
 // runArgs is a River job: work one run of one tenant.
@@ -144,6 +154,9 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &runWorker{rt: rt}); err != nil {
 			return nil, fmt.Errorf("register worker: %w", err)
+		}
+		if err := river.AddWorkerSafely(workers, &backfillWorker{rt: rt}); err != nil {
+			return nil, fmt.Errorf("register backfill worker: %w", err)
 		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
@@ -372,6 +385,7 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result
 		_, err := rt.svc.AdvanceWorkflowRun(ctx, *done.ParentID)
 		return err
 	}
+	rt.nudgeBackfill(ctx, done)
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
@@ -84,7 +85,10 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 	if err != nil {
 		t.Fatal(err)
 	}
+	bf := backfill.New(st, svc, nil)
 	if withRuntime {
+		bf = backfill.New(st, svc, rt)
+		rt.UseBackfills(bf)
 		svc.UseRuntime(rt, rt.Policy())
 		if err := rt.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -99,7 +103,7 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: bf})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

@@ -32,15 +32,20 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		Keys []struct{ ID string } `json:"keys"`
 	}
 	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/tenants/" + e.a + "/keys", key: adminKey}).json(t, &keys)
+	var bf struct {
+		Backfill struct{ ID string } `json:"backfill"`
+	}
+	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/backfills", key: e.keyA, body: map[string]any{"asset": "a-down", "partition_keys": []string{"p1"}}}).json(t, &bf)
+	e.waitBackfill(e.keyA, bf.Backfill.ID) // it settles before the snapshot
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
-	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, keys.Keys[0].ID, e.a}
+	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, bf.Backfill.ID, keys.Keys[0].ID, e.a}
 	snapshotA := func() string {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
 			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
-			"/api/v1/tenants/" + e.a + "/keys"} {
+			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/backfills/" + bf.Backfill.ID + "/partitions"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -66,20 +71,25 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			return []string{keys.Keys[0].ID}
 		case strings.HasPrefix(path, "/api/v1/runs/"), strings.HasPrefix(path, "/api/v1/executions/"), strings.HasPrefix(path, "/api/v1/workflow-runs/"):
 			return []string{trig.RunID}
+		case strings.HasPrefix(path, "/api/v1/backfills/"):
+			return []string{bf.Backfill.ID}
 		}
 		return nil
 	}
 	// Bodies that would be accepted from A, for the routes that take one.
 	bodies := map[string]any{
-		"POST /api/v1/assets":                      map[string]any{"name": "b-new-asset"},
-		"PATCH /api/v1/assets/:asset":              map[string]any{"description": "defaced"},
-		"POST /api/v1/dependencies":                map[string]any{"upstream": up, "downstream": down, "dependency_type": "control"},
-		"POST /api/v1/workflows":                   map[string]any{"name": "b-flow", "assets": []string{up}},
-		"PATCH /api/v1/workflows/:workflow":        map[string]any{"owner": "b"},
-		"POST /api/v1/workflows/:workflow/trigger": map[string]any{},
-		"POST /api/v1/materialize":                 map[string]any{"asset_name": "a-up"},
-		"POST /api/v1/tenants":                     map[string]any{"id": e.a},
-		"POST /api/v1/tenants/:tenant/keys":        map[string]any{},
+		"POST /api/v1/assets":                         map[string]any{"name": "b-new-asset"},
+		"PATCH /api/v1/assets/:asset":                 map[string]any{"description": "defaced"},
+		"POST /api/v1/dependencies":                   map[string]any{"upstream": up, "downstream": down, "dependency_type": "control"},
+		"POST /api/v1/workflows":                      map[string]any{"name": "b-flow", "assets": []string{up}},
+		"PATCH /api/v1/workflows/:workflow":           map[string]any{"owner": "b"},
+		"POST /api/v1/workflows/:workflow/trigger":    map[string]any{},
+		"POST /api/v1/materialize":                    map[string]any{"asset_name": "a-up"},
+		"POST /api/v1/tenants":                        map[string]any{"id": e.a},
+		"POST /api/v1/tenants/:tenant/keys":           map[string]any{},
+		"POST /api/v1/backfills":                      map[string]any{"asset": "a-down", "partition_keys": []string{"p2"}},
+		"POST /api/v1/assets/:asset/partition-keys":   map[string]any{"keys": []string{"x"}},
+		"DELETE /api/v1/assets/:asset/partition-keys": map[string]any{"keys": []string{"x"}},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -92,6 +102,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/runs":          200,
 		"GET /api/v1/executions":    200,
 		"GET /api/v1/tenants":       403,
+		"POST /api/v1/backfills":    404, // A's asset is not found
+		"GET /api/v1/backfills":     200,
 		"POST /api/v1/tenants":      403,
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
@@ -120,7 +132,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			if res.status != want {
 				t.Errorf("%s as B: status %d, want %d: %s", route, res.status, want, res.body)
 			}
-			for _, id := range aIDs[:5] {
+			for _, id := range aIDs[:6] {
 				if strings.Contains(string(res.body), id) {
 					t.Errorf("%s as B: the answer holds A's id %s", route, id)
 				}
@@ -168,9 +180,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
-	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows"} {
+	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/backfills", "/api/v1/runs?partition_key=p1"} {
 		res := e.must(http.StatusOK, req{method: "GET", path: p, key: e.keyB})
-		for _, id := range aIDs[:5] {
+		for _, id := range aIDs[:6] {
 			if strings.Contains(string(res.body), id) {
 				t.Errorf("%s as B holds A's id %s", p, id)
 			}

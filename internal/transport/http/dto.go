@@ -18,8 +18,8 @@ type AssetDTO struct {
 	Tags        []string            `json:"tags"`
 	Global      bool                `json:"global"`
 	Compute     *domain.ComputeSpec `json:"compute"`
-	// Partitions defines the asset's partitions; null when unpartitioned.
-	Partitions *domain.PartitionsDef `json:"partitions"`
+	// Partitions defines the asset's partitions; absent when unpartitioned.
+	Partitions *domain.PartitionsDef `json:"partitions,omitempty"`
 	CreatedAt  Time                  `json:"created_at"`
 	UpdatedAt  Time                  `json:"updated_at"`
 }
@@ -51,8 +51,9 @@ type DependencyDTO struct {
 	UpstreamAssetID   uuid.UUID `json:"upstream_asset_id"`
 	DownstreamAssetID uuid.UUID `json:"downstream_asset_id"`
 	DependencyType    string    `json:"dependency_type"`
-	// PartitionMapping is the edge's partition mapping; null for the default.
-	PartitionMapping *domain.PartitionMapping `json:"partition_mapping"`
+	// PartitionMapping is the edge's partition mapping; absent for the
+	// default.
+	PartitionMapping *domain.PartitionMapping `json:"partition_mapping,omitempty"`
 	CreatedAt        Time                     `json:"created_at"`
 }
 

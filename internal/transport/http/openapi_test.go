@@ -286,6 +286,7 @@ func TestOpenAPISchemasMatchDTOs(t *testing.T) {
 		"Run": httpapi.RunDTO{}, "Tenant": httpapi.TenantDTO{}, "APIKey": httpapi.APIKeyDTO{},
 		"LineageNode": httpapi.LineageNodeDTO{}, "Error": httpapi.ErrorBody{}, "ErrorDetail": httpapi.ErrorDetail{},
 		"StatusResponse": httpapi.StatusResponse{}, "HealthResponse": httpapi.HealthResponse{},
+		"Backfill": httpapi.BackfillDTO{}, "BackfillPartition": httpapi.BackfillPartitionDTO{}, "Partition": httpapi.PartitionDTO{},
 	} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {
