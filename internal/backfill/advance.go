@@ -22,9 +22,20 @@ import (
 // that is already true, and a backfill another process is advancing right
 // now is skipped. It reports whether the backfill is over.
 func (b *Backfills) Advance(ctx context.Context, id uuid.UUID) (bool, error) {
+	return b.advance(ctx, id, true)
+}
+
+// Nudge is Advance for a run that just ended: it waits for a concurrent
+// advance to finish instead of skipping, so that the run's end is seen at
+// once rather than at the next poll.
+func (b *Backfills) Nudge(ctx context.Context, id uuid.UUID) (bool, error) {
+	return b.advance(ctx, id, false)
+}
+
+func (b *Backfills) advance(ctx context.Context, id uuid.UUID, skipLocked bool) (bool, error) {
 	done := false
 	err := b.store.InTx(ctx, func(ctx context.Context) error {
-		cur, err := b.store.BackfillLock(ctx, id, true)
+		cur, err := b.store.BackfillLock(ctx, id, skipLocked)
 		if errors.Is(err, domain.ErrConflict) {
 			return nil // another process holds it
 		}

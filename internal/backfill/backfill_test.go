@@ -2,6 +2,7 @@ package backfill_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -185,6 +186,56 @@ func TestBackfill_ConcurrencyCapAndKeyOrder(t *testing.T) {
 		}
 		if !slices.IsSorted(keys) {
 			t.Errorf("runs were created out of key order: %v", keys)
+		}
+	})
+}
+
+// The step of a backfilled partition sees its partition in
+// SERVO_PARTITION_CONTEXT, with the upstream partitions it reads.
+func TestBackfill_PartitionContext(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, be *testdb.Backend) {
+		r := newRig(t, be.Store)
+		up := r.daily("ctx.up", nil)
+		weekly, err := r.svc.CreateAsset(r.ctx, service.CreateAssetInput{Name: "ctx.weekly",
+			Partitions: &domain.PartitionsDef{Type: domain.PartitionWeekly, StartDate: "2026-01-01", Timezone: "Europe/Paris"},
+			Compute:    &domain.ComputeSpec{Kind: domain.ComputeCommand, Argv: []string{r.step}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.svc.CreateDependency(r.ctx, up.ID, weekly.ID, domain.DependencyData); err != nil {
+			t.Fatal(err)
+		}
+		b := r.create(backfill.CreateInput{Asset: weekly.Name, PartitionKeys: []string{"2026-01-05"}, MaxConcurrency: 1})
+		if got := r.waitFor(b.ID, 30*time.Second, nil, ended); got.State != domain.BackfillSucceeded {
+			t.Fatalf("backfill %s", got.State)
+		}
+		runs := r.runsOf(weekly.ID)
+		if len(runs) != 1 {
+			t.Fatalf("%d runs", len(runs))
+		}
+		log, err := r.svc.RunLog(r.ctx, runs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, ok := strings.CutPrefix(strings.TrimSpace(log.Content), "context=")
+		if !ok {
+			t.Fatalf("no context in the step's output: %q", log.Content)
+		}
+		var pc struct {
+			PartitionKey       string              `json:"partition_key"`
+			PartitionType      string              `json:"partition_type"`
+			Timezone           string              `json:"timezone"`
+			Format             string              `json:"format"`
+			UpstreamPartitions map[string][]string `json:"upstream_partitions"`
+		}
+		if err := json.Unmarshal([]byte(line), &pc); err != nil {
+			t.Fatalf("context %q: %v", line, err)
+		}
+		want := []string{"2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09", "2026-01-10", "2026-01-11"}
+		if pc.PartitionKey != "2026-01-05" || pc.PartitionType != "time_weekly" || pc.Timezone != "Europe/Paris" || pc.Format != "%Y-%m-%d" ||
+			!slices.Equal(pc.UpstreamPartitions["ctx.up"], want) {
+			t.Errorf("partition context %+v, want the week's seven upstream days", pc)
 		}
 	})
 }

@@ -96,8 +96,15 @@ func Upstream(down *Def, key string, up *Def, m *domain.PartitionMapping, now ti
 	}
 	from, to := down.windowOf(c), down.windowOf(down.next(c))
 	out := []string{}
-	// Every upstream period overlapping [from, to).
+	// An upstream of the same or a finer period maps by the periods that
+	// start within [from, to), so that time zones a few hours apart do not
+	// add a neighbour; a coarser one by the periods overlapping it.
+	finer := up.unit <= down.unit
 	for u := up.keyAt(from); up.windowOf(u).Before(to); u = up.next(u) {
+		start := up.windowOf(u)
+		if finer && start.Before(from) {
+			continue
+		}
 		if !up.exists(u) || !up.windowOf(up.next(u)).After(from) {
 			continue
 		}

@@ -247,6 +247,8 @@ func TestUpstreamMapping(t *testing.T) {
 		{name: "offset before the first partition", down: daily, key: "2026-01-01", up: daily, m: &domain.PartitionMapping{Type: "time_offset", Offset: -1}, wantLen: 0},
 		{name: "last", down: daily, key: "2026-11-27", up: monthly, m: &domain.PartitionMapping{Type: "last"}, wantLen: 1, first: "2026-11-01", last: "2026-11-01"},
 		{name: "all", down: daily, key: "2026-11-27", up: static, m: &domain.PartitionMapping{Type: "all"}, wantLen: 2, first: "eu", last: "us"},
+		{name: "daily UTC to weekly Paris: the week's seven days", down: mustCompile(t, domain.PartitionsDef{Type: "time_weekly", StartDate: "2026-01-01", Timezone: "Europe/Paris"}), key: "2026-11-23", up: daily, wantLen: 7, first: "2026-11-23", last: "2026-11-29"},
+		{name: "daily UTC to daily Tokyo: one day", down: mustCompile(t, domain.PartitionsDef{Type: "time_daily", StartDate: "2026-01-01", Timezone: "Asia/Tokyo"}), key: "2026-11-27", up: daily, wantLen: 1, first: "2026-11-27", last: "2026-11-27"},
 		{name: "identity static", down: static, key: "us", up: static, wantLen: 1, first: "us", last: "us"},
 		{name: "identity static onto time fails", down: static, key: "us", up: daily, wantFail: true},
 		{name: "unpartitioned upstream", down: daily, key: "2026-11-27", up: nil, wantLen: 0},

@@ -85,7 +85,7 @@ func (rt *Runtime) nudgeBackfill(ctx context.Context, run *domain.Execution) {
 	if b == nil || !ok {
 		return
 	}
-	if _, err := b.Advance(ctx, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
+	if _, err := b.Nudge(ctx, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
 		rt.log.Debug("nudge backfill", zap.String("backfill_id", id.String()), zap.Error(err))
 	}
 }
