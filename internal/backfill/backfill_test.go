@@ -343,6 +343,35 @@ func TestBackfill_WaitForUpstreamOrdersAChain(t *testing.T) {
 	})
 }
 
+// A workflow backfill runs one workflow run per key, whose steps carry
+// the key.
+func TestBackfill_Workflow(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, be *testdb.Backend) {
+		r := newRig(t, be.Store)
+		a, b := r.daily("wf.a", map[string]string{}), r.daily("wf.b", nil)
+		if _, err := r.svc.CreateDependency(r.ctx, a.ID, b.ID, domain.DependencyData); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.svc.CreateWorkflow(r.ctx, service.CreateWorkflowInput{Name: "wf", Assets: []string{a.Name, b.Name}}); err != nil {
+			t.Fatal(err)
+		}
+		bf := r.create(backfill.CreateInput{Workflow: "wf", HasRange: true, RangeStart: "2026-01-01", RangeEnd: "2026-01-03", MaxConcurrency: 2})
+		if got := r.waitFor(bf.ID, 60*time.Second, nil, ended); got.State != domain.BackfillSucceeded || got.Counts.Succeeded != 3 {
+			t.Fatalf("workflow backfill ended %s %+v", got.State, got.Counts)
+		}
+		keys := map[string]int{}
+		for _, run := range r.runsOf(b.ID) {
+			if run.State == domain.StateSucceeded {
+				keys[run.PartitionKey]++
+			}
+		}
+		if len(keys) != 3 || keys["2026-01-02"] != 1 {
+			t.Errorf("steps of wf.b succeeded per key: %v, want one for each of 3 keys", keys)
+		}
+	})
+}
+
 func TestBackfill_CreateRefusals(t *testing.T) {
 	t.Parallel()
 	testdb.ForEach(t, func(t *testing.T, be *testdb.Backend) {
