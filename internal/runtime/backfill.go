@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,6 +78,16 @@ func (w *backfillWorker) NextRetry(job *river.Job[backfillArgs]) time.Time {
 	return time.Now().Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
 }
 
+// nudges coalesces the nudges of one process: while one worker advances a
+// backfill, the runs of it that end meanwhile only mark it dirty, and that
+// worker advances it once more for all of them.
+type nudges struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]*nudgeState
+}
+
+type nudgeState struct{ dirty bool }
+
 // nudgeBackfill advances the backfill a finished run belongs to at once,
 // rather than at its next poll. Failures are left to the poll.
 func (rt *Runtime) nudgeBackfill(ctx context.Context, run *domain.Execution) {
@@ -85,7 +96,30 @@ func (rt *Runtime) nudgeBackfill(ctx context.Context, run *domain.Execution) {
 	if b == nil || !ok {
 		return
 	}
-	if _, err := b.Nudge(ctx, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		rt.log.Debug("nudge backfill", zap.String("backfill_id", id.String()), zap.Error(err))
+	n := &rt.nudges
+	n.mu.Lock()
+	if st, busy := n.m[id]; busy {
+		st.dirty = true
+		n.mu.Unlock()
+		return
+	}
+	if n.m == nil {
+		n.m = map[uuid.UUID]*nudgeState{}
+	}
+	st := &nudgeState{}
+	n.m[id] = st
+	n.mu.Unlock()
+	for {
+		if _, err := b.Nudge(ctx, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			rt.log.Debug("nudge backfill", zap.String("backfill_id", id.String()), zap.Error(err))
+		}
+		n.mu.Lock()
+		if !st.dirty {
+			delete(n.m, id)
+			n.mu.Unlock()
+			return
+		}
+		st.dirty = false
+		n.mu.Unlock()
 	}
 }

@@ -112,6 +112,7 @@ type Runtime struct {
 	work   bool
 	// backfills, once connected, are advanced by servo_backfill jobs.
 	backfills atomic.Pointer[backfill.Backfills]
+	nudges    nudges
 }
 
 // runArgs is a River job: work one run of one tenant.
