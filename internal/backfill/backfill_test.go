@@ -343,6 +343,25 @@ func TestBackfill_WaitForUpstreamOrdersAChain(t *testing.T) {
 	})
 }
 
+// skip_materialized leaves out partitions whose latest run succeeded.
+func TestBackfill_SkipMaterialized(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, be *testdb.Backend) {
+		r := newRig(t, be.Store)
+		a := r.daily("skip", nil)
+		first := r.create(backfill.CreateInput{Asset: a.Name, PartitionKeys: []string{"2026-05-02"}})
+		r.waitFor(first.ID, 30*time.Second, nil, ended)
+		b := r.create(backfill.CreateInput{Asset: a.Name, HasRange: true, RangeStart: "2026-05-01", RangeEnd: "2026-05-03", SkipMaterialized: true})
+		got := r.waitFor(b.ID, 30*time.Second, nil, ended)
+		if got.State != domain.BackfillSucceeded || got.Counts.Skipped != 1 || got.Counts.Succeeded != 2 {
+			t.Fatalf("backfill ended %s %+v, want succeeded with one skipped", got.State, got.Counts)
+		}
+		if n := len(r.runsOf(a.ID)); n != 3 {
+			t.Errorf("%d runs, want 3 (the skipped partition ran once, before)", n)
+		}
+	})
+}
+
 // A workflow backfill runs one workflow run per key, whose steps carry
 // the key.
 func TestBackfill_Workflow(t *testing.T) {
