@@ -110,6 +110,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 	tenant := "mig-" + randomHex()
 	up, down, global, dep, wf, run, key := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 	check := uuid.NewString()
+	backfill := uuid.NewString()
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	stmts := []struct {
@@ -137,6 +138,9 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 		{"INSERT INTO checks (id, tenant_id, asset_id, name, check_type, created_at, updated_at) VALUES (?, ?, ?, 'not-null', '{\"type\": \"not_null\", \"columns\": [\"id\"]}', ?, ?)", []any{check, tenant, up, now, now}},
 		{"INSERT INTO check_results (id, tenant_id, execution_id, attempt, check_id, check_name, outcome, severity, blocking, source, executed_at, created_at) VALUES (?, ?, ?, 1, ?, 'not-null', 'failed', 'error', true, 'step', ?, ?)",
 			[]any{uuid.NewString(), tenant, run, check, now, now}},
+		{"INSERT INTO asset_partition_keys (tenant_id, asset_id, partition_key, created_at) VALUES (?, ?, 'eu', ?)", []any{tenant, up, now}},
+		{"INSERT INTO backfills (id, tenant_id, asset_id, state, max_concurrency, total, created_at, updated_at) VALUES (?, ?, ?, 'running', 4, 1, ?, ?)", []any{backfill, tenant, up, now, now}},
+		{"INSERT INTO backfill_partitions (tenant_id, backfill_id, position, partition_key, state) VALUES (?, ?, 0, 'eu', 'pending')", []any{tenant, backfill}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

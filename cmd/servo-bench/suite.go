@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
@@ -125,6 +126,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	svc.UseRuntime(rt, rt.Policy())
+	rt.UseBackfills(backfill.New(store, svc, rt))
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start runtime: %w", err)
 	}
@@ -143,7 +145,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{})
+	srv.MountAPI(svc, httpapi.APIOptions{Backfills: rt.Backfills()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/config"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository"
@@ -62,6 +63,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, store *repository.Store
 		log.Info("command steps are isolated", zap.String("isolation", rt.Isolation()))
 	}
 	svc.UseRuntime(rt, rt.Policy())
+	rt.UseBackfills(backfill.New(store, svc, rt))
 	return rt, nil
 }
 

@@ -105,7 +105,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol, Backfills: rt.Backfills()})
 	return srv.ListenAndServe(ctx)
 }
 

@@ -22,9 +22,11 @@ type Asset struct {
 	Owner       string    `json:"owner"`
 	Tags        []string  `json:"tags"`
 	// Compute says how to materialize the asset; nil means observed.
-	Compute   *ComputeSpec `json:"compute"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	Compute *ComputeSpec `json:"compute"`
+	// Partitions defines the asset's partitions; nil means unpartitioned.
+	Partitions *PartitionsDef `json:"partitions"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
 }
 
 // IsGlobal reports whether the asset is a global (system) row.
@@ -74,6 +76,9 @@ type AssetPatch struct {
 	// Compute replaces the compute spec when set; ClearCompute removes it.
 	Compute      *ComputeSpec
 	ClearCompute bool
+	// Partitions replaces the definition when set; ClearPartitions removes it.
+	Partitions      *PartitionsDef
+	ClearPartitions bool
 }
 
 // Apply copies the set fields of p onto a.
@@ -98,5 +103,11 @@ func (p AssetPatch) Apply(a *Asset) {
 	}
 	if p.ClearCompute {
 		a.Compute = nil
+	}
+	if p.Partitions != nil {
+		a.Partitions = p.Partitions
+	}
+	if p.ClearPartitions {
+		a.Partitions = nil
 	}
 }

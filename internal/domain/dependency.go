@@ -37,7 +37,10 @@ type AssetDependency struct {
 	UpstreamAssetID   uuid.UUID      `json:"upstream_asset_id"`
 	DownstreamAssetID uuid.UUID      `json:"downstream_asset_id"`
 	DependencyType    DependencyType `json:"dependency_type"`
-	CreatedAt         time.Time      `json:"created_at"`
+	// PartitionMapping chooses which upstream partitions a downstream
+	// partition reads; nil is the default mapping.
+	PartitionMapping *PartitionMapping `json:"partition_mapping"`
+	CreatedAt        time.Time         `json:"created_at"`
 }
 
 // Validate checks an edge before it is stored.

@@ -97,6 +97,8 @@ type ExecutionFilter struct {
 	State       State
 	// Status matches the client-facing status (see Execution.Status).
 	Status Status
+	// PartitionKey, when set, matches runs of exactly that key.
+	PartitionKey *string
 }
 
 // Status is the client-facing summary of a run's state, in the vocabulary

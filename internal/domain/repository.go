@@ -159,4 +159,5 @@ type Store interface {
 	SettingRepository
 	ColumnRepository
 	CheckRepository
+	BackfillRepository
 }

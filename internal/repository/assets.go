@@ -163,6 +163,7 @@ func (s *Store) AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.A
 			"owner":       a.Owner,
 			"tags":        stringList(a.Tags),
 			"compute":     jsonObject[domain.ComputeSpec]{V: a.Compute},
+			"partitions":  jsonObject[domain.PartitionsDef]{V: a.Partitions},
 			"updated_at":  now(),
 		})
 		if res.Error != nil {

@@ -50,6 +50,7 @@ func (s *Store) DependencyCreate(ctx context.Context, d *domain.AssetDependency)
 			UpstreamAssetID:   d.UpstreamAssetID,
 			DownstreamAssetID: d.DownstreamAssetID,
 			DependencyType:    string(d.DependencyType),
+			PartitionMapping:  jsonObject[domain.PartitionMapping]{V: d.PartitionMapping},
 		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err

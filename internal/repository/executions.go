@@ -68,6 +68,9 @@ func executionFilter(q *gorm.DB, f domain.ExecutionFilter) *gorm.DB {
 	if f.State != "" {
 		q = q.Where("state = ?", string(f.State))
 	}
+	if f.PartitionKey != nil {
+		q = q.Where("partition_key = ?", *f.PartitionKey)
+	}
 	switch f.Status {
 	case "":
 	case domain.StatusPending:

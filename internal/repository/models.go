@@ -116,6 +116,7 @@ type assetRow struct {
 	Owner       string
 	Tags        stringList
 	Compute     jsonObject[domain.ComputeSpec]
+	Partitions  jsonObject[domain.PartitionsDef]
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -127,8 +128,9 @@ func assetRowFrom(a *domain.Asset) assetRow {
 	return assetRow{
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Description: a.Description,
 		AssetType: a.AssetType, Owner: a.Owner, Tags: stringList(a.Tags),
-		Compute:   jsonObject[domain.ComputeSpec]{V: a.Compute},
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		Compute:    jsonObject[domain.ComputeSpec]{V: a.Compute},
+		Partitions: jsonObject[domain.PartitionsDef]{V: a.Partitions},
+		CreatedAt:  a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
 
@@ -139,7 +141,7 @@ func (r *assetRow) toDomain() domain.Asset {
 	}
 	return domain.Asset{
 		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Description: r.Description,
-		AssetType: r.AssetType, Owner: r.Owner, Tags: tags, Compute: r.Compute.V,
+		AssetType: r.AssetType, Owner: r.Owner, Tags: tags, Compute: r.Compute.V, Partitions: r.Partitions.V,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -150,6 +152,7 @@ type dependencyRow struct {
 	UpstreamAssetID   uuid.UUID
 	DownstreamAssetID uuid.UUID
 	DependencyType    string
+	PartitionMapping  jsonObject[domain.PartitionMapping]
 	CreatedAt         time.Time
 }
 
@@ -159,7 +162,7 @@ func (r *dependencyRow) toDomain() domain.AssetDependency {
 	return domain.AssetDependency{
 		ID: r.ID, TenantID: r.TenantID, UpstreamAssetID: r.UpstreamAssetID,
 		DownstreamAssetID: r.DownstreamAssetID, DependencyType: domain.DependencyType(r.DependencyType),
-		CreatedAt: r.CreatedAt.UTC(),
+		PartitionMapping: r.PartitionMapping.V, CreatedAt: r.CreatedAt.UTC(),
 	}
 }
 

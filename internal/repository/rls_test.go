@@ -142,6 +142,13 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if _, err := e.svc.CreateColumnDependency(ctx, domain.ColumnEdge{UpstreamAssetID: r.assets[0], UpstreamColumn: "a", DownstreamAssetID: r.assets[1], DownstreamColumn: "b"}); err != nil {
 		t.Fatalf("create column dependency: %v", err)
 	}
+	if err := e.st.PartitionKeyAdd(ctx, r.assets[0], []string{"eu"}); err != nil {
+		t.Fatalf("add partition key: %v", err)
+	}
+	bf := domain.Backfill{AssetID: &r.assets[0], MaxConcurrency: 1}
+	if err := e.st.BackfillCreate(ctx, &bf, []string{"eu"}); err != nil {
+		t.Fatalf("create backfill: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -195,6 +202,9 @@ var rlsTables = []rlsTable{
 	{name: "column_edges", col: "tenant_id", set: "description = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "checks", col: "tenant_id", set: "description = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "check_results", col: "tenant_id", set: "message = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "asset_partition_keys", col: "tenant_id", set: "partition_key = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "backfills", col: "tenant_id", set: "max_concurrency = 7", own: 1, reads: true, writes: true},
+	{name: "backfill_partitions", col: "tenant_id", set: "state = 'skipped'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

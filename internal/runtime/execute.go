@@ -61,12 +61,15 @@ type runContext struct {
 	Attempt      int    `json:"attempt"`
 	// CheckResultsPath is where a command step writes its check results.
 	CheckResultsPath string `json:"-"`
+	// Partition is the run's partition context; nil without one.
+	Partition *service.PartitionContext `json:"partition,omitempty"`
 }
 
 func newRunContext(plan *service.ExecutionPlan) runContext {
 	rc := runContext{
 		ExecutionID: plan.Run.ID.String(), TenantID: plan.Run.TenantID, AssetID: plan.Asset.ID.String(),
 		AssetName: plan.Asset.Name, PartitionKey: plan.Run.PartitionKey, Attempt: plan.Run.Attempt,
+		Partition: plan.Partition,
 	}
 	if plan.Run.WorkflowID != nil {
 		rc.WorkflowID = plan.Run.WorkflowID.String()
@@ -76,7 +79,11 @@ func newRunContext(plan *service.ExecutionPlan) runContext {
 
 // partitionContext is SERVO_PARTITION_CONTEXT.
 func (rc runContext) partitionContext() string {
-	b, _ := json.Marshal(map[string]any{"partition_key": rc.PartitionKey, "execution_id": rc.ExecutionID, "attempt": rc.Attempt})
+	m := map[string]any{"partition_key": rc.PartitionKey, "execution_id": rc.ExecutionID, "attempt": rc.Attempt}
+	if p := rc.Partition; p != nil {
+		m["partition_type"], m["timezone"], m["format"], m["upstream_partitions"] = p.PartitionType, p.Timezone, p.Format, p.UpstreamPartitions
+	}
+	b, _ := json.Marshal(m)
 	return string(b)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 )
@@ -55,6 +57,9 @@ type Config struct {
 	Queue string
 	// Sandbox says how command steps are isolated from the server.
 	Sandbox SandboxConfig
+	// BackfillPoll is how often an active backfill is advanced besides the
+	// moment one of its runs ends; default 1s.
+	BackfillPoll time.Duration
 }
 
 func (c *Config) defaults() {
@@ -82,6 +87,9 @@ func (c *Config) defaults() {
 	if c.Queue == "" {
 		c.Queue = river.QueueDefault
 	}
+	if c.BackfillPoll <= 0 {
+		c.BackfillPoll = time.Second
+	}
 }
 
 // DB is the runtime's view of the database: the pool River shares with the
@@ -104,6 +112,9 @@ type Runtime struct {
 	exec   *executor
 	rng    *rand.Rand
 	work   bool
+	// backfills, once connected, are advanced by servo_backfill jobs.
+	backfills atomic.Pointer[backfill.Backfills]
+	nudges    nudges
 }
 
 // runArgs is a River job: work one run of one tenant.
@@ -162,6 +173,9 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &runWorker{rt: rt}); err != nil {
 			return nil, fmt.Errorf("register worker: %w", err)
+		}
+		if err := river.AddWorkerSafely(workers, &backfillWorker{rt: rt}); err != nil {
+			return nil, fmt.Errorf("register backfill worker: %w", err)
 		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
@@ -397,6 +411,7 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result
 		_, err := rt.svc.AdvanceWorkflowRun(ctx, *done.ParentID)
 		return err
 	}
+	rt.nudgeBackfill(ctx, done)
 	return nil
 }
 

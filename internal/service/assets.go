@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/partition"
 )
 
 // CreateAssetInput describes a new asset. Global asks for a global row,
@@ -19,6 +20,7 @@ type CreateAssetInput struct {
 	Tags        []string
 	Global      bool
 	Compute     *domain.ComputeSpec
+	Partitions  *domain.PartitionsDef
 }
 
 // CreateAsset validates and stores a new asset. A duplicate name is
@@ -33,7 +35,7 @@ func (s *Service) CreateAsset(ctx context.Context, in CreateAssetInput) (*domain
 	}
 	a := domain.Asset{
 		Name: in.Name, Description: in.Description, AssetType: in.AssetType,
-		Owner: in.Owner, Tags: in.Tags, Compute: in.Compute,
+		Owner: in.Owner, Tags: in.Tags, Compute: in.Compute, Partitions: in.Partitions,
 	}
 	a.Normalize()
 	if err := s.validateAsset(&a); err != nil {
@@ -147,6 +149,11 @@ func (s *Service) GetAssets(ctx context.Context, ids []uuid.UUID) ([]domain.Asse
 func (s *Service) validateAsset(a *domain.Asset) error {
 	if err := a.Validate(); err != nil {
 		return err
+	}
+	if a.Partitions != nil {
+		if err := partition.Validate(a.Partitions); err != nil {
+			return err
+		}
 	}
 	if a.Compute == nil {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/partition"
 )
 
 // CreateDependency adds the edge upstream -> downstream of the given type.
@@ -15,11 +16,20 @@ import (
 // The check and the insert run under a per-tenant graph lock, so the graph
 // stays acyclic under concurrent inserts.
 func (s *Service) CreateDependency(ctx context.Context, upstream, downstream uuid.UUID, typ domain.DependencyType) (*domain.AssetDependency, error) {
+	return s.CreateMappedDependency(ctx, upstream, downstream, typ, nil)
+}
+
+// CreateMappedDependency is CreateDependency with a partition mapping on
+// the edge (nil: the default mapping).
+func (s *Service) CreateMappedDependency(ctx context.Context, upstream, downstream uuid.UUID, typ domain.DependencyType, m *domain.PartitionMapping) (*domain.AssetDependency, error) {
 	if typ == "" {
 		typ = domain.DependencyData
 	}
-	d := domain.AssetDependency{UpstreamAssetID: upstream, DownstreamAssetID: downstream, DependencyType: typ}
+	d := domain.AssetDependency{UpstreamAssetID: upstream, DownstreamAssetID: downstream, DependencyType: typ, PartitionMapping: m}
 	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if err := partition.ValidateMapping(m); err != nil {
 		return nil, err
 	}
 	err := s.store.InTx(ctx, func(ctx context.Context) error {

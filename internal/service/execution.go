@@ -250,6 +250,8 @@ type ExecutionPlan struct {
 	// Retry is the effective policy: the asset's, else the workflow's, else
 	// one attempt.
 	Retry domain.RetryPolicy
+	// Partition describes the run's partition; nil without one.
+	Partition *PartitionContext
 }
 
 // PlanRun loads a materialization's asset and effective retry policy.
@@ -277,7 +279,10 @@ func (s *Service) PlanRun(ctx context.Context, run *domain.Execution) (*Executio
 		if a.Compute != nil && a.Compute.Retry != nil {
 			plan.Retry = *a.Compute.Retry
 		}
-		return nil
+		if a.Partitions != nil || run.PartitionKey != "" {
+			plan.Partition, err = s.partitionContext(ctx, a, run.PartitionKey)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -66,6 +66,9 @@ func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain
 			if a.IsGlobal() {
 				return forbiddenGlobal("assets")
 			}
+			if err := s.checkPartitionKey(ctx, a, e.PartitionKey); err != nil {
+				return err
+			}
 		}
 		return s.store.ExecutionCreate(ctx, &e)
 	})

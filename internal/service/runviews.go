@@ -24,6 +24,8 @@ type RunQuery struct {
 	WorkflowName string
 	Status       domain.Status
 	State        domain.State
+	// PartitionKey, when set, keeps runs of that partition key only.
+	PartitionKey *string
 }
 
 // describeRuns adds asset and workflow names to runs in two reads.
@@ -94,7 +96,7 @@ func (s *Service) ListRunViews(ctx context.Context, q RunQuery, p domain.Page) (
 	if err := p.Normalize(); err != nil {
 		return out, err
 	}
-	f := domain.ExecutionFilter{State: q.State, Status: q.Status}
+	f := domain.ExecutionFilter{State: q.State, Status: q.Status, PartitionKey: q.PartitionKey}
 	if f.State != "" && !f.State.Valid() {
 		return out, domain.Invalid("state", "unknown state %q", f.State)
 	}

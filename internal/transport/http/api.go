@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
@@ -24,17 +25,20 @@ type APIOptions struct {
 	// OpenLineage ingests OpenLineage events (POST /lineage, /lineage/batch)
 	// and serves a run's raw events; without it those routes answer 503.
 	OpenLineage *openlineage.Ingester
+	// Backfills serves /backfills; without it those routes answer 503.
+	Backfills *backfill.Backfills
 }
 
 // api holds the handlers of the JSON API. They stay thin: decode, call the
 // service, encode.
 type api struct {
-	svc *service.Service
+	svc       *service.Service
+	backfills *backfill.Backfills
 }
 
 // MountAPI registers every /api/v1 route on the server.
 func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
-	a := &api{svc: svc}
+	a := &api{svc: svc, backfills: opts.Backfills}
 	mw := []echo.MiddlewareFunc{requestDeadline(s.cfg.RequestTimeout), authenticate(svc, opts.AdminKey), cleanQuery}
 	if s.cfg.RateLimit > 0 {
 		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
@@ -56,6 +60,9 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	g.GET("/assets/:asset/downstream", a.assetDownstream)
 	g.GET("/assets/:asset/lineage", a.lineage, heavy)
 	a.mountColumns(g, heavy)
+	g.GET("/assets/:asset/partitions", a.listPartitions)
+	g.POST("/assets/:asset/partition-keys", a.addPartitionKeys)
+	g.DELETE("/assets/:asset/partition-keys", a.deletePartitionKeys)
 
 	g.POST("/dependencies", a.createDependency)
 	g.GET("/dependencies/:id", a.getDependency)
@@ -79,6 +86,13 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		g.GET(prefix+"/:id/logs", a.runLogs)
 	}
 	g.GET("/workflow-runs/:id", a.getWorkflowRun)
+	g.POST("/backfills", a.createBackfill)
+	g.GET("/backfills", a.listBackfills)
+	g.GET("/backfills/:id", a.getBackfill)
+	g.GET("/backfills/:id/partitions", a.backfillPartitions)
+	for _, act := range []backfill.Action{backfill.ActionPause, backfill.ActionResume, backfill.ActionCancel, backfill.ActionRetryFailed} {
+		g.POST("/backfills/:id/"+string(act), a.backfillAction(act))
+	}
 	a.mountChecks(g, s.metrics.registry)
 	a.mountOpenLineage(g, opts.OpenLineage, s.log, heavy, bodies)
 

@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
@@ -92,7 +93,10 @@ func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime boo
 	if err != nil {
 		t.Fatal(err)
 	}
+	bf := backfill.New(st, svc, nil)
 	if withRuntime {
+		bf = backfill.New(st, svc, rt)
+		rt.UseBackfills(bf)
 		svc.UseRuntime(rt, rt.Policy())
 		if err := rt.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -107,7 +111,7 @@ func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: bf})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

@@ -58,10 +58,15 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	if res := e.must(http.StatusOK, req{method: "GET", path: "/api/v1/checks/failing?asset_ids=" + up + "," + down, key: e.keyA}); !strings.Contains(string(res.body), up) {
 		t.Fatalf("A's failing assets: %s, want a-up", res.body)
 	}
+	var bf struct {
+		Backfill struct{ ID string } `json:"backfill"`
+	}
+	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/backfills", key: e.keyA, body: map[string]any{"asset": "a-down", "partition_keys": []string{"p1"}}}).json(t, &bf)
+	e.waitBackfill(e.keyA, bf.Backfill.ID) // it settles before the snapshot
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
-	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, keys.Keys[0].ID, e.a}
+	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, bf.Backfill.ID, keys.Keys[0].ID, e.a}
 	snapshotA := func() string {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
@@ -69,7 +74,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/column-dependencies/" + colDep.ColumnDependency.ID,
 			"/api/v1/assets/" + up + "/columns/x/lineage",
 			"/api/v1/checks/" + chk.ID, "/api/v1/checks/" + chk.ID + "/results",
-			"/api/v1/assets/" + up + "/checks", "/api/v1/runs/" + trig.RunID + "/check-results"} {
+			"/api/v1/assets/" + up + "/checks", "/api/v1/runs/" + trig.RunID + "/check-results",
+			"/api/v1/backfills/" + bf.Backfill.ID + "/partitions"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -102,6 +108,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			return []string{chk.ID}
 		case strings.HasPrefix(path, "/api/v1/runs/"), strings.HasPrefix(path, "/api/v1/executions/"), strings.HasPrefix(path, "/api/v1/workflow-runs/"):
 			return []string{trig.RunID}
+		case strings.HasPrefix(path, "/api/v1/backfills/"):
+			return []string{bf.Backfill.ID}
 		}
 		return nil
 	}
@@ -122,8 +130,11 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"PATCH /api/v1/checks/:id": map[string]any{"description": "defaced", "enabled": false},
 		"POST /api/v1/assets/:asset/checks/sync": map[string]any{"prune": true, "checks": []any{map[string]any{"name": "a-check",
 			"check_type": map[string]any{"type": "unique", "columns": []string{"x"}}}}},
-		"POST /api/v1/runs/:id/check-results":       map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
-		"POST /api/v1/executions/:id/check-results": map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
+		"POST /api/v1/runs/:id/check-results":         map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
+		"POST /api/v1/executions/:id/check-results":   map[string]any{"check_results": []any{map[string]any{"check_name": "a-check", "status": "failed"}}},
+		"POST /api/v1/backfills":                      map[string]any{"asset": "a-down", "partition_keys": []string{"p2"}},
+		"POST /api/v1/assets/:asset/partition-keys":   map[string]any{"keys": []string{"x"}},
+		"DELETE /api/v1/assets/:asset/partition-keys": map[string]any{"keys": []string{"x"}},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -141,6 +152,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/checks":               200,
 		"GET /api/v1/checks/failing":       200,
 		"POST /api/v1/checks":              404, // A's asset is not found
+		"POST /api/v1/backfills":           404, // A's asset is not found
+		"GET /api/v1/backfills":            200,
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
 	// and A's stay as they were.
@@ -168,7 +181,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			if res.status != want {
 				t.Errorf("%s as B: status %d, want %d: %s", route, res.status, want, res.body)
 			}
-			for _, id := range aIDs[:5] {
+			for _, id := range aIDs[:6] {
 				if strings.Contains(string(res.body), id) {
 					t.Errorf("%s as B: the answer holds A's id %s", route, id)
 				}
@@ -238,9 +251,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
-	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows"} {
+	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/backfills", "/api/v1/runs?partition_key=p1"} {
 		res := e.must(http.StatusOK, req{method: "GET", path: p, key: e.keyB})
-		for _, id := range aIDs[:5] {
+		for _, id := range aIDs[:6] {
 			if strings.Contains(string(res.body), id) {
 				t.Errorf("%s as B holds A's id %s", p, id)
 			}

@@ -12,13 +12,14 @@ import (
 )
 
 type createAssetRequest struct {
-	Name        string              `json:"name"`
-	Description string              `json:"description"`
-	AssetType   string              `json:"asset_type"`
-	Owner       string              `json:"owner"`
-	Tags        []string            `json:"tags"`
-	Global      bool                `json:"global"`
-	Compute     *domain.ComputeSpec `json:"compute"`
+	Name        string                `json:"name"`
+	Description string                `json:"description"`
+	AssetType   string                `json:"asset_type"`
+	Owner       string                `json:"owner"`
+	Tags        []string              `json:"tags"`
+	Global      bool                  `json:"global"`
+	Compute     *domain.ComputeSpec   `json:"compute"`
+	Partitions  *domain.PartitionsDef `json:"partitions"`
 }
 
 type patchAssetRequest struct {
@@ -29,6 +30,8 @@ type patchAssetRequest struct {
 	Tags        *[]string `json:"tags"`
 	// Compute is kept raw so that null (remove the spec) differs from absent.
 	Compute json.RawMessage `json:"compute"`
+	// Partitions is kept raw for the same reason.
+	Partitions json.RawMessage `json:"partitions"`
 }
 
 type assetEnvelope struct {
@@ -127,6 +130,19 @@ func (a *api) updateAsset(c echo.Context) error {
 			return jsonError(err)
 		}
 		patch.Compute = &spec
+	}
+	switch raw := bytes.TrimSpace(req.Partitions); {
+	case len(raw) == 0:
+	case bytes.Equal(raw, []byte("null")):
+		patch.ClearPartitions = true
+	default:
+		var def domain.PartitionsDef
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&def); err != nil {
+			return jsonError(err)
+		}
+		patch.Partitions = &def
 	}
 	updated, err := a.svc.UpdateAssetIf(c.Request().Context(), asset.ID, patch, precondition(c, assetETag))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
@@ -44,7 +45,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: backfill.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	tb.Cleanup(ts.Close)
 	f := &fuzzEnv{url: ts.URL, tenantA: testdb.TenantID("fa")}
@@ -65,6 +66,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	}
 	setupPost(tb, f, "/api/v1/assets", map[string]any{"name": "seed-up"}, &up)
 	setupPost(tb, f, "/api/v1/assets", map[string]any{"name": "seed-down"}, &down)
+	setupPost(tb, f, "/api/v1/assets", map[string]any{"name": "seed-daily", "partitions": map[string]any{"type": "time_daily", "start_date": "2026-01-01"}}, nil)
 	setupPost(tb, f, "/api/v1/dependencies", map[string]any{"upstream": up.Asset.ID, "downstream": down.Asset.ID}, nil)
 	setupPost(tb, f, "/api/v1/workflows", map[string]any{"name": "seed-flow", "assets": []string{up.Asset.ID, down.Asset.ID}}, nil)
 	return f
@@ -103,7 +105,7 @@ func (f *fuzzEnv) iter(t *testing.T) *env {
 }
 
 // counts are the row counts a rejected request must leave unchanged.
-type counts struct{ assets, edges, workflows, runs, events int64 }
+type counts struct{ assets, edges, workflows, runs, events, backfills int64 }
 
 // ownerDB is a connection to the shared test database as its owner, which
 // counts one tenant's rows exactly: through the API a count would also
@@ -127,7 +129,8 @@ func (e *env) counts(string) counts {
 		(SELECT count(*) FROM asset_dependencies WHERE tenant_id = $1),
 		(SELECT count(*) FROM workflows WHERE tenant_id = $1),
 		(SELECT count(*) FROM executions WHERE tenant_id = $1),
-		(SELECT count(*) FROM lineage_events WHERE tenant_id = $1)`, e.a).Scan(&c.assets, &c.edges, &c.workflows, &c.runs, &c.events)
+		(SELECT count(*) FROM lineage_events WHERE tenant_id = $1),
+		(SELECT count(*) FROM backfills WHERE tenant_id = $1)`, e.a).Scan(&c.assets, &c.edges, &c.workflows, &c.runs, &c.events, &c.backfills)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -208,6 +211,29 @@ func requestTarget(raw string) string {
 	return sb.String()
 }
 
+// FuzzCreateBackfill posts arbitrary bodies to POST /api/v1/backfills.
+func FuzzCreateBackfill(f *testing.F) {
+	for _, s := range []string{
+		`{"asset":"seed-daily","range":{"start":"2026-01-01","end":"2026-01-02"}}`, `{"asset":"seed-daily","partition_keys":["2026-01-01"]}`,
+		`{"asset":"seed-daily","range":{"start":"2026-01-02","end":"2026-01-01"}}`, `{"asset":"seed-daily","range":{}}`,
+		`{"asset":"seed-daily","partition_keys":[]}`, `{"asset":"seed-daily","partition_keys":["\u0000"]}`, `{"workflow":"seed-flow","partition_keys":["p"]}`,
+		`{"asset":"seed-up","range":{"start":"a","end":"b"}}`, `{"asset":"seed-daily","partition_keys":["2026-01-01"],"max_concurrency":1e9}`,
+		`{"asset":1}`, `[]`, `null`, `{"asset":"seed-daily","partition_keys":["2026-01-01"],"wait_for_upstream":"yes"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := fe.iter(t)
+		before := e.counts(fe.keyA)
+		res, ok := e.send("POST", "/api/v1/backfills", fe.keyA, body)
+		if !ok {
+			t.Skip()
+		}
+		e.checkAnswer("POST /api/v1/backfills", res, before, fe.keyA)
+	})
+}
+
 // FuzzCreateAsset posts arbitrary bodies to POST /api/v1/assets.
 func FuzzCreateAsset(f *testing.F) {
 	for _, s := range []string{
@@ -237,6 +263,7 @@ func FuzzCreateAsset(f *testing.F) {
 var listPaths = []string{
 	"/api/v1/assets", "/api/v1/workflows", "/api/v1/runs", "/api/v1/assets/seed-up/lineage",
 	"/api/v1/assets/seed-up/upstream", "/api/v1/assets/seed-down/downstream", "/api/v1/workflows/seed-flow/versions",
+	"/api/v1/backfills", "/api/v1/assets/seed-daily/partitions",
 }
 
 // FuzzQueryParams sends arbitrary query strings to the list and lineage
@@ -269,6 +296,7 @@ var refRoutes = []struct{ method, path string }{
 	{"GET", "/api/v1/workflows/%s"}, {"GET", "/api/v1/workflows/%s/versions"}, {"GET", "/api/v1/runs/%s"},
 	{"GET", "/api/v1/executions/%s/events"}, {"GET", "/api/v1/dependencies/%s"}, {"GET", "/api/v1/workflow-runs/%s"},
 	{"PATCH", "/api/v1/assets/%s"}, {"PATCH", "/api/v1/workflows/%s"},
+	{"GET", "/api/v1/backfills/%s"}, {"GET", "/api/v1/backfills/%s/partitions"}, {"GET", "/api/v1/assets/%s/partitions"},
 }
 
 // FuzzPathRefs fills the {asset}, {workflow} and {id} path values with

@@ -13,6 +13,9 @@ type createDependencyRequest struct {
 	Upstream       string `json:"upstream"`
 	Downstream     string `json:"downstream"`
 	DependencyType string `json:"dependency_type"`
+	// PartitionMapping chooses which upstream partitions a downstream
+	// partition reads (identity, all, last, time_offset).
+	PartitionMapping *domain.PartitionMapping `json:"partition_mapping"`
 }
 
 type dependencyEnvelope struct {
@@ -48,7 +51,7 @@ func (a *api) createDependency(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := a.svc.CreateDependency(ctx, up.ID, down.ID, domain.DependencyType(req.DependencyType))
+	d, err := a.svc.CreateMappedDependency(ctx, up.ID, down.ID, domain.DependencyType(req.DependencyType), req.PartitionMapping)
 	if err != nil {
 		return err
 	}

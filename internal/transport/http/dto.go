@@ -18,8 +18,10 @@ type AssetDTO struct {
 	Tags        []string            `json:"tags"`
 	Global      bool                `json:"global"`
 	Compute     *domain.ComputeSpec `json:"compute"`
-	CreatedAt   Time                `json:"created_at"`
-	UpdatedAt   Time                `json:"updated_at"`
+	// Partitions defines the asset's partitions; absent when unpartitioned.
+	Partitions *domain.PartitionsDef `json:"partitions,omitempty"`
+	CreatedAt  Time                  `json:"created_at"`
+	UpdatedAt  Time                  `json:"updated_at"`
 }
 
 func assetDTO(a *domain.Asset) AssetDTO {
@@ -29,7 +31,7 @@ func assetDTO(a *domain.Asset) AssetDTO {
 	}
 	return AssetDTO{
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Description: a.Description,
-		AssetType: a.AssetType, Owner: a.Owner, Tags: tags, Global: a.IsGlobal(), Compute: a.Compute,
+		AssetType: a.AssetType, Owner: a.Owner, Tags: tags, Global: a.IsGlobal(), Compute: a.Compute, Partitions: a.Partitions,
 		CreatedAt: T(a.CreatedAt), UpdatedAt: T(a.UpdatedAt),
 	}
 }
@@ -49,14 +51,17 @@ type DependencyDTO struct {
 	UpstreamAssetID   uuid.UUID `json:"upstream_asset_id"`
 	DownstreamAssetID uuid.UUID `json:"downstream_asset_id"`
 	DependencyType    string    `json:"dependency_type"`
-	CreatedAt         Time      `json:"created_at"`
+	// PartitionMapping is the edge's partition mapping; absent for the
+	// default.
+	PartitionMapping *domain.PartitionMapping `json:"partition_mapping,omitempty"`
+	CreatedAt        Time                     `json:"created_at"`
 }
 
 func dependencyDTO(d *domain.AssetDependency) DependencyDTO {
 	return DependencyDTO{
 		ID: d.ID, TenantID: d.TenantID, UpstreamAssetID: d.UpstreamAssetID,
 		DownstreamAssetID: d.DownstreamAssetID, DependencyType: string(d.DependencyType),
-		CreatedAt: T(d.CreatedAt),
+		PartitionMapping: d.PartitionMapping, CreatedAt: T(d.CreatedAt),
 	}
 }
 

@@ -288,6 +288,7 @@ func TestOpenAPISchemasMatchDTOs(t *testing.T) {
 		"StatusResponse": httpapi.StatusResponse{}, "HealthResponse": httpapi.HealthResponse{},
 		"AssetVersion": httpapi.AssetVersionDTO{}, "Field": httpapi.FieldDTO{}, "ColumnDependency": httpapi.ColumnEdgeDTO{},
 		"ColumnNode": httpapi.ColumnNodeDTO{}, "ColumnLineage": httpapi.ColumnLineageDTO{},
+		"Backfill": httpapi.BackfillDTO{}, "BackfillPartition": httpapi.BackfillPartitionDTO{}, "Partition": httpapi.PartitionDTO{},
 	} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {

@@ -89,6 +89,9 @@ func (a *api) listRuns(c echo.Context) error {
 	if q.WorkflowName, err = queryText(c, "workflow_name", domain.MaxNameLen); err != nil {
 		return err
 	}
+	if v, ok := c.QueryParams()["partition_key"]; ok && len(v) > 0 {
+		q.PartitionKey = &v[0]
+	}
 	if q.Status != "" && !q.Status.Valid() {
 		return badRequest("query parameter \"status\" must be pending, running, success, failed, skipped, upstream_failed or cancelled", map[string]any{"status": "unknown status"})
 	}

@@ -5,6 +5,7 @@
 //   #/assets/NAME?depth=&dir=&types=   details, lineage graph, runs
 //   #/workflows, #/workflows/NAME?version=N
 //   #/runs?status=&workflow=&asset=&page=, #/runs/ID
+//   #/backfills?state=, #/backfills/ID   (backfills.js)
 //
 // Strings from the API reach the page only as text (see dom.js).
 
@@ -13,6 +14,7 @@ import { api, getKey, setKey, clearKey, onUnauthorized, seg, listPage, PAGE_SIZE
 import { renderGraph, EDGE_TYPES } from "./graph.js";
 import { fieldsPanel } from "./columns.js";
 import { assetChecksCard, runChecksCard, markFailingChecks } from "./checks.js";
+import { backfillsPage, backfillPage } from "./backfills.js";
 
 const main = document.getElementById("main");
 const navEl = document.getElementById("nav");
@@ -640,7 +642,7 @@ function renderLogs(box, res) {
 function renderChrome(route) {
   const section = route.parts[0];
   const key = getKey();
-  replace(navEl, key ? [["assets", "Assets"], ["workflows", "Workflows"], ["runs", "Runs"]].map(([k, label]) =>
+  replace(navEl, key ? [["assets", "Assets"], ["workflows", "Workflows"], ["runs", "Runs"], ["backfills", "Backfills"]].map(([k, label]) =>
     h("a", { href: "#/" + k, class: section === k ? "active" : "", "aria-current": section === k ? "page" : null }, label)) : []);
   // The key's first 12 characters are the prefix Servo itself lists for
   // it (servo keys list); the rest stays off the screen.
@@ -652,6 +654,9 @@ function renderChrome(route) {
     } } }, "Sign out"),
   ] : []);
 }
+
+// pageKit hands the page helpers to pages in modules of their own.
+const pageKit = { show, poll, pageHead, toast, errorBox, loading, link, go, table, field };
 
 async function render() {
   const pg = newPage();
@@ -667,6 +672,7 @@ async function render() {
     if (section === "assets") await (id ? assetPage(pg, route) : assetsPage(pg, route));
     else if (section === "workflows") await (id ? workflowPage(pg, route) : workflowsPage(pg, route));
     else if (section === "runs") await (id ? runPage(pg, route) : runsPage(pg, route));
+    else if (section === "backfills") await (id ? backfillPage(pageKit, pg, route) : backfillsPage(pageKit, pg, route));
     else show(pg, pageHead([], "Not found"), h("p", {}, "No such page. ", h("a", { href: "#/assets" }, "Go to the assets.")));
   } catch (err) {
     if (!pg.alive || err.status === 401) return;
