@@ -109,6 +109,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 	now := time.Now().UTC()
 	tenant := "mig-" + randomHex()
 	up, down, global, dep, wf, run, key := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	sched := uuid.NewString()
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	stmts := []struct {
@@ -128,6 +129,10 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, run, now, hex.EncodeToString(hash), now}},
 		{"INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt) VALUES (?, ?, ?, 'pending', 'queued', ?, 1)", []any{uuid.NewString(), tenant, run, now}},
 		{"INSERT INTO run_logs (execution_id, tenant_id, content, updated_at) VALUES (?, ?, 'output', ?)", []any{run, tenant, now}},
+		{"INSERT INTO schedules (id, tenant_id, name, workflow_name, cron, next_tick_at, created_at, updated_at) VALUES (?, ?, 'nightly', 'wf', '0 2 * * *', ?, ?, ?)",
+			[]any{sched, tenant, now, now, now}},
+		{"INSERT INTO schedule_ticks (id, tenant_id, schedule_id, tick_at, status, created_at) VALUES (?, ?, ?, ?, 'skipped', ?)",
+			[]any{uuid.NewString(), tenant, sched, now, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

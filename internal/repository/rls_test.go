@@ -134,6 +134,14 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.LineageEventCreate(ctx, &ev); err != nil {
 		t.Fatalf("create lineage event: %v", err)
 	}
+	sc := domain.Schedule{Name: "nightly", WorkflowName: "wf", Cron: "0 2 * * *", Timezone: "UTC", Enabled: true,
+		Catchup: domain.CatchupNone, MaxCatchup: 1, Overlap: domain.OverlapSkip, Partition: domain.PartitionNone}
+	if err := e.st.ScheduleCreate(ctx, &sc); err != nil {
+		t.Fatalf("create schedule: %v", err)
+	}
+	if err := e.st.ScheduleTickCreate(ctx, &domain.ScheduleTick{ScheduleID: sc.ID, TickAt: time.Now(), Status: domain.TickSkipped}); err != nil {
+		t.Fatalf("create schedule tick: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -162,6 +170,9 @@ type rlsTable struct {
 	// reads and writes say whether a tenant's setting reaches its own rows;
 	// system tables are managed in the system scope.
 	reads, writes, system bool
+	// claimed tables are read and locked by the system scope's ticker
+	// (SELECT ... FOR UPDATE SKIP LOCKED), which never changes them.
+	claimed bool
 }
 
 var rlsTables = []rlsTable{
@@ -175,6 +186,8 @@ var rlsTables = []rlsTable{
 	{name: "run_events", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "run_logs", col: "tenant_id", set: "content = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
+	{name: "schedules", col: "tenant_id", set: "cron = '0 3 * * *'", own: 1, reads: true, writes: true, claimed: true},
+	{name: "schedule_ticks", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of
@@ -511,6 +524,22 @@ func TestRLS_SystemSettingSeesNoTenantData(t *testing.T) {
 		if tb.system {
 			if got := queryStrings(t, tx, "SELECT "+tb.col+" FROM "+tb.name+" WHERE "+tb.col+" = $1", a.id); len(got) != tb.own {
 				t.Errorf("system setting sees %d of tenant A's %s rows, want %d: it manages them", len(got), tb.name, tb.own)
+			}
+			continue
+		}
+		if tb.claimed {
+			if got := queryStrings(t, tx, "SELECT "+tb.col+" FROM "+tb.name+" WHERE "+tb.col+" = $1 FOR UPDATE SKIP LOCKED", a.id); len(got) != tb.own {
+				t.Errorf("system setting claims %d of tenant A's %s rows, want %d", len(got), tb.name, tb.own)
+			}
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT claimed"); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE "+tb.name+" SET "+tb.set+" WHERE "+tb.col+" = $1", a.id)
+			if sqlState(err) != "42501" {
+				t.Errorf("system setting updating %s: %v, want a row-level security refusal", tb.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT claimed"); err != nil {
+				t.Fatal(err)
 			}
 			continue
 		}

@@ -1,0 +1,4 @@
+DROP TRIGGER workflows_schedules_cleanup ON workflows;
+DROP FUNCTION servo_workflow_schedules_cleanup();
+DROP TABLE schedule_ticks;
+DROP TABLE schedules;

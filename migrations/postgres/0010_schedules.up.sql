@@ -1,0 +1,81 @@
+-- Schedules: cron schedules that start workflow runs by themselves, and the
+-- log of their ticks. A schedule names its workflow (and optionally pins a
+-- version); runs of a tick carry the idempotency key schedule:<id>:<tick>.
+
+CREATE TABLE schedules (
+    id               uuid PRIMARY KEY,
+    tenant_id        text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name             text NOT NULL CONSTRAINT schedules_name_length CHECK (char_length(name) BETWEEN 1 AND 255),
+    workflow_name    text NOT NULL CONSTRAINT schedules_workflow_name_length CHECK (char_length(workflow_name) BETWEEN 1 AND 255),
+    workflow_version integer CONSTRAINT schedules_workflow_version_positive CHECK (workflow_version IS NULL OR workflow_version > 0),
+    cron             text NOT NULL CONSTRAINT schedules_cron_length CHECK (char_length(cron) BETWEEN 1 AND 255),
+    timezone         text NOT NULL DEFAULT 'UTC' CONSTRAINT schedules_timezone_length CHECK (char_length(timezone) BETWEEN 1 AND 100),
+    enabled          boolean NOT NULL DEFAULT true,
+    catchup          text NOT NULL DEFAULT 'none' CONSTRAINT schedules_catchup CHECK (catchup IN ('none', 'all')),
+    max_catchup      integer NOT NULL DEFAULT 10 CONSTRAINT schedules_max_catchup CHECK (max_catchup BETWEEN 1 AND 100),
+    overlap          text NOT NULL DEFAULT 'skip' CONSTRAINT schedules_overlap CHECK (overlap IN ('skip', 'queue')),
+    partition        text NOT NULL DEFAULT 'none' CONSTRAINT schedules_partition CHECK (partition IN ('none', 'tick_day', 'previous_day', 'tick_hour', 'previous_hour')),
+    next_tick_at     timestamptz,
+    last_tick_at     timestamptz,
+    -- The run of the last fired tick; no foreign key, since runs are
+    -- deleted on their own and the schedule outlives them.
+    last_run_id      uuid,
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL,
+    CONSTRAINT schedules_name_key UNIQUE (tenant_id, name),
+    CONSTRAINT schedules_tenant_id_key UNIQUE (tenant_id, id)
+);
+CREATE INDEX schedules_due_idx ON schedules (next_tick_at) WHERE enabled;
+CREATE INDEX schedules_workflow_idx ON schedules (tenant_id, workflow_name);
+
+CREATE TABLE schedule_ticks (
+    id          uuid PRIMARY KEY,
+    tenant_id   text NOT NULL,
+    schedule_id uuid NOT NULL,
+    tick_at     timestamptz NOT NULL,
+    status      text NOT NULL CONSTRAINT schedule_ticks_status CHECK (status IN ('triggered', 'skipped', 'failed')),
+    run_id      uuid,
+    reason      text NOT NULL DEFAULT '' CONSTRAINT schedule_ticks_reason_length CHECK (char_length(reason) <= 1000),
+    created_at  timestamptz NOT NULL,
+    CONSTRAINT schedule_ticks_tick_key UNIQUE (schedule_id, tick_at),
+    CONSTRAINT schedule_ticks_schedule_fkey FOREIGN KEY (tenant_id, schedule_id) REFERENCES schedules (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX schedule_ticks_list_idx ON schedule_ticks (tenant_id, schedule_id, tick_at DESC);
+
+-- A workflow whose last version goes takes its schedules with it.
+CREATE FUNCTION servo_workflow_schedules_cleanup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM workflows WHERE tenant_id = OLD.tenant_id AND name = OLD.name) THEN
+        DELETE FROM schedules WHERE tenant_id = OLD.tenant_id AND workflow_name = OLD.name;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER workflows_schedules_cleanup AFTER DELETE ON workflows
+    FOR EACH ROW EXECUTE FUNCTION servo_workflow_schedules_cleanup();
+
+DO $$
+DECLARE
+    t text;
+    own text := 'tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')';
+BEGIN
+    FOREACH t IN ARRAY ARRAY['schedules', 'schedule_ticks'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (%s)', t || '_select', t, own);
+        EXECUTE format('CREATE POLICY %I ON %I FOR INSERT WITH CHECK (%s)', t || '_insert', t, own);
+        EXECUTE format('CREATE POLICY %I ON %I FOR UPDATE USING (%s) WITH CHECK (%s)', t || '_update', t, own, own);
+        EXECUTE format('CREATE POLICY %I ON %I FOR DELETE USING (%s)', t || '_delete', t, own);
+        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OF tenant_id ON %I FOR EACH ROW EXECUTE FUNCTION servo_tenant_immutable()', t || '_tenant_immutable', t);
+    END LOOP;
+END $$;
+
+-- The ticker claims due schedules of every tenant in the system scope
+-- (SELECT ... FOR UPDATE SKIP LOCKED), then works each in its tenant's
+-- scope. The system scope may read and lock schedules, never change them.
+CREATE POLICY schedules_system_select ON schedules FOR SELECT
+    USING (current_setting('app.system', true) = 'on');
+CREATE POLICY schedules_system_lock ON schedules FOR UPDATE
+    USING (current_setting('app.system', true) = 'on')
+    WITH CHECK (false);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON schedules, schedule_ticks TO {{app_role}};

@@ -1,0 +1,3 @@
+DROP TRIGGER workflows_schedules_cleanup;
+DROP TABLE schedule_ticks;
+DROP TABLE schedules;

@@ -1,0 +1,51 @@
+-- Schedules: cron schedules that start workflow runs by themselves, and the
+-- log of their ticks. Same tables and constraints as on PostgreSQL.
+
+CREATE TABLE schedules (
+    id               TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name             TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+    workflow_name    TEXT NOT NULL CHECK (length(workflow_name) BETWEEN 1 AND 255),
+    workflow_version INTEGER CHECK (workflow_version IS NULL OR workflow_version > 0),
+    cron             TEXT NOT NULL CHECK (length(cron) BETWEEN 1 AND 255),
+    timezone         TEXT NOT NULL DEFAULT 'UTC' CHECK (length(timezone) BETWEEN 1 AND 100),
+    enabled          BOOLEAN NOT NULL DEFAULT 1,
+    catchup          TEXT NOT NULL DEFAULT 'none' CHECK (catchup IN ('none', 'all')),
+    max_catchup      INTEGER NOT NULL DEFAULT 10 CHECK (max_catchup BETWEEN 1 AND 100),
+    overlap          TEXT NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip', 'queue')),
+    partition        TEXT NOT NULL DEFAULT 'none' CHECK (partition IN ('none', 'tick_day', 'previous_day', 'tick_hour', 'previous_hour')),
+    next_tick_at     DATETIME,
+    last_tick_at     DATETIME,
+    last_run_id      TEXT,
+    created_at       DATETIME NOT NULL,
+    updated_at       DATETIME NOT NULL,
+    UNIQUE (tenant_id, name),
+    UNIQUE (tenant_id, id)
+);
+CREATE INDEX schedules_due_idx ON schedules (next_tick_at) WHERE enabled;
+CREATE INDEX schedules_workflow_idx ON schedules (tenant_id, workflow_name);
+
+CREATE TABLE schedule_ticks (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL,
+    schedule_id TEXT NOT NULL,
+    tick_at     DATETIME NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('triggered', 'skipped', 'failed')),
+    run_id      TEXT,
+    reason      TEXT NOT NULL DEFAULT '' CHECK (length(reason) <= 1000),
+    created_at  DATETIME NOT NULL,
+    UNIQUE (schedule_id, tick_at),
+    FOREIGN KEY (tenant_id, schedule_id) REFERENCES schedules (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX schedule_ticks_list_idx ON schedule_ticks (tenant_id, schedule_id, tick_at DESC);
+
+CREATE TRIGGER workflows_schedules_cleanup AFTER DELETE ON workflows
+WHEN NOT EXISTS (SELECT 1 FROM workflows WHERE tenant_id = OLD.tenant_id AND name = OLD.name)
+BEGIN DELETE FROM schedules WHERE tenant_id = OLD.tenant_id AND workflow_name = OLD.name; END;
+
+CREATE TRIGGER schedules_tenant_immutable BEFORE UPDATE OF tenant_id ON schedules
+WHEN OLD.tenant_id IS NOT NEW.tenant_id
+BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
+CREATE TRIGGER schedule_ticks_tenant_immutable BEFORE UPDATE OF tenant_id ON schedule_ticks
+WHEN OLD.tenant_id IS NOT NEW.tenant_id
+BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
