@@ -99,7 +99,15 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol})
+	sched := newSchedules(store, svc)
+	if work {
+		stopTicker, err := startTicker(ctx, sched, log)
+		if err != nil {
+			return err
+		}
+		defer stopTicker()
+	}
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol, Schedules: sched})
 	return srv.ListenAndServe(ctx)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/schedule"
 )
 
 // APIPrefix is where the JSON API lives.
@@ -23,17 +24,21 @@ type APIOptions struct {
 	// OpenLineage ingests OpenLineage events (POST /lineage, /lineage/batch)
 	// and serves a run's raw events; without it those routes answer 503.
 	OpenLineage *openlineage.Ingester
+	// Schedules serves /schedules and inline workflow schedules; without
+	// it those routes answer 503.
+	Schedules *schedule.Service
 }
 
 // api holds the handlers of the JSON API. They stay thin: decode, call the
 // service, encode.
 type api struct {
-	svc *service.Service
+	svc   *service.Service
+	sched *schedule.Service
 }
 
 // MountAPI registers every /api/v1 route on the server.
 func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
-	a := &api{svc: svc}
+	a := &api{svc: svc, sched: opts.Schedules}
 	mw := []echo.MiddlewareFunc{requestDeadline(s.cfg.RequestTimeout), authenticate(svc, opts.AdminKey), cleanQuery}
 	if s.cfg.RateLimit > 0 {
 		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
@@ -74,6 +79,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	}
 	g.GET("/workflow-runs/:id", a.getWorkflowRun)
 	a.mountOpenLineage(g, opts.OpenLineage, s.log)
+	a.mountSchedules(g, opts.Schedules)
 
 	g.GET("/tenants", a.listTenants, requireSystem)
 	g.POST("/tenants", a.createTenant, requireSystem)

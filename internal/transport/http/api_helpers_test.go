@@ -21,6 +21,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
@@ -99,7 +100,7 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Schedules: schedule.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

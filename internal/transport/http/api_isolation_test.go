@@ -28,6 +28,10 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/workflows/a-flow/trigger", key: e.keyA}).json(t, &trig)
 	e.waitStatus(e.keyA, trig.RunID) // A's run settles before the snapshot
+	var sched struct {
+		Schedule struct{ ID string } `json:"schedule"`
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/schedules", key: e.keyA, body: map[string]any{"name": "a-sched", "workflow": "a-flow", "cron": "0 2 * * *"}}).json(t, &sched)
 	var keys struct {
 		Keys []struct{ ID string } `json:"keys"`
 	}
@@ -35,12 +39,12 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
-	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, keys.Keys[0].ID, e.a}
+	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, sched.Schedule.ID, keys.Keys[0].ID, e.a}
 	snapshotA := func() string {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
 			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
-			"/api/v1/tenants/" + e.a + "/keys"} {
+			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/schedules/" + sched.Schedule.ID, "/api/v1/schedules/a-sched/ticks"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -57,6 +61,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		":asset":    {up, "a-up"},
 		":workflow": {wf.Workflow.ID, "a-flow"},
 		":tenant":   {e.a},
+		":schedule": {sched.Schedule.ID, "a-sched"},
 	}
 	idFor := func(path string) []string {
 		switch {
@@ -80,6 +85,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/materialize":                 map[string]any{"asset_name": "a-up"},
 		"POST /api/v1/tenants":                     map[string]any{"id": e.a},
 		"POST /api/v1/tenants/:tenant/keys":        map[string]any{},
+		"POST /api/v1/schedules":                   map[string]any{"name": "b-sched", "workflow": "a-flow", "cron": "0 2 * * *"},
+		"PATCH /api/v1/schedules/:schedule":        map[string]any{"enabled": false},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -92,6 +99,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/runs":          200,
 		"GET /api/v1/executions":    200,
 		"GET /api/v1/tenants":       403,
+		"GET /api/v1/schedules":     200,
+		"POST /api/v1/schedules":    422, // A's workflow is "not found" as input
 		"POST /api/v1/tenants":      403,
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
@@ -120,7 +129,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			if res.status != want {
 				t.Errorf("%s as B: status %d, want %d: %s", route, res.status, want, res.body)
 			}
-			for _, id := range aIDs[:5] {
+			for _, id := range aIDs[:6] {
 				if strings.Contains(string(res.body), id) {
 					t.Errorf("%s as B: the answer holds A's id %s", route, id)
 				}
@@ -168,9 +177,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
-	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows"} {
+	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/schedules"} {
 		res := e.must(http.StatusOK, req{method: "GET", path: p, key: e.keyB})
-		for _, id := range aIDs[:5] {
+		for _, id := range aIDs[:6] {
 			if strings.Contains(string(res.body), id) {
 				t.Errorf("%s as B holds A's id %s", p, id)
 			}
