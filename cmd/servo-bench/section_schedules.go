@@ -79,16 +79,20 @@ func runScheduleSection(ctx context.Context, e *env) ([]row, error) {
 		ctxs = append(ctxs, tctx)
 		direct = append(direct, w.ID)
 	}
-	// The next minute boundary, 3 s from now on the shifted clock.
+	// Every schedule's first tick is the next minute boundary of the
+	// shifted clock, set 60 s ahead while they are created and 1 s ahead
+	// once they all are.
 	now := time.Now()
-	due := now.Truncate(time.Minute).Add(time.Minute)
-	clock.offset.Store(int64(due.Add(-3 * time.Second).Sub(now)))
+	due := now.Truncate(time.Minute).Add(2 * time.Minute)
+	clock.offset.Store(int64(due.Add(-60 * time.Second).Sub(now)))
 	for i := range n {
 		_, err := svc.Create(ctxs[i%tenants], schedule.Input{Name: fmt.Sprintf("s%04d", i), Workflow: "nightly", Cron: "* * * * *", Overlap: domain.OverlapQueue})
 		if err != nil {
 			return nil, err
 		}
 	}
+	now = time.Now()
+	clock.offset.Store(int64(due.Add(-time.Second).Sub(now)))
 	logf("schedules: %d schedules of %d tenants due at %s (shifted clock)", n, tenants, due.Format(time.TimeOnly))
 	var tickers []*schedule.Ticker
 	for range 2 {
@@ -108,7 +112,7 @@ func runScheduleSection(ctx context.Context, e *env) ([]row, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	var created []time.Time
 	for {
-		created, err = scheduledRunTimes(ctx, db.OwnerURL)
+		created, err = scheduledRunTimes(ctx, db.OwnerURL, due)
 		if err != nil {
 			return nil, err
 		}
@@ -165,15 +169,16 @@ func latencyResult(lat []time.Duration, at []time.Time) result {
 	return r
 }
 
-// scheduledRunTimes reads, as the owner, when every scheduled run was
-// created.
-func scheduledRunTimes(ctx context.Context, ownerURL string) ([]time.Time, error) {
+// scheduledRunTimes reads, as the owner, when every run of the tick at due
+// was created.
+func scheduledRunTimes(ctx context.Context, ownerURL string, due time.Time) ([]time.Time, error) {
 	db, err := sql.Open("pgx", ownerURL)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = db.Close() }()
-	rows, err := db.QueryContext(ctx, "SELECT created_at FROM executions WHERE trigger = 'scheduled'")
+	rows, err := db.QueryContext(ctx, "SELECT created_at FROM executions WHERE trigger = 'scheduled' AND idempotency_key LIKE $1",
+		"%:"+due.UTC().Format(time.RFC3339))
 	if err != nil {
 		return nil, err
 	}

@@ -132,6 +132,9 @@ type ScheduleRepository interface {
 	// fn's writes for that schedule only and is passed to onError; the
 	// claim goes on. It returns how many schedules it claimed.
 	ScheduleClaimDue(ctx context.Context, now time.Time, limit int, fn func(ctx context.Context, s *Schedule) error, onError func(s *Schedule, err error)) (int, error)
+	// ScheduleAdvance records a fired claim: the next tick, and the last
+	// tick and run when set. The caller holds the row (a claim).
+	ScheduleAdvance(ctx context.Context, id uuid.UUID, next, lastTick *time.Time, lastRun *uuid.UUID) error
 	ScheduleTickCreate(ctx context.Context, t *ScheduleTick) error
 	// ScheduleTickList lists a schedule's ticks, newest first.
 	ScheduleTickList(ctx context.Context, scheduleID uuid.UUID, limit int) ([]ScheduleTick, error)

@@ -207,7 +207,7 @@ func (s *Store) ScheduleClaimDue(ctx context.Context, at time.Time, limit int, f
 	claimed := 0
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		tx := ctx.Value(txKey{}).(*txState).tx
-		q := "SELECT * FROM schedules WHERE enabled AND next_tick_at IS NOT NULL AND next_tick_at <= ? ORDER BY next_tick_at, id LIMIT ?"
+		q := "SELECT * FROM schedules WHERE enabled AND next_tick_at IS NOT NULL AND next_tick_at <= ? ORDER BY next_tick_at, tenant_id, id LIMIT ?"
 		if s.dialect == Postgres {
 			q += " FOR UPDATE SKIP LOCKED"
 		}
@@ -216,13 +216,17 @@ func (s *Store) ScheduleClaimDue(ctx context.Context, at time.Time, limit int, f
 			return fmt.Errorf("claim due schedules: %w", err)
 		}
 		claimed = len(rows)
+		current := ""
 		for i := range rows {
 			sc := rows[i].toDomain()
 			tctx := domain.WithTenant(ctx, sc.TenantID)
 			tctx = context.WithValue(tctx, txKey{}, &txState{tx: tx, scope: domain.TenantScope(sc.TenantID)})
 			ttx := tx.WithContext(tctx)
-			if err := s.setScope(ttx, domain.TenantScope(sc.TenantID)); err != nil {
-				return err
+			if sc.TenantID != current {
+				if err := s.setScope(ttx, domain.TenantScope(sc.TenantID)); err != nil {
+					return err
+				}
+				current = sc.TenantID
 			}
 			if err := ttx.SavePoint("servo_schedule").Error; err != nil {
 				return fmt.Errorf("savepoint: %w", err)
@@ -240,6 +244,27 @@ func (s *Store) ScheduleClaimDue(ctx context.Context, at time.Time, limit int, f
 		return 0, err
 	}
 	return claimed, nil
+}
+
+// ScheduleAdvance implements domain.ScheduleRepository.
+func (s *Store) ScheduleAdvance(ctx context.Context, id uuid.UUID, next, lastTick *time.Time, lastRun *uuid.UUID) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		set := map[string]any{"next_tick_at": utcPtr(next), "updated_at": now()}
+		if lastTick != nil {
+			set["last_tick_at"] = utcPtr(lastTick)
+		}
+		if lastRun != nil {
+			set["last_run_id"] = lastRun
+		}
+		res := tx.Model(&scheduleRow{}).Where("id = ?", id).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotFound("schedule")
+		}
+		return nil
+	})
 }
 
 // ScheduleTickCreate implements domain.ScheduleRepository. A tick already
@@ -274,16 +299,11 @@ func (s *Store) ScheduleTickList(ctx context.Context, scheduleID uuid.UUID, limi
 	return out, nil
 }
 
-// ScheduleTickTrim implements domain.ScheduleRepository.
+// ScheduleTickTrim implements domain.ScheduleRepository, in one statement.
 func (s *Store) ScheduleTickTrim(ctx context.Context, scheduleID uuid.UUID, keep int) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
-		var rows []scheduleTickRow
-		err := tx.Select("id", "tick_at").Where("schedule_id = ?", scheduleID).
-			Order("tick_at DESC").Offset(keep).Limit(1).Find(&rows).Error
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		return tx.Where("schedule_id = ? AND tick_at <= ?", scheduleID, rows[0].TickAt).Delete(&scheduleTickRow{}).Error
+		return tx.Where("schedule_id = ? AND tick_at < (SELECT t.tick_at FROM schedule_ticks t WHERE t.schedule_id = ? ORDER BY t.tick_at DESC LIMIT 1 OFFSET ?)",
+			scheduleID, scheduleID, keep-1).Delete(&scheduleTickRow{}).Error
 	})
 }
 

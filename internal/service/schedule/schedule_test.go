@@ -488,3 +488,27 @@ func TestTickerExactlyOnceAcrossWorkers(t *testing.T) {
 		}
 	})
 }
+
+// TestTickLogIsBounded keeps the newest ticks of a schedule and drops the
+// oldest.
+func TestTickLogIsBounded(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		x := setup(t, b, "2026-12-01T10:00:00Z")
+		a := x.tenant(t)
+		sc := x.create(t, a, schedule.Input{Name: "minutely", Cron: "* * * * *"})
+		start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		for i := range schedule.KeepTicks + 5 {
+			if err := b.Store.ScheduleTickCreate(a, &domain.ScheduleTick{ScheduleID: sc.ID, TickAt: start.Add(time.Duration(i) * time.Minute), Status: domain.TickSkipped}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Store.ScheduleTickTrim(a, sc.ID, schedule.KeepTicks); err != nil {
+			t.Fatal(err)
+		}
+		ts := x.ticks(t, a, "minutely")
+		if len(ts) != schedule.KeepTicks || !ts[len(ts)-1].TickAt.Equal(start.Add(5*time.Minute)) {
+			t.Fatalf("%d ticks kept, oldest %v; want %d from 00:05", len(ts), ts[len(ts)-1].TickAt, schedule.KeepTicks)
+		}
+	})
+}

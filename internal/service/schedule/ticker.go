@@ -19,10 +19,14 @@ const KeepTicks = 200
 
 // TickerConfig tunes a Ticker.
 type TickerConfig struct {
-	// Interval is how often the ticker looks for due schedules; default 1s.
+	// Interval is how often the ticker looks for due schedules; default
+	// 500ms.
 	Interval time.Duration
-	// Batch is how many schedules one transaction claims; default 100.
+	// Batch is how many schedules one transaction claims; default 50.
 	Batch int
+	// Workers is how many claim loops one ticker runs at once, each in a
+	// transaction of its own; default 2.
+	Workers int
 }
 
 // Ticker fires due schedules. Every worker process may run one: claims
@@ -42,10 +46,13 @@ type Ticker struct {
 // NewTicker returns a ticker over svc; log may be nil.
 func NewTicker(svc *Service, cfg TickerConfig, log *zap.Logger) *Ticker {
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Second
+		cfg.Interval = 500 * time.Millisecond
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 100
+		cfg.Batch = 50
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -63,23 +70,36 @@ func (t *Ticker) Start(ctx context.Context) error {
 	}
 	ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	t.done = make(chan struct{})
+	var wg sync.WaitGroup
+	for range t.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.loop(ctx)
+		}()
+	}
 	go func() {
-		defer close(t.done)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			if _, err := t.RunOnce(ctx); err != nil && ctx.Err() == nil {
-				t.log.Warn("schedule tick failed; retrying", zap.Error(err))
-			}
-			timer.Reset(t.cfg.Interval)
-		}
+		wg.Wait()
+		close(t.done)
 	}()
 	return nil
+}
+
+// loop claims due schedules every interval until ctx ends.
+func (t *Ticker) loop(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		if _, err := t.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			t.log.Warn("schedule tick failed; retrying", zap.Error(err))
+		}
+		timer.Reset(t.cfg.Interval)
+	}
 }
 
 // Stop ends the background loop and waits for it; it is safe to call more
@@ -134,11 +154,7 @@ func (s *Service) tick(ctx context.Context, sc *domain.Schedule, now time.Time) 
 		if terr := s.record(ctx, sc, *sc.NextTickAt, domain.TickFailed, nil, fmt.Sprintf("%s: %v", field, err)); terr != nil {
 			return terr
 		}
-		_, err := s.store.ScheduleUpdate(ctx, sc.ID, func(x *domain.Schedule) error {
-			x.NextTickAt = nil
-			return nil
-		})
-		return err
+		return s.store.ScheduleAdvance(ctx, sc.ID, nil, nil, nil)
 	}
 	plan := planTicks(c, *sc.NextTickAt, now, sc.Catchup, sc.MaxCatchup)
 	for i, at := range plan.Skipped {
@@ -166,19 +182,11 @@ func (s *Service) tick(ctx context.Context, sc *domain.Schedule, now time.Time) 
 		at := at
 		lastTick = &at
 	}
-	_, err = s.store.ScheduleUpdate(ctx, sc.ID, func(x *domain.Schedule) error {
-		x.NextTickAt = nil
-		if !plan.Next.IsZero() {
-			next := plan.Next
-			x.NextTickAt = &next
-		}
-		if lastTick != nil {
-			x.LastTickAt = lastTick
-		}
-		x.LastRunID = lastRun
-		return nil
-	})
-	if err != nil {
+	var next *time.Time
+	if !plan.Next.IsZero() {
+		next = &plan.Next
+	}
+	if err := s.store.ScheduleAdvance(ctx, sc.ID, next, lastTick, lastRun); err != nil {
 		return err
 	}
 	return s.store.ScheduleTickTrim(ctx, sc.ID, KeepTicks)
