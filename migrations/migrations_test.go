@@ -133,6 +133,8 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{sched, tenant, now, now, now}},
 		{"INSERT INTO schedule_ticks (id, tenant_id, schedule_id, tick_at, status, created_at) VALUES (?, ?, ?, ?, 'skipped', ?)",
 			[]any{uuid.NewString(), tenant, sched, now, now}},
+		{"INSERT INTO asset_freshness (asset_id, tenant_id, policy, updated_at) VALUES (?, ?, '{\"max_age\":\"1h\"}', ?)", []any{up, tenant, now}},
+		{"INSERT INTO asset_partitions (tenant_id, asset_id, partition_key, last_materialized_at) VALUES (?, ?, '2026-12-01', ?)", []any{tenant, up, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

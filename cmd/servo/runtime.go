@@ -74,6 +74,7 @@ func (a *app) worker(ctx context.Context) error {
 		return fmt.Errorf("database safety check: %w", err)
 	}
 	svc := service.New(store)
+	sched, _ := newSchedules(store, svc)
 	rt, err := newRuntime(cfg, store, svc, log, true)
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func (a *app) worker(ctx context.Context) error {
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	stopTicker, err := startTicker(ctx, newSchedules(store, svc), log)
+	stopTicker, err := startTicker(ctx, sched, log)
 	if err != nil {
 		return err
 	}

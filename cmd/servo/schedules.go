@@ -8,6 +8,7 @@ import (
 
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/service/schedule"
 )
 
@@ -21,7 +22,10 @@ func startTicker(ctx context.Context, sched *schedule.Service, log *zap.Logger) 
 	return tk.Stop, nil
 }
 
-// newSchedules returns the schedule use cases over store.
-func newSchedules(store *repository.Store, svc *service.Service) *schedule.Service {
-	return schedule.New(store, svc, schedule.SystemClock{})
+// newSchedules returns the schedule and freshness use cases over store,
+// and makes svc record every successful materialization's freshness.
+func newSchedules(store *repository.Store, svc *service.Service) (*schedule.Service, *freshness.Service) {
+	fresh := freshness.New(store, schedule.SystemClock{})
+	svc.ObserveRuns(fresh)
+	return schedule.New(store, svc, schedule.SystemClock{}), fresh
 }

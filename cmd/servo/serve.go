@@ -81,6 +81,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
 	}
 	svc := service.New(store)
+	sched, fresh := newSchedules(store, svc)
 	rt, err := newRuntime(cfg, store, svc, log, work)
 	if err != nil {
 		return err
@@ -95,11 +96,11 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	}()
 	ol, err := openlineage.New(svc, store, openlineage.Options{
 		Mode: openlineage.Mode(cfg.OpenLineage.Mode), Retention: cfg.OpenLineage.Retention, Log: log.Named("openlineage"),
+		OutputsCompleted: fresh.OutputsCompleted,
 	})
 	if err != nil {
 		return err
 	}
-	sched := newSchedules(store, svc)
 	if work {
 		stopTicker, err := startTicker(ctx, sched, log)
 		if err != nil {
@@ -107,7 +108,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		}
 		defer stopTicker()
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol, Schedules: sched})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol, Schedules: sched, Freshness: fresh})
 	return srv.ListenAndServe(ctx)
 }
 

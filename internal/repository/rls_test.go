@@ -142,6 +142,15 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.ScheduleTickCreate(ctx, &domain.ScheduleTick{ScheduleID: sc.ID, TickAt: time.Now(), Status: domain.TickSkipped}); err != nil {
 		t.Fatalf("create schedule tick: %v", err)
 	}
+	if _, err := e.st.FreshnessUpdate(ctx, r.assets[0], func(f *domain.AssetFreshness) error {
+		f.Policy = &domain.FreshnessPolicy{MaxAge: "1h"}
+		return nil
+	}); err != nil {
+		t.Fatalf("asset freshness: %v", err)
+	}
+	if err := e.st.FreshnessPartitionPut(ctx, domain.AssetPartition{AssetID: r.assets[0], PartitionKey: "2026-12-01", LastMaterializedAt: time.Now()}); err != nil {
+		t.Fatalf("asset partition: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -188,6 +197,8 @@ var rlsTables = []rlsTable{
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
 	{name: "schedules", col: "tenant_id", set: "cron = '0 3 * * *'", own: 1, reads: true, writes: true, claimed: true},
 	{name: "schedule_ticks", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "asset_freshness", col: "tenant_id", set: "stale_after = now()", own: 1, reads: true, writes: true},
+	{name: "asset_partitions", col: "tenant_id", set: "partition_key = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

@@ -16,6 +16,18 @@ type Service struct {
 	dispatcher Dispatcher
 	policy     ComputePolicy
 	keys       *keyCache
+	observers  []RunObserver
+}
+
+// RunObserver hears of every run that succeeded, in the transaction that
+// records the success: an error undoes the success.
+type RunObserver interface {
+	RunSucceeded(ctx context.Context, run *domain.Execution) error
+}
+
+// ObserveRuns adds o to the observers of successful runs.
+func (s *Service) ObserveRuns(o RunObserver) {
+	s.observers = append(s.observers, o)
 }
 
 // Dispatcher hands runs to the runtime for execution.

@@ -1,6 +1,7 @@
 -- Schedules: cron schedules that start workflow runs by themselves, and the
--- log of their ticks. A schedule names its workflow (and optionally pins a
--- version); runs of a tick carry the idempotency key schedule:<id>:<tick>.
+-- log of their ticks; asset freshness. A schedule names its workflow (and
+-- optionally pins a version); runs of a tick carry the idempotency key
+-- schedule:<id>:<tick>.
 
 CREATE TABLE schedules (
     id               uuid PRIMARY KEY,
@@ -42,6 +43,29 @@ CREATE TABLE schedule_ticks (
 );
 CREATE INDEX schedule_ticks_list_idx ON schedule_ticks (tenant_id, schedule_id, tick_at DESC);
 
+-- Freshness: an asset's policy, when it last materialized (and each
+-- partition), and the instant it turns stale without a new
+-- materialization (stale_after; NULL without a policy). Tenant assets only.
+CREATE TABLE asset_freshness (
+    asset_id             uuid PRIMARY KEY,
+    tenant_id            text NOT NULL,
+    policy               jsonb CONSTRAINT asset_freshness_policy_object CHECK (policy IS NULL OR jsonb_typeof(policy) = 'object'),
+    last_materialized_at timestamptz,
+    stale_after          timestamptz,
+    updated_at           timestamptz NOT NULL,
+    CONSTRAINT asset_freshness_asset_fkey FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX asset_freshness_stale_idx ON asset_freshness (tenant_id, stale_after) WHERE stale_after IS NOT NULL;
+
+CREATE TABLE asset_partitions (
+    tenant_id            text NOT NULL,
+    asset_id             uuid NOT NULL,
+    partition_key        text NOT NULL CONSTRAINT asset_partitions_key_length CHECK (char_length(partition_key) BETWEEN 1 AND 255),
+    last_materialized_at timestamptz NOT NULL,
+    PRIMARY KEY (asset_id, partition_key),
+    CONSTRAINT asset_partitions_asset_fkey FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
+);
+
 -- A workflow whose last version goes takes its schedules with it.
 CREATE FUNCTION servo_workflow_schedules_cleanup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -58,7 +82,7 @@ DECLARE
     t text;
     own text := 'tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')';
 BEGIN
-    FOREACH t IN ARRAY ARRAY['schedules', 'schedule_ticks'] LOOP
+    FOREACH t IN ARRAY ARRAY['schedules', 'schedule_ticks', 'asset_freshness', 'asset_partitions'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (%s)', t || '_select', t, own);
@@ -78,4 +102,4 @@ CREATE POLICY schedules_system_lock ON schedules FOR UPDATE
     USING (current_setting('app.system', true) = 'on')
     WITH CHECK (false);
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON schedules, schedule_ticks TO {{app_role}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON schedules, schedule_ticks, asset_freshness, asset_partitions TO {{app_role}};

@@ -39,6 +39,35 @@ CREATE TABLE schedule_ticks (
 );
 CREATE INDEX schedule_ticks_list_idx ON schedule_ticks (tenant_id, schedule_id, tick_at DESC);
 
+-- Freshness: an asset's policy, when it last materialized (and each
+-- partition), and the instant it turns stale without a new
+-- materialization (stale_after; NULL without a policy). Tenant assets only.
+CREATE TABLE asset_freshness (
+    asset_id             TEXT PRIMARY KEY,
+    tenant_id            TEXT NOT NULL,
+    policy               TEXT CHECK (policy IS NULL OR (json_valid(policy) AND json_type(policy) = 'object')),
+    last_materialized_at DATETIME,
+    stale_after          DATETIME,
+    updated_at           DATETIME NOT NULL,
+    FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX asset_freshness_stale_idx ON asset_freshness (tenant_id, stale_after) WHERE stale_after IS NOT NULL;
+
+CREATE TABLE asset_partitions (
+    tenant_id            TEXT NOT NULL,
+    asset_id             TEXT NOT NULL,
+    partition_key        TEXT NOT NULL CHECK (length(partition_key) BETWEEN 1 AND 255),
+    last_materialized_at DATETIME NOT NULL,
+    PRIMARY KEY (asset_id, partition_key),
+    FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
+);
+CREATE TRIGGER asset_freshness_tenant_immutable BEFORE UPDATE OF tenant_id ON asset_freshness
+WHEN OLD.tenant_id IS NOT NEW.tenant_id
+BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
+CREATE TRIGGER asset_partitions_tenant_immutable BEFORE UPDATE OF tenant_id ON asset_partitions
+WHEN OLD.tenant_id IS NOT NEW.tenant_id
+BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
+
 CREATE TRIGGER workflows_schedules_cleanup AFTER DELETE ON workflows
 WHEN NOT EXISTS (SELECT 1 FROM workflows WHERE tenant_id = OLD.tenant_id AND name = OLD.name)
 BEGIN DELETE FROM schedules WHERE tenant_id = OLD.tenant_id AND workflow_name = OLD.name; END;

@@ -6,10 +6,12 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/service/schedule"
 )
 
@@ -27,6 +29,9 @@ type APIOptions struct {
 	// Schedules serves /schedules and inline workflow schedules; without
 	// it those routes answer 503.
 	Schedules *schedule.Service
+	// Freshness adds freshness to asset answers, serves ?stale=true and
+	// the servo_assets_stale gauge; without it assets carry no freshness.
+	Freshness *freshness.Service
 }
 
 // api holds the handlers of the JSON API. They stay thin: decode, call the
@@ -34,11 +39,17 @@ type APIOptions struct {
 type api struct {
 	svc   *service.Service
 	sched *schedule.Service
+	fresh *freshness.Service
 }
 
 // MountAPI registers every /api/v1 route on the server.
 func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
-	a := &api{svc: svc, sched: opts.Schedules}
+	a := &api{svc: svc, sched: opts.Schedules, fresh: opts.Freshness}
+	if opts.Freshness != nil {
+		if err := s.metrics.registry.Register(newStaleCollector(opts.Freshness, s.log)); err != nil {
+			s.log.Warn("register the stale assets gauge", zap.Error(err))
+		}
+	}
 	mw := []echo.MiddlewareFunc{requestDeadline(s.cfg.RequestTimeout), authenticate(svc, opts.AdminKey), cleanQuery}
 	if s.cfg.RateLimit > 0 {
 		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))

@@ -21,6 +21,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
@@ -96,11 +97,13 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log, Mode: olMode})
+	fresh := freshness.New(st, nil)
+	svc.ObserveRuns(fresh)
+	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log, Mode: olMode, OutputsCompleted: fresh.OutputsCompleted})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Schedules: schedule.New(st, svc, nil)})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Schedules: schedule.New(st, svc, nil), Freshness: fresh})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

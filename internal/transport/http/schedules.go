@@ -129,9 +129,14 @@ func (a *api) mountSchedules(g *echo.Group, svc *schedule.Service) {
 
 func (h *scheduleAPI) available() error {
 	if h.svc == nil {
-		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "schedules are not enabled on this server"}
+		return featureOff("schedules")
 	}
 	return nil
+}
+
+// featureOff answers 503 for a feature this server was built without.
+func featureOff(what string) error {
+	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: what + " are not enabled on this server"}
 }
 
 func (h *scheduleAPI) list(c echo.Context) error {
@@ -257,7 +262,7 @@ func (h *scheduleAPI) ticks(c echo.Context) error {
 // defaults to the workflow's.
 func (a *api) createWorkflowWithSchedule(c echo.Context, in service.CreateWorkflowInput, req *scheduleRequest) error {
 	if a.sched == nil {
-		return (&scheduleAPI{}).available()
+		return featureOff("schedules")
 	}
 	if req.Workflow != "" && req.Workflow != in.Name {
 		return domain.Invalid("schedule.workflow", "an inline schedule runs the workflow it is part of; leave workflow out")
