@@ -109,7 +109,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 	now := time.Now().UTC()
 	tenant := "mig-" + randomHex()
 	up, down, global, dep, wf, run, key := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
-	sched := uuid.NewString()
+	sched, auto := uuid.NewString(), uuid.NewString()
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	stmts := []struct {
@@ -134,6 +134,11 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 		{"INSERT INTO schedule_ticks (id, tenant_id, schedule_id, tick_at, status, created_at) VALUES (?, ?, ?, ?, 'skipped', ?)",
 			[]any{uuid.NewString(), tenant, sched, now, now}},
 		{"INSERT INTO asset_freshness (asset_id, tenant_id, policy, updated_at) VALUES (?, ?, '{\"max_age\":\"1h\"}', ?)", []any{up, tenant, now}},
+		{"INSERT INTO automations (id, tenant_id, name, on_event, asset_id, since, created_at, updated_at) VALUES (?, ?, 'auto', 'upstream_updated', ?, ?, ?, ?)",
+			[]any{auto, tenant, down, now, now, now}},
+		{"INSERT INTO automation_assets (tenant_id, automation_id, asset_id) VALUES (?, ?, ?)", []any{tenant, auto, up}},
+		{"INSERT INTO automation_evaluations (id, tenant_id, automation_id, evaluated_at, result) VALUES (?, ?, ?, ?, 'skipped')",
+			[]any{uuid.NewString(), tenant, auto, now}},
 		{"INSERT INTO asset_partitions (tenant_id, asset_id, partition_key, last_materialized_at) VALUES (?, ?, '2026-12-01', ?)", []any{tenant, up, now}},
 	}
 	have := tables(t, gdb)

@@ -151,6 +151,14 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.FreshnessPartitionPut(ctx, domain.AssetPartition{AssetID: r.assets[0], PartitionKey: "2026-12-01", LastMaterializedAt: time.Now()}); err != nil {
 		t.Fatalf("asset partition: %v", err)
 	}
+	auto := domain.Automation{Name: "auto", On: domain.OnUpstreamUpdated, Mode: domain.ModeAny, AssetID: &r.assets[1],
+		Assets: []uuid.UUID{r.assets[0]}, Enabled: true, Since: time.Now()}
+	if err := e.st.AutomationCreate(ctx, &auto); err != nil {
+		t.Fatalf("create automation: %v", err)
+	}
+	if err := e.st.AutomationEvaluationCreate(ctx, &domain.AutomationEvaluation{AutomationID: auto.ID, EvaluatedAt: time.Now(), Result: domain.EvalSkipped}); err != nil {
+		t.Fatalf("create automation evaluation: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -199,6 +207,9 @@ var rlsTables = []rlsTable{
 	{name: "schedule_ticks", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "asset_freshness", col: "tenant_id", set: "stale_after = now()", own: 1, reads: true, writes: true},
 	{name: "asset_partitions", col: "tenant_id", set: "partition_key = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "automations", col: "tenant_id", set: "mode = 'all'", own: 1, reads: true, writes: true, claimed: true},
+	{name: "automation_assets", col: "tenant_id", set: "asset_id = asset_id", own: 1, reads: true, writes: true},
+	{name: "automation_evaluations", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

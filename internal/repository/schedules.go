@@ -189,53 +189,66 @@ func (s *Store) ScheduleDelete(ctx context.Context, id uuid.UUID) error {
 	})
 }
 
-// ScheduleClaimDue implements domain.ScheduleRepository. ctx must carry the
-// system scope. On PostgreSQL the due rows are read with FOR UPDATE SKIP
-// LOCKED, so that concurrent claimers split them, and the transaction then
-// switches app.tenant_id to each row's tenant before fn runs: row-level
-// security holds fn to that tenant's rows, as the context's scope holds the
-// application's callbacks. SQLite has one writer and takes the rows as
-// they are. Each row's work runs under a savepoint.
+// ScheduleClaimDue implements domain.ScheduleRepository (see claimDue).
 func (s *Store) ScheduleClaimDue(ctx context.Context, at time.Time, limit int, fn func(ctx context.Context, sc *domain.Schedule) error, onError func(sc *domain.Schedule, err error)) (int, error) {
+	q := "SELECT * FROM schedules WHERE enabled AND next_tick_at IS NOT NULL AND next_tick_at <= ? ORDER BY next_tick_at, tenant_id, id LIMIT ?"
+	return claimDue(ctx, s, q, at, limit, func(tctx context.Context, r *scheduleRow) error {
+		sc := r.toDomain()
+		if err := fn(tctx, &sc); err != nil {
+			onError(&sc, err)
+			return err
+		}
+		return nil
+	}, func(r *scheduleRow) string { return r.TenantID })
+}
+
+// claimDue claims the rows query selects (its arguments: now and a limit),
+// in one transaction of the system scope, which ctx must carry. On
+// PostgreSQL the rows are read with FOR UPDATE SKIP LOCKED, so that
+// concurrent claimers split them, and the transaction then switches
+// app.tenant_id to each row's tenant before work runs: row-level security
+// holds work to that tenant's rows, as the context's scope holds the
+// application's callbacks. SQLite has one writer and takes the rows as they
+// are. Each row's work runs under a savepoint: an error undoes that row's
+// writes only.
+func claimDue[R any](ctx context.Context, s *Store, query string, at time.Time, limit int, work func(ctx context.Context, r *R) error, tenantOf func(*R) string) (int, error) {
 	scope, err := domain.ScopeFrom(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if !scope.IsSystem() {
-		return 0, fmt.Errorf("%w: claiming schedules needs the system scope", domain.ErrForbidden)
+		return 0, fmt.Errorf("%w: claiming due work needs the system scope", domain.ErrForbidden)
+	}
+	if s.dialect == Postgres {
+		query += " FOR UPDATE SKIP LOCKED"
 	}
 	claimed := 0
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		tx := ctx.Value(txKey{}).(*txState).tx
-		q := "SELECT * FROM schedules WHERE enabled AND next_tick_at IS NOT NULL AND next_tick_at <= ? ORDER BY next_tick_at, tenant_id, id LIMIT ?"
-		if s.dialect == Postgres {
-			q += " FOR UPDATE SKIP LOCKED"
-		}
-		var rows []scheduleRow
-		if err := tx.WithContext(ctx).Raw(q, at.UTC(), limit).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("claim due schedules: %w", err)
+		var rows []R
+		if err := tx.WithContext(ctx).Raw(query, at.UTC(), limit).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("claim due rows: %w", err)
 		}
 		claimed = len(rows)
 		current := ""
 		for i := range rows {
-			sc := rows[i].toDomain()
-			tctx := domain.WithTenant(ctx, sc.TenantID)
-			tctx = context.WithValue(tctx, txKey{}, &txState{tx: tx, scope: domain.TenantScope(sc.TenantID)})
+			tenant := tenantOf(&rows[i])
+			tctx := domain.WithTenant(ctx, tenant)
+			tctx = context.WithValue(tctx, txKey{}, &txState{tx: tx, scope: domain.TenantScope(tenant)})
 			ttx := tx.WithContext(tctx)
-			if sc.TenantID != current {
-				if err := s.setScope(ttx, domain.TenantScope(sc.TenantID)); err != nil {
+			if tenant != current {
+				if err := s.setScope(ttx, domain.TenantScope(tenant)); err != nil {
 					return err
 				}
-				current = sc.TenantID
+				current = tenant
 			}
-			if err := ttx.SavePoint("servo_schedule").Error; err != nil {
+			if err := ttx.SavePoint("servo_claim").Error; err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			if ferr := fn(tctx, &sc); ferr != nil {
-				if err := ttx.RollbackTo("servo_schedule").Error; err != nil {
+			if werr := work(tctx, &rows[i]); werr != nil {
+				if err := ttx.RollbackTo("servo_claim").Error; err != nil {
 					return fmt.Errorf("roll back to savepoint: %w", err)
 				}
-				onError(&sc, translate(ferr))
 			}
 		}
 		return nil

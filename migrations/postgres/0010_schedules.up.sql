@@ -1,7 +1,7 @@
 -- Schedules: cron schedules that start workflow runs by themselves, and the
--- log of their ticks; asset freshness. A schedule names its workflow (and
--- optionally pins a version); runs of a tick carry the idempotency key
--- schedule:<id>:<tick>.
+-- log of their ticks; asset freshness; automations. A schedule names its
+-- workflow (and optionally pins a version); runs of a tick carry the
+-- idempotency key schedule:<id>:<tick>.
 
 CREATE TABLE schedules (
     id               uuid PRIMARY KEY,
@@ -66,11 +66,62 @@ CREATE TABLE asset_partitions (
     CONSTRAINT asset_partitions_asset_fkey FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
 );
 
+-- Automations: start a run of a workflow, or materialize an asset, when
+-- watched assets materialized (upstream_updated, any or all of them) or went
+-- stale (freshness_violated). next_eval_at is when the evaluator looks at
+-- it next (NULL: at the next materialization of a watched asset); since is
+-- the materialization time after which upstream updates count.
+CREATE TABLE automations (
+    id                   uuid PRIMARY KEY,
+    tenant_id            text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name                 text NOT NULL CONSTRAINT automations_name_length CHECK (char_length(name) BETWEEN 1 AND 255),
+    on_event             text NOT NULL CONSTRAINT automations_on CHECK (on_event IN ('upstream_updated', 'freshness_violated')),
+    mode                 text NOT NULL DEFAULT 'any' CONSTRAINT automations_mode CHECK (mode IN ('any', 'all')),
+    workflow_name        text CONSTRAINT automations_workflow_name_length CHECK (workflow_name IS NULL OR char_length(workflow_name) BETWEEN 1 AND 255),
+    asset_id             uuid,
+    min_interval_seconds integer NOT NULL DEFAULT 0 CONSTRAINT automations_min_interval CHECK (min_interval_seconds BETWEEN 0 AND 2678400),
+    enabled              boolean NOT NULL DEFAULT true,
+    since                timestamptz NOT NULL,
+    next_eval_at         timestamptz,
+    last_run_at          timestamptz,
+    last_run_id          uuid,
+    created_at           timestamptz NOT NULL,
+    updated_at           timestamptz NOT NULL,
+    CONSTRAINT automations_target CHECK ((workflow_name IS NULL) <> (asset_id IS NULL)),
+    CONSTRAINT automations_name_key UNIQUE (tenant_id, name),
+    CONSTRAINT automations_tenant_id_key UNIQUE (tenant_id, id),
+    CONSTRAINT automations_asset_fkey FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX automations_due_idx ON automations (next_eval_at) WHERE enabled;
+
+CREATE TABLE automation_assets (
+    tenant_id     text NOT NULL,
+    automation_id uuid NOT NULL,
+    asset_id      uuid NOT NULL,
+    PRIMARY KEY (automation_id, asset_id),
+    CONSTRAINT automation_assets_automation_fkey FOREIGN KEY (tenant_id, automation_id) REFERENCES automations (tenant_id, id) ON DELETE CASCADE,
+    CONSTRAINT automation_assets_asset_fkey FOREIGN KEY (tenant_id, asset_id) REFERENCES assets (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX automation_assets_asset_idx ON automation_assets (tenant_id, asset_id);
+
+CREATE TABLE automation_evaluations (
+    id            uuid PRIMARY KEY,
+    tenant_id     text NOT NULL,
+    automation_id uuid NOT NULL,
+    evaluated_at  timestamptz NOT NULL,
+    result        text NOT NULL CONSTRAINT automation_evaluations_result CHECK (result IN ('triggered', 'skipped', 'failed')),
+    run_id        uuid,
+    reason        text NOT NULL DEFAULT '' CONSTRAINT automation_evaluations_reason_length CHECK (char_length(reason) <= 1000),
+    CONSTRAINT automation_evaluations_automation_fkey FOREIGN KEY (tenant_id, automation_id) REFERENCES automations (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX automation_evaluations_list_idx ON automation_evaluations (tenant_id, automation_id, evaluated_at DESC, id DESC);
+
 -- A workflow whose last version goes takes its schedules with it.
 CREATE FUNCTION servo_workflow_schedules_cleanup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM workflows WHERE tenant_id = OLD.tenant_id AND name = OLD.name) THEN
         DELETE FROM schedules WHERE tenant_id = OLD.tenant_id AND workflow_name = OLD.name;
+        DELETE FROM automations WHERE tenant_id = OLD.tenant_id AND workflow_name = OLD.name;
     END IF;
     RETURN NULL;
 END $$;
@@ -82,7 +133,7 @@ DECLARE
     t text;
     own text := 'tenant_id = NULLIF(current_setting(''app.tenant_id'', true), '''')';
 BEGIN
-    FOREACH t IN ARRAY ARRAY['schedules', 'schedule_ticks', 'asset_freshness', 'asset_partitions'] LOOP
+    FOREACH t IN ARRAY ARRAY['schedules', 'schedule_ticks', 'asset_freshness', 'asset_partitions', 'automations', 'automation_assets', 'automation_evaluations'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (%s)', t || '_select', t, own);
@@ -101,5 +152,11 @@ CREATE POLICY schedules_system_select ON schedules FOR SELECT
 CREATE POLICY schedules_system_lock ON schedules FOR UPDATE
     USING (current_setting('app.system', true) = 'on')
     WITH CHECK (false);
+-- The automation evaluator claims due automations the same way.
+CREATE POLICY automations_system_select ON automations FOR SELECT
+    USING (current_setting('app.system', true) = 'on');
+CREATE POLICY automations_system_lock ON automations FOR UPDATE
+    USING (current_setting('app.system', true) = 'on')
+    WITH CHECK (false);
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON schedules, schedule_ticks, asset_freshness, asset_partitions TO {{app_role}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON schedules, schedule_ticks, asset_freshness, asset_partitions, automations, automation_assets, automation_evaluations TO {{app_role}};
