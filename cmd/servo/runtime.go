@@ -74,7 +74,7 @@ func (a *app) worker(ctx context.Context) error {
 		return fmt.Errorf("database safety check: %w", err)
 	}
 	svc := service.New(store)
-	sched, _ := newSchedules(store, svc)
+	orch := newSchedules(store, svc)
 	rt, err := newRuntime(cfg, store, svc, log, true)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (a *app) worker(ctx context.Context) error {
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	stopTicker, err := startTicker(ctx, sched, log)
+	stopTicker, err := startTicker(ctx, orch, log)
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
 	}
 	svc := service.New(store)
-	sched, fresh := newSchedules(store, svc)
+	orch := newSchedules(store, svc)
 	rt, err := newRuntime(cfg, store, svc, log, work)
 	if err != nil {
 		return err
@@ -96,19 +96,20 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	}()
 	ol, err := openlineage.New(svc, store, openlineage.Options{
 		Mode: openlineage.Mode(cfg.OpenLineage.Mode), Retention: cfg.OpenLineage.Retention, Log: log.Named("openlineage"),
-		OutputsCompleted: fresh.OutputsCompleted,
+		OutputsCompleted: orch.outputsCompleted,
 	})
 	if err != nil {
 		return err
 	}
 	if work {
-		stopTicker, err := startTicker(ctx, sched, log)
+		stopTicker, err := startTicker(ctx, orch, log)
 		if err != nil {
 			return err
 		}
 		defer stopTicker()
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol, Schedules: sched, Freshness: fresh})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol,
+		Schedules: orch.sched, Freshness: orch.fresh, Automations: orch.auto})
 	return srv.ListenAndServe(ctx)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/automation"
 	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/service/schedule"
 )
@@ -32,6 +33,8 @@ type APIOptions struct {
 	// Freshness adds freshness to asset answers, serves ?stale=true and
 	// the servo_assets_stale gauge; without it assets carry no freshness.
 	Freshness *freshness.Service
+	// Automations serves /automations; without it those routes answer 503.
+	Automations *automation.Service
 }
 
 // api holds the handlers of the JSON API. They stay thin: decode, call the
@@ -91,6 +94,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	g.GET("/workflow-runs/:id", a.getWorkflowRun)
 	a.mountOpenLineage(g, opts.OpenLineage, s.log)
 	a.mountSchedules(g, opts.Schedules)
+	a.mountAutomations(g, opts.Automations)
 
 	g.GET("/tenants", a.listTenants, requireSystem)
 	g.POST("/tenants", a.createTenant, requireSystem)

@@ -21,6 +21,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/automation"
 	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
@@ -103,7 +104,7 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Schedules: schedule.New(st, svc, nil), Freshness: fresh})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Schedules: schedule.New(st, svc, nil), Freshness: fresh, Automations: automation.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

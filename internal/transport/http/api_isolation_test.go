@@ -32,6 +32,10 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		Schedule struct{ ID string } `json:"schedule"`
 	}
 	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/schedules", key: e.keyA, body: map[string]any{"name": "a-sched", "workflow": "a-flow", "cron": "0 2 * * *"}}).json(t, &sched)
+	var auto struct {
+		Automation struct{ ID string } `json:"automation"`
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/automations", key: e.keyA, body: map[string]any{"name": "a-auto", "on": "upstream_updated", "assets": []string{"a-up"}, "asset": "a-down"}}).json(t, &auto)
 	var keys struct {
 		Keys []struct{ ID string } `json:"keys"`
 	}
@@ -39,12 +43,13 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
-	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, sched.Schedule.ID, keys.Keys[0].ID, e.a}
+	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, sched.Schedule.ID, auto.Automation.ID, keys.Keys[0].ID, e.a}
 	snapshotA := func() string {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
 			"/api/v1/workflows/" + wf.Workflow.ID, "/api/v1/runs/" + trig.RunID, "/api/v1/assets/" + up + "/lineage",
-			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/schedules/" + sched.Schedule.ID, "/api/v1/schedules/a-sched/ticks"} {
+			"/api/v1/tenants/" + e.a + "/keys", "/api/v1/schedules/" + sched.Schedule.ID, "/api/v1/schedules/a-sched/ticks",
+			"/api/v1/automations/" + auto.Automation.ID, "/api/v1/automations/a-auto/evaluations"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -58,10 +63,11 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	// Each path parameter, filled with one of A's ids (and names, where a
 	// name is accepted).
 	params := map[string][]string{
-		":asset":    {up, "a-up"},
-		":workflow": {wf.Workflow.ID, "a-flow"},
-		":tenant":   {e.a},
-		":schedule": {sched.Schedule.ID, "a-sched"},
+		":asset":      {up, "a-up"},
+		":workflow":   {wf.Workflow.ID, "a-flow"},
+		":tenant":     {e.a},
+		":schedule":   {sched.Schedule.ID, "a-sched"},
+		":automation": {auto.Automation.ID, "a-auto"},
 	}
 	idFor := func(path string) []string {
 		switch {
@@ -87,6 +93,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/tenants/:tenant/keys":        map[string]any{},
 		"POST /api/v1/schedules":                   map[string]any{"name": "b-sched", "workflow": "a-flow", "cron": "0 2 * * *"},
 		"PATCH /api/v1/schedules/:schedule":        map[string]any{"enabled": false},
+		"POST /api/v1/automations":                 map[string]any{"name": "b-auto", "on": "upstream_updated", "assets": []string{"a-up"}, "asset": "a-down"},
+		"PATCH /api/v1/automations/:automation":    map[string]any{"enabled": false},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -101,6 +109,8 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"GET /api/v1/tenants":       403,
 		"GET /api/v1/schedules":     200,
 		"POST /api/v1/schedules":    422, // A's workflow is "not found" as input
+		"GET /api/v1/automations":   200,
+		"POST /api/v1/automations":  422, // A's assets are "not found" as input
 		"POST /api/v1/tenants":      403,
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
@@ -129,7 +139,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			if res.status != want {
 				t.Errorf("%s as B: status %d, want %d: %s", route, res.status, want, res.body)
 			}
-			for _, id := range aIDs[:6] {
+			for _, id := range aIDs[:7] {
 				if strings.Contains(string(res.body), id) {
 					t.Errorf("%s as B: the answer holds A's id %s", route, id)
 				}
@@ -177,9 +187,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
-	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/schedules"} {
+	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/schedules", "/api/v1/automations"} {
 		res := e.must(http.StatusOK, req{method: "GET", path: p, key: e.keyB})
-		for _, id := range aIDs[:6] {
+		for _, id := range aIDs[:7] {
 			if strings.Contains(string(res.body), id) {
 				t.Errorf("%s as B holds A's id %s", p, id)
 			}
