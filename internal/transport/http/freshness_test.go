@@ -2,8 +2,12 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 type catalogAssetBody struct {
@@ -96,6 +100,22 @@ func TestFreshnessAPI(t *testing.T) {
 	e.must(http.StatusOK, req{method: "PATCH", path: "/api/v1/assets/fresh.never", key: e.keyA, body: map[string]any{"freshness": nil}}).json(t, &never)
 	if never.Asset.FreshnessStatus != nil || never.Asset.Freshness != nil {
 		t.Fatalf("after removing the policy: %+v", never.Asset)
+	}
+	// An OpenLineage COMPLETE naming an asset as output records it as
+	// materialized at the event's time; a START does not.
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	runID := uuid.NewString()
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/lineage", key: e.keyA, body: olEvent(runID, "START", at, "ol/job", []string{"ol/in"}, []string{"ol/out"})})
+	var out catalogAssetBody
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets/" + url.PathEscape("ol/out"), key: e.keyA}).json(t, &out)
+	if out.Asset.LastMaterializedAt != nil {
+		t.Fatalf("a START recorded a materialization: %v", *out.Asset.LastMaterializedAt)
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/lineage", key: e.keyA, body: olEvent(runID, "COMPLETE", at.Add(time.Hour), "ol/job", []string{"ol/in"}, []string{"ol/out"})})
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets/" + url.PathEscape("ol/out"), key: e.keyA}).json(t, &out)
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets/" + url.PathEscape("ol/in"), key: e.keyA}).json(t, &orders)
+	if out.Asset.LastMaterializedAt == nil || !strings.HasPrefix(*out.Asset.LastMaterializedAt, "2026-11-30T07:00:00") || orders.Asset.LastMaterializedAt != nil {
+		t.Fatalf("after COMPLETE: output %v, input %v", out.Asset.LastMaterializedAt, orders.Asset.LastMaterializedAt)
 	}
 	// B cannot set a policy on A's asset.
 	e.must(http.StatusNotFound, req{method: "PATCH", path: "/api/v1/assets/fresh.orders", key: e.keyB, body: map[string]any{"freshness": map[string]any{"max_age": "1h"}}})
