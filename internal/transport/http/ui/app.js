@@ -11,6 +11,7 @@
 import { h, replace, fmtTime, fmtDuration, shortId, statusBadge, TERMINAL } from "./dom.js";
 import { api, getKey, setKey, clearKey, onUnauthorized, seg, listPage, PAGE_SIZE } from "./api.js";
 import { renderGraph, EDGE_TYPES } from "./graph.js";
+import { schedulesPage, automationsPage } from "./orchestration.js";
 
 const main = document.getElementById("main");
 const navEl = document.getElementById("nav");
@@ -231,7 +232,8 @@ async function assetsPage(pg, route) {
   const res = await listPage("/assets", "assets", { q: f.q, asset_type: f.type, owner: f.owner, tag: f.tag }, q.get("page"));
   if (!pg.alive) return;
   const rows = res.items.map((a) => h("tr", {},
-    h("td", {}, h("a", { class: "asset-link", href: link(["assets", a.name]) }, a.name), a.global ? h("span", { class: "badge" }, "global") : null),
+    h("td", {}, h("a", { class: "asset-link", href: link(["assets", a.name]) }, a.name), a.global ? h("span", { class: "badge" }, "global") : null,
+      a.freshness_status === "stale" ? h("span", { class: "badge badge-bad", title: "Freshness policy violated" }, "stale") : null),
     h("td", {}, a.asset_type ? h("a", { class: "plain", href: hrefWith({ type: a.asset_type, page: "" }) }, a.asset_type) : ""),
     h("td", {}, a.owner ? h("a", { class: "plain", href: hrefWith({ owner: a.owner, page: "" }) }, a.owner) : ""),
     h("td", {}, chips(a.tags, (t) => hrefWith({ tag: t, page: "" }))),
@@ -633,7 +635,7 @@ function renderLogs(box, res) {
 function renderChrome(route) {
   const section = route.parts[0];
   const key = getKey();
-  replace(navEl, key ? [["assets", "Assets"], ["workflows", "Workflows"], ["runs", "Runs"]].map(([k, label]) =>
+  replace(navEl, key ? [["assets", "Assets"], ["workflows", "Workflows"], ["runs", "Runs"], ["schedules", "Schedules"], ["automations", "Automations"]].map(([k, label]) =>
     h("a", { href: "#/" + k, class: section === k ? "active" : "", "aria-current": section === k ? "page" : null }, label)) : []);
   // The key's first 12 characters are the prefix Servo itself lists for
   // it (servo keys list); the rest stays off the screen.
@@ -660,6 +662,8 @@ async function render() {
     if (section === "assets") await (id ? assetPage(pg, route) : assetsPage(pg, route));
     else if (section === "workflows") await (id ? workflowPage(pg, route) : workflowsPage(pg, route));
     else if (section === "runs") await (id ? runPage(pg, route) : runsPage(pg, route));
+    else if (section === "schedules") await schedulesPage(pg, route, (...els) => show(pg, ...els));
+    else if (section === "automations") await automationsPage(pg, route, (...els) => show(pg, ...els));
     else show(pg, pageHead([], "Not found"), h("p", {}, "No such page. ", h("a", { href: "#/assets" }, "Go to the assets.")));
   } catch (err) {
     if (!pg.alive || err.status === 401) return;
