@@ -26,8 +26,8 @@ type CatalogAssetDTO struct {
 // catalogAssets adds the recorded freshness to assets, in one read.
 func (a *api) catalogAssets(c echo.Context, as ...domain.Asset) ([]CatalogAssetDTO, error) {
 	out := make([]CatalogAssetDTO, len(as))
-	for i := range as {
-		out[i] = CatalogAssetDTO{AssetDTO: assetDTO(&as[i])}
+	for i, d := range assetDTOs(as) {
+		out[i] = CatalogAssetDTO{AssetDTO: d}
 	}
 	if a.fresh == nil || len(as) == 0 {
 		return out, nil
