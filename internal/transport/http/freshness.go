@@ -73,6 +73,10 @@ func (a *api) listStaleAssets(c echo.Context, p domain.Page) error {
 		return featureOff("freshness policies")
 	}
 	ctx := c.Request().Context()
+	if sc, err := domain.ScopeFrom(ctx); err == nil && sc.IsSystem() {
+		// Global assets, all the system scope lists, carry no freshness.
+		return c.JSON(200, catalogAssetList{Assets: []CatalogAssetDTO{}, Limit: p.Limit, Offset: p.Offset})
+	}
 	ids, total, err := a.fresh.Stale(ctx, p)
 	if err != nil {
 		return err

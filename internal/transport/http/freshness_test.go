@@ -86,6 +86,10 @@ func TestFreshnessAPI(t *testing.T) {
 		t.Fatalf("stale assets: %+v", stale)
 	}
 	e.must(http.StatusBadRequest, req{method: "GET", path: "/api/v1/assets?stale=maybe", key: e.keyA})
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets?stale=true", key: adminKey}).json(t, &stale)
+	if stale.Total != 0 {
+		t.Fatalf("the system scope lists stale assets: %+v", stale)
+	}
 	e.must(http.StatusBadRequest, req{method: "GET", path: "/api/v1/assets?stale=true&owner=x", key: e.keyA})
 	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets?stale=true", key: e.keyB}).json(t, &stale)
 	if stale.Total != 0 {

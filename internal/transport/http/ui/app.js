@@ -11,7 +11,7 @@
 import { h, replace, fmtTime, fmtDuration, shortId, statusBadge, TERMINAL } from "./dom.js";
 import { api, getKey, setKey, clearKey, onUnauthorized, seg, listPage, PAGE_SIZE } from "./api.js";
 import { renderGraph, EDGE_TYPES } from "./graph.js";
-import { schedulesPage, automationsPage } from "./orchestration.js";
+import { schedulesPage, automationsPage, markStale } from "./orchestration.js";
 
 const main = document.getElementById("main");
 const navEl = document.getElementById("nav");
@@ -325,6 +325,7 @@ async function assetPage(pg, route) {
       },
     });
     ctl.initial(l.root.id);
+    markStale(graphBox).catch(() => {});
     if (l.nodes.length === 0) graphBox.append(h("p", { class: "graph-empty muted" }, "No lineage at this depth: this asset has no upstream or downstream edges of the chosen types."));
   };
   const reload = () => {

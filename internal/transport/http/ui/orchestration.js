@@ -92,3 +92,13 @@ export async function automationsPage(pg, route, show) {
   };
   await draw();
 }
+
+// markStale marks the nodes of a rendered lineage graph whose asset's
+// freshness policy is violated (the tenant's first 500 stale assets).
+export async function markStale(container) {
+  const res = await api("GET", "/assets", { query: { stale: "true", limit: 500 } });
+  const stale = new Set((res.assets || []).map((a) => a.id));
+  for (const g of container.querySelectorAll("g.node")) {
+    if (stale.has(g.dataset.id)) g.classList.add("node-stale");
+  }
+}
