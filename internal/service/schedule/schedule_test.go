@@ -170,6 +170,7 @@ func TestScheduleCRUD(t *testing.T) {
 			{schedule.Input{Name: "", Cron: "0 2 * * *"}, "name", domain.ErrInvalid},
 			{schedule.Input{Name: "x", Cron: "0 2 * * *", Workflow: "missing"}, "workflow", domain.ErrInvalid},
 			{schedule.Input{Name: "x", Cron: "0 2 * * *", WorkflowVersion: ptr(7)}, "workflow", domain.ErrInvalid},
+			{schedule.Input{Name: "x", Cron: "0 2 * * *", WorkflowVersion: ptr(1 << 31)}, "workflow_version", domain.ErrInvalid},
 		}
 		for _, tc := range bad {
 			if tc.in.Workflow == "" {

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"math"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -88,7 +89,7 @@ func validate(sc *domain.Schedule) (*Cron, error) {
 	v.Check(sc.MaxCatchup >= 1 && sc.MaxCatchup <= domain.MaxCatchupLimit, "max_catchup", "must be between 1 and %d", domain.MaxCatchupLimit)
 	v.Check(sc.Overlap.Valid(), "overlap", "must be skip or queue")
 	v.Check(sc.Partition.Valid(), "partition", "must be none, tick_day, previous_day, tick_hour or previous_hour")
-	v.Check(sc.WorkflowVersion == nil || *sc.WorkflowVersion >= 1, "workflow_version", "must be positive")
+	v.Check(sc.WorkflowVersion == nil || (*sc.WorkflowVersion >= 1 && *sc.WorkflowVersion <= math.MaxInt32), "workflow_version", "must be between 1 and %d", math.MaxInt32)
 	c, field, err := ParseCron(sc.Cron, sc.Timezone)
 	if err != nil {
 		v.Add(field, "%s", err.Error())
