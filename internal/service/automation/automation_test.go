@@ -171,6 +171,35 @@ func TestUpstreamMaterializationTriggersOnce(t *testing.T) {
 	})
 }
 
+// TestOpenLineageOutputTriggersOnce: an OpenLineage COMPLETE naming a
+// watched asset as output (as ingestion reports it) starts one run.
+func TestOpenLineageOutputTriggersOnce(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachIsolated(t, func(t *testing.T, b *testdb.Backend) {
+		w := newWorld(t, b)
+		raw, mart := w.asset(t, "ol/raw"), w.asset(t, "mart")
+		if _, err := w.auto.Create(w.ctx, automation.Input{Name: "on-ol", On: domain.OnUpstreamUpdated, Assets: []string{"ol/raw"}, Asset: "mart"}); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Add(time.Minute)
+		fresh := freshness.New(b.Store, w.clock)
+		err := b.Store.InTx(w.ctx, func(ctx context.Context) error {
+			if err := fresh.OutputsCompleted(ctx, []uuid.UUID{raw}, w.clock.Now()); err != nil {
+				return err
+			}
+			return w.auto.AssetsMaterialized(ctx, []uuid.UUID{raw}, w.clock.Now())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.evaluate(t, b)
+		w.evaluate(t, b)
+		if n := len(w.automationRuns(t, mart)); n != 1 {
+			t.Fatalf("an OpenLineage output started %d runs, want exactly 1", n)
+		}
+	})
+}
+
 func TestAutomationModeAllAndMinInterval(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachIsolated(t, func(t *testing.T, b *testdb.Backend) {
