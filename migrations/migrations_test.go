@@ -111,6 +111,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 	up, down, global, dep, wf, run, key := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 	check := uuid.NewString()
 	backfill := uuid.NewString()
+	sched, auto := uuid.NewString(), uuid.NewString()
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	stmts := []struct {
@@ -141,6 +142,17 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 		{"INSERT INTO asset_partition_keys (tenant_id, asset_id, partition_key, created_at) VALUES (?, ?, 'eu', ?)", []any{tenant, up, now}},
 		{"INSERT INTO backfills (id, tenant_id, asset_id, state, max_concurrency, total, created_at, updated_at) VALUES (?, ?, ?, 'running', 4, 1, ?, ?)", []any{backfill, tenant, up, now, now}},
 		{"INSERT INTO backfill_partitions (tenant_id, backfill_id, position, partition_key, state) VALUES (?, ?, 0, 'eu', 'pending')", []any{tenant, backfill}},
+		{"INSERT INTO schedules (id, tenant_id, name, workflow_name, cron, next_tick_at, created_at, updated_at) VALUES (?, ?, 'nightly', 'wf', '0 2 * * *', ?, ?, ?)",
+			[]any{sched, tenant, now, now, now}},
+		{"INSERT INTO schedule_ticks (id, tenant_id, schedule_id, tick_at, status, created_at) VALUES (?, ?, ?, ?, 'skipped', ?)",
+			[]any{uuid.NewString(), tenant, sched, now, now}},
+		{"INSERT INTO asset_freshness (asset_id, tenant_id, policy, updated_at) VALUES (?, ?, '{\"max_age\":\"1h\"}', ?)", []any{up, tenant, now}},
+		{"INSERT INTO automations (id, tenant_id, name, on_event, asset_id, since, created_at, updated_at) VALUES (?, ?, 'auto', 'upstream_updated', ?, ?, ?, ?)",
+			[]any{auto, tenant, down, now, now, now}},
+		{"INSERT INTO automation_assets (tenant_id, automation_id, asset_id) VALUES (?, ?, ?)", []any{tenant, auto, up}},
+		{"INSERT INTO automation_evaluations (id, tenant_id, automation_id, evaluated_at, result) VALUES (?, ?, ?, ?, 'skipped')",
+			[]any{uuid.NewString(), tenant, auto, now}},
+		{"INSERT INTO asset_partitions (tenant_id, asset_id, partition_key, last_materialized_at) VALUES (?, ?, '2026-12-01', ?)", []any{tenant, up, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

@@ -36,6 +36,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "YAML configuration file (default: $"+config.EnvConfigFile+")")
 	root.AddCommand(newServeCmd(a), newMigrateCmd(a), newTenantsCmd(a), newKeysCmd(a), newWorkerCmd(a), newVersionCmd(a), newBackfillsCmd(a))
+	root.AddCommand(newSchedulesCmd(a))
 	return root
 }
 

@@ -100,13 +100,20 @@ func (a *app) worker(ctx context.Context) error {
 	if err := store.CheckSafety(ctx); err != nil {
 		return fmt.Errorf("database safety check: %w", err)
 	}
-	rt, err := newRuntime(ctx, cfg, store, service.New(store), log, true)
+	svc := service.New(store)
+	orch := newSchedules(store, svc)
+	rt, err := newRuntime(ctx, cfg, store, svc, log, true)
 	if err != nil {
 		return err
 	}
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	stopTicker, err := startTicker(ctx, orch, log)
+	if err != nil {
+		return err
+	}
+	defer stopTicker()
 	log.Info("working runs", zap.Int("workers", cfg.Runtime.Workers))
 	<-ctx.Done()
 	log.Info("stopping workers", zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))

@@ -69,6 +69,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	}
 
 	svc := service.New(store)
+	orch := newSchedules(store, svc)
 	rt, err := newRuntime(ctx, cfg, store, svc, log, work)
 	if err != nil {
 		return err
@@ -101,11 +102,20 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	}()
 	ol, err := openlineage.New(svc, store, openlineage.Options{
 		Mode: openlineage.Mode(cfg.OpenLineage.Mode), Retention: cfg.OpenLineage.Retention, Log: log.Named("openlineage"),
+		OutputsCompleted: orch.outputsCompleted,
 	})
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol, Backfills: rt.Backfills()})
+	if work {
+		stopTicker, err := startTicker(ctx, orch, log)
+		if err != nil {
+			return err
+		}
+		defer stopTicker()
+	}
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol,
+		Backfills: rt.Backfills(), Schedules: orch.sched, Freshness: orch.fresh, Automations: orch.auto})
 	return srv.ListenAndServe(ctx)
 }
 

@@ -58,6 +58,10 @@ type Options struct {
 	Log *zap.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OutputsCompleted, when set, hears of the output assets of a run
+	// event that left its run succeeded (a COMPLETE), in the event's
+	// transaction.
+	OutputsCompleted func(ctx context.Context, assets []uuid.UUID, at time.Time) error
 }
 
 // Ingester turns OpenLineage events into assets, workflows, runs and edges
@@ -71,6 +75,7 @@ type Ingester struct {
 	retention time.Duration
 	log       *zap.Logger
 	now       func() time.Time
+	completed func(ctx context.Context, assets []uuid.UUID, at time.Time) error
 
 	mu        sync.Mutex
 	lastPrune map[string]time.Time // by tenant
@@ -105,7 +110,7 @@ func New(svc *service.Service, store Store, opts Options) (*Ingester, error) {
 	}
 	return &Ingester{
 		svc: svc, store: store, schema: schema, mode: opts.Mode, retention: opts.Retention,
-		log: opts.Log, now: opts.Now, lastPrune: map[string]time.Time{},
+		log: opts.Log, now: opts.Now, lastPrune: map[string]time.Time{}, completed: opts.OutputsCompleted,
 	}, nil
 }
 
@@ -315,6 +320,11 @@ func (in *Ingester) applyJob(ctx context.Context, e *event, res *Result, ids ass
 			return err
 		}
 		res.RunID, res.RunState = &run.ID, run.State
+		if in.completed != nil && e.EventType == "COMPLETE" && run.State == domain.StateSucceeded && len(outs) > 0 {
+			if err := in.completed(ctx, outs, e.EventTime); err != nil {
+				return err
+			}
+		}
 	}
 	if err := in.edges(ctx, ins, outs, names, res); err != nil {
 		return err

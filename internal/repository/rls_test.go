@@ -149,6 +149,31 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.BackfillCreate(ctx, &bf, []string{"eu"}); err != nil {
 		t.Fatalf("create backfill: %v", err)
 	}
+	sc := domain.Schedule{Name: "nightly", WorkflowName: "wf", Cron: "0 2 * * *", Timezone: "UTC", Enabled: true,
+		Catchup: domain.CatchupNone, MaxCatchup: 1, Overlap: domain.OverlapSkip, Partition: domain.PartitionNone}
+	if err := e.st.ScheduleCreate(ctx, &sc); err != nil {
+		t.Fatalf("create schedule: %v", err)
+	}
+	if err := e.st.ScheduleTickCreate(ctx, &domain.ScheduleTick{ScheduleID: sc.ID, TickAt: time.Now(), Status: domain.TickSkipped}); err != nil {
+		t.Fatalf("create schedule tick: %v", err)
+	}
+	if _, err := e.st.FreshnessUpdate(ctx, r.assets[0], func(f *domain.AssetFreshness) error {
+		f.Policy = &domain.FreshnessPolicy{MaxAge: "1h"}
+		return nil
+	}); err != nil {
+		t.Fatalf("asset freshness: %v", err)
+	}
+	if err := e.st.FreshnessPartitionPut(ctx, domain.AssetPartition{AssetID: r.assets[0], PartitionKey: "2026-12-01", LastMaterializedAt: time.Now()}); err != nil {
+		t.Fatalf("asset partition: %v", err)
+	}
+	auto := domain.Automation{Name: "auto", On: domain.OnUpstreamUpdated, Mode: domain.ModeAny, AssetID: &r.assets[1],
+		Assets: []uuid.UUID{r.assets[0]}, Enabled: true, Since: time.Now()}
+	if err := e.st.AutomationCreate(ctx, &auto); err != nil {
+		t.Fatalf("create automation: %v", err)
+	}
+	if err := e.st.AutomationEvaluationCreate(ctx, &domain.AutomationEvaluation{AutomationID: auto.ID, EvaluatedAt: time.Now(), Result: domain.EvalSkipped}); err != nil {
+		t.Fatalf("create automation evaluation: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -185,6 +210,9 @@ type rlsTable struct {
 	// reads and writes say whether a tenant's setting reaches its own rows;
 	// system tables are managed in the system scope.
 	reads, writes, system bool
+	// claimed tables are read and locked by the system scope's ticker
+	// (SELECT ... FOR UPDATE SKIP LOCKED), which never changes them.
+	claimed bool
 }
 
 var rlsTables = []rlsTable{
@@ -205,6 +233,13 @@ var rlsTables = []rlsTable{
 	{name: "asset_partition_keys", col: "tenant_id", set: "partition_key = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "backfills", col: "tenant_id", set: "max_concurrency = 7", own: 1, reads: true, writes: true},
 	{name: "backfill_partitions", col: "tenant_id", set: "state = 'skipped'", own: 1, reads: true, writes: true},
+	{name: "schedules", col: "tenant_id", set: "cron = '0 3 * * *'", own: 1, reads: true, writes: true, claimed: true},
+	{name: "schedule_ticks", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "asset_freshness", col: "tenant_id", set: "stale_after = now()", own: 1, reads: true, writes: true},
+	{name: "asset_partitions", col: "tenant_id", set: "partition_key = 'rls-probe'", own: 1, reads: true, writes: true},
+	{name: "automations", col: "tenant_id", set: "mode = 'all'", own: 1, reads: true, writes: true, claimed: true},
+	{name: "automation_assets", col: "tenant_id", set: "asset_id = asset_id", own: 1, reads: true, writes: true},
+	{name: "automation_evaluations", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of
@@ -541,6 +576,22 @@ func TestRLS_SystemSettingSeesNoTenantData(t *testing.T) {
 		if tb.system {
 			if got := queryStrings(t, tx, "SELECT "+tb.col+" FROM "+tb.name+" WHERE "+tb.col+" = $1", a.id); len(got) != tb.own {
 				t.Errorf("system setting sees %d of tenant A's %s rows, want %d: it manages them", len(got), tb.name, tb.own)
+			}
+			continue
+		}
+		if tb.claimed {
+			if got := queryStrings(t, tx, "SELECT "+tb.col+" FROM "+tb.name+" WHERE "+tb.col+" = $1 FOR UPDATE SKIP LOCKED", a.id); len(got) != tb.own {
+				t.Errorf("system setting claims %d of tenant A's %s rows, want %d", len(got), tb.name, tb.own)
+			}
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT claimed"); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE "+tb.name+" SET "+tb.set+" WHERE "+tb.col+" = $1", a.id)
+			if sqlState(err) != "42501" {
+				t.Errorf("system setting updating %s: %v, want a row-level security refusal", tb.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT claimed"); err != nil {
+				t.Fatal(err)
 			}
 			continue
 		}

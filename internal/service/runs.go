@@ -126,9 +126,19 @@ func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*doma
 		if reason == "" {
 			reason = t.ErrorMessage
 		}
-		return s.store.RunEventCreate(ctx, &domain.RunEvent{
+		if err := s.store.RunEventCreate(ctx, &domain.RunEvent{
 			ExecutionID: t.ID, From: t.From, To: t.To, At: out.UpdatedAt, Attempt: out.Attempt, Reason: reason,
-		})
+		}); err != nil {
+			return err
+		}
+		if t.To == domain.StateSucceeded {
+			for _, o := range s.observers {
+				if err := o.RunSucceeded(ctx, out); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -18,6 +18,18 @@ type Service struct {
 	policy     ComputePolicy
 	keys       *keyCache
 	checks     *checks.Service
+	observers  []RunObserver
+}
+
+// RunObserver hears of every run that succeeded, in the transaction that
+// records the success: an error undoes the success.
+type RunObserver interface {
+	RunSucceeded(ctx context.Context, run *domain.Execution) error
+}
+
+// ObserveRuns adds o to the observers of successful runs.
+func (s *Service) ObserveRuns(o RunObserver) {
+	s.observers = append(s.observers, o)
 }
 
 // Dispatcher hands runs to the runtime for execution.

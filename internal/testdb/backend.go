@@ -23,6 +23,9 @@ type Backend struct {
 	// PostgreSQL, as a superuser) outside row-level security. Placeholders
 	// are ? on both dialects.
 	Raw *sql.DB
+	// Database is the PostgreSQL database behind Store, for tests that open
+	// further pools on it (as further processes would); nil on SQLite.
+	Database *Database
 }
 
 // Postgres reports whether b is the PostgreSQL backend.
@@ -89,7 +92,7 @@ func ForEach(t *testing.T, fn func(t *testing.T, b *Backend)) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		d := Shared(t)
-		fn(t, &Backend{Name: "postgres", Store: pgStore(t, d), Raw: sharedOwner(t, d)})
+		fn(t, &Backend{Name: "postgres", Store: pgStore(t, d), Raw: sharedOwner(t, d), Database: d})
 	})
 	forSQLite(t, fn)
 }
@@ -110,7 +113,7 @@ func ForEachIsolated(t *testing.T, fn func(t *testing.T, b *Backend)) {
 		}
 		st := Open(t, d)
 		t.Cleanup(func() { _ = raw.Close() })
-		fn(t, &Backend{Name: "postgres", Store: st, Raw: raw})
+		fn(t, &Backend{Name: "postgres", Store: st, Raw: raw, Database: d})
 	})
 	forSQLite(t, fn)
 }

@@ -7,11 +7,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/automation"
+	"github.com/servo-data/servo/internal/service/freshness"
+	"github.com/servo-data/servo/internal/service/schedule"
 )
 
 // APIPrefix is where the JSON API lives.
@@ -27,6 +31,14 @@ type APIOptions struct {
 	OpenLineage *openlineage.Ingester
 	// Backfills serves /backfills; without it those routes answer 503.
 	Backfills *backfill.Backfills
+	// Schedules serves /schedules and inline workflow schedules; without
+	// it those routes answer 503.
+	Schedules *schedule.Service
+	// Freshness adds freshness to asset answers, serves ?stale=true and
+	// the servo_assets_stale gauge; without it assets carry no freshness.
+	Freshness *freshness.Service
+	// Automations serves /automations; without it those routes answer 503.
+	Automations *automation.Service
 }
 
 // api holds the handlers of the JSON API. They stay thin: decode, call the
@@ -34,11 +46,18 @@ type APIOptions struct {
 type api struct {
 	svc       *service.Service
 	backfills *backfill.Backfills
+	sched     *schedule.Service
+	fresh     *freshness.Service
 }
 
 // MountAPI registers every /api/v1 route on the server.
 func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
-	a := &api{svc: svc, backfills: opts.Backfills}
+	a := &api{svc: svc, backfills: opts.Backfills, sched: opts.Schedules, fresh: opts.Freshness}
+	if opts.Freshness != nil {
+		if err := s.metrics.registry.Register(newStaleCollector(opts.Freshness, s.log)); err != nil {
+			s.log.Warn("register the stale assets gauge", zap.Error(err))
+		}
+	}
 	mw := []echo.MiddlewareFunc{requestDeadline(s.cfg.RequestTimeout), authenticate(svc, opts.AdminKey), cleanQuery}
 	if s.cfg.RateLimit > 0 {
 		mw = append(mw, rateLimit(newRateLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
@@ -95,6 +114,8 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	}
 	a.mountChecks(g, s.metrics.registry)
 	a.mountOpenLineage(g, opts.OpenLineage, s.log, heavy, bodies)
+	a.mountSchedules(g, opts.Schedules)
+	a.mountAutomations(g, opts.Automations)
 
 	g.GET("/tenants", a.listTenants, requireSystem)
 	g.POST("/tenants", a.createTenant, requireSystem)

@@ -22,6 +22,9 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/automation"
+	"github.com/servo-data/servo/internal/service/freshness"
+	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
@@ -107,11 +110,13 @@ func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log, Mode: olMode})
+	fresh := freshness.New(st, nil)
+	svc.ObserveRuns(fresh)
+	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log, Mode: olMode, OutputsCompleted: fresh.OutputsCompleted})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: bf})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: bf, Schedules: schedule.New(st, svc, nil), Freshness: fresh, Automations: automation.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}

@@ -28,6 +28,14 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 	e.must(http.StatusAccepted, req{method: "POST", path: "/api/v1/workflows/a-flow/trigger", key: e.keyA}).json(t, &trig)
 	e.waitStatus(e.keyA, trig.RunID) // A's run settles before the snapshot
+	var sched struct {
+		Schedule struct{ ID string } `json:"schedule"`
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/schedules", key: e.keyA, body: map[string]any{"name": "a-sched", "workflow": "a-flow", "cron": "0 2 * * *"}}).json(t, &sched)
+	var auto struct {
+		Automation struct{ ID string } `json:"automation"`
+	}
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/automations", key: e.keyA, body: map[string]any{"name": "a-auto", "on": "upstream_updated", "assets": []string{"a-up"}, "asset": "a-down"}}).json(t, &auto)
 	var keys struct {
 		Keys []struct{ ID string } `json:"keys"`
 	}
@@ -66,7 +74,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	// Tenant B has data of its own, so lists are not trivially empty.
 	e.asset(e.keyB, "b-own")
 
-	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, bf.Backfill.ID, keys.Keys[0].ID, e.a}
+	aIDs := []string{up, down, dep.Dependency.ID, wf.Workflow.ID, trig.RunID, bf.Backfill.ID, sched.Schedule.ID, auto.Automation.ID, keys.Keys[0].ID, e.a}
 	snapshotA := func() string {
 		var sb strings.Builder
 		for _, p := range []string{"/api/v1/assets/" + up, "/api/v1/assets/" + down, "/api/v1/dependencies/" + dep.Dependency.ID,
@@ -75,7 +83,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			"/api/v1/assets/" + up + "/columns/x/lineage",
 			"/api/v1/checks/" + chk.ID, "/api/v1/checks/" + chk.ID + "/results",
 			"/api/v1/assets/" + up + "/checks", "/api/v1/runs/" + trig.RunID + "/check-results",
-			"/api/v1/backfills/" + bf.Backfill.ID + "/partitions"} {
+			"/api/v1/backfills/" + bf.Backfill.ID + "/partitions",
+			"/api/v1/schedules/" + sched.Schedule.ID, "/api/v1/schedules/a-sched/ticks",
+			"/api/v1/automations/" + auto.Automation.ID, "/api/v1/automations/a-auto/evaluations"} {
 			key := e.keyA
 			if strings.HasPrefix(p, "/api/v1/tenants") {
 				key = adminKey
@@ -93,8 +103,10 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		":workflow": {wf.Workflow.ID, "a-flow"},
 		":tenant":   {e.a},
 		// Second parameters of a route: a version, a column of A's.
-		":version": {"1"},
-		":column":  {"x"},
+		":version":    {"1"},
+		":column":     {"x"},
+		":schedule":   {sched.Schedule.ID, "a-sched"},
+		":automation": {auto.Automation.ID, "a-auto"},
 	}
 	idFor := func(path string) []string {
 		switch {
@@ -135,6 +147,10 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/backfills":                      map[string]any{"asset": "a-down", "partition_keys": []string{"p2"}},
 		"POST /api/v1/assets/:asset/partition-keys":   map[string]any{"keys": []string{"x"}},
 		"DELETE /api/v1/assets/:asset/partition-keys": map[string]any{"keys": []string{"x"}},
+		"POST /api/v1/schedules":                      map[string]any{"name": "b-sched", "workflow": "a-flow", "cron": "0 2 * * *"},
+		"PATCH /api/v1/schedules/:schedule":           map[string]any{"enabled": false},
+		"POST /api/v1/automations":                    map[string]any{"name": "b-auto", "on": "upstream_updated", "assets": []string{"a-up"}, "asset": "a-down"},
+		"PATCH /api/v1/automations/:automation":       map[string]any{"enabled": false},
 	}
 	// Routes without ids: what B may get, and it must not hold A's ids.
 	noParam := map[string]int{
@@ -154,6 +170,10 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 		"POST /api/v1/checks":              404, // A's asset is not found
 		"POST /api/v1/backfills":           404, // A's asset is not found
 		"GET /api/v1/backfills":            200,
+		"GET /api/v1/schedules":            200,
+		"POST /api/v1/schedules":           422, // A's workflow is "not found" as input
+		"GET /api/v1/automations":          200,
+		"POST /api/v1/automations":         422, // A's assets are "not found" as input
 	}
 	// OpenLineage events: B gets runs, assets and a workflow of its own,
 	// and A's stay as they were.
@@ -181,7 +201,7 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 			if res.status != want {
 				t.Errorf("%s as B: status %d, want %d: %s", route, res.status, want, res.body)
 			}
-			for _, id := range aIDs[:6] {
+			for _, id := range aIDs[:8] {
 				if strings.Contains(string(res.body), id) {
 					t.Errorf("%s as B: the answer holds A's id %s", route, id)
 				}
@@ -251,9 +271,9 @@ func TestAPICrossTenantMatrix(t *testing.T) {
 	}
 
 	// Lists as B, with filters naming A's things, hold none of A's rows.
-	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/backfills", "/api/v1/runs?partition_key=p1"} {
+	for _, p := range []string{"/api/v1/assets?q=a-", "/api/v1/runs?asset_name=a-up", "/api/v1/runs?workflow_name=a-flow", "/api/v1/workflows", "/api/v1/backfills", "/api/v1/runs?partition_key=p1", "/api/v1/schedules", "/api/v1/automations"} {
 		res := e.must(http.StatusOK, req{method: "GET", path: p, key: e.keyB})
-		for _, id := range aIDs[:6] {
+		for _, id := range aIDs[:8] {
 			if strings.Contains(string(res.body), id) {
 				t.Errorf("%s as B holds A's id %s", p, id)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
 )
 
 type createAssetRequest struct {
@@ -20,6 +21,8 @@ type createAssetRequest struct {
 	Global      bool                  `json:"global"`
 	Compute     *domain.ComputeSpec   `json:"compute"`
 	Partitions  *domain.PartitionsDef `json:"partitions"`
+	// Freshness sets the asset's freshness policy.
+	Freshness *domain.FreshnessPolicy `json:"freshness"`
 }
 
 type patchAssetRequest struct {
@@ -32,17 +35,21 @@ type patchAssetRequest struct {
 	Compute json.RawMessage `json:"compute"`
 	// Partitions is kept raw for the same reason.
 	Partitions json.RawMessage `json:"partitions"`
+	// Freshness is kept raw too: null removes the policy.
+	Freshness json.RawMessage `json:"freshness"`
 }
 
 type assetEnvelope struct {
-	Asset AssetDTO `json:"asset"`
+	Asset CatalogAssetDTO `json:"asset"`
 }
 
+type catalogAssetList = assetList
+
 type assetList struct {
-	Assets []AssetDTO `json:"assets"`
-	Total  int64      `json:"total"`
-	Limit  int        `json:"limit"`
-	Offset int        `json:"offset"`
+	Assets []CatalogAssetDTO `json:"assets"`
+	Total  int64             `json:"total"`
+	Limit  int               `json:"limit"`
+	Offset int               `json:"offset"`
 	// NextCursor continues the listing; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 }
@@ -67,14 +74,25 @@ func (a *api) listAssets(c echo.Context) error {
 			return err
 		}
 	}
+	switch c.QueryParam("stale") {
+	case "", "false":
+	case "true":
+		if f != (domain.AssetFilter{}) || p.Cursor != nil {
+			return badRequest("stale=true cannot be combined with other filters or a cursor", map[string]any{"stale": "use alone, with limit and offset"})
+		}
+		return a.listStaleAssets(c, p)
+	default:
+		return badRequest("query parameter \"stale\" must be true or false", map[string]any{"stale": "must be true or false"})
+	}
 	list, err := a.svc.ListAssets(c.Request().Context(), f, p)
 	if err != nil {
 		return err
 	}
-	for i := range list.Items {
-		hideGlobalEnv(c.Request().Context(), &list.Items[i])
+	dtos, err := a.catalogAssets(c, list.Items...)
+	if err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, assetList{Assets: assetDTOs(list.Items), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
+	return c.JSON(http.StatusOK, assetList{Assets: dtos, Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 }
 
 func (a *api) createAsset(c echo.Context) error {
@@ -82,11 +100,27 @@ func (a *api) createAsset(c echo.Context) error {
 	if err := decodeJSON(c, &req, false); err != nil {
 		return err
 	}
-	asset, err := a.svc.CreateAsset(c.Request().Context(), service.CreateAssetInput(req))
+	if err := a.checkFreshness(req.Freshness, req.Global); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	asset, err := a.svc.CreateAsset(ctx, service.CreateAssetInput{
+		Name: req.Name, Description: req.Description, AssetType: req.AssetType, Owner: req.Owner,
+		Tags: req.Tags, Global: req.Global, Compute: req.Compute,
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, assetEnvelope{Asset: assetDTO(asset)})
+	if req.Freshness != nil {
+		if _, err := a.fresh.SetPolicy(ctx, asset.ID, req.Freshness); err != nil {
+			return err
+		}
+	}
+	dto, err := a.catalogAsset(c, asset)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, assetEnvelope{Asset: dto})
 }
 
 // resolveAsset reads the {asset} path parameter, a UUID or a name.
@@ -104,8 +138,11 @@ func (a *api) getAsset(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(headerETag, assetETag(asset))
-	hideGlobalEnv(c.Request().Context(), asset)
-	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(asset)})
+	dto, err := a.catalogAsset(c, asset)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assetEnvelope{Asset: dto})
 }
 
 func (a *api) updateAsset(c echo.Context) error {
@@ -144,12 +181,37 @@ func (a *api) updateAsset(c echo.Context) error {
 		}
 		patch.Partitions = &def
 	}
-	updated, err := a.svc.UpdateAssetIf(c.Request().Context(), asset.ID, patch, precondition(c, assetETag))
+	var policy *domain.FreshnessPolicy
+	setPolicy := len(bytes.TrimSpace(req.Freshness)) > 0
+	if setPolicy && !bytes.Equal(bytes.TrimSpace(req.Freshness), []byte("null")) {
+		policy = &domain.FreshnessPolicy{}
+		dec := json.NewDecoder(bytes.NewReader(req.Freshness))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(policy); err != nil {
+			return jsonError(err)
+		}
+	}
+	if setPolicy {
+		if err := a.checkFreshness(policy, asset.IsGlobal()); err != nil {
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	updated, err := a.svc.UpdateAssetIf(ctx, asset.ID, patch, precondition(c, assetETag))
 	if err != nil {
 		return err
 	}
+	if setPolicy {
+		if _, err := a.fresh.SetPolicy(ctx, asset.ID, policy); err != nil {
+			return err
+		}
+	}
 	c.Response().Header().Set(headerETag, assetETag(updated))
-	return c.JSON(http.StatusOK, assetEnvelope{Asset: assetDTO(updated)})
+	dto, err := a.catalogAsset(c, updated)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assetEnvelope{Asset: dto})
 }
 
 func (a *api) deleteAsset(c echo.Context) error {
@@ -161,4 +223,19 @@ func (a *api) deleteAsset(c echo.Context) error {
 		return err
 	}
 	return noContent(c)
+}
+
+// checkFreshness validates a freshness policy before anything is written:
+// it needs the freshness service, and global assets take none.
+func (a *api) checkFreshness(p *domain.FreshnessPolicy, global bool) error {
+	if p == nil {
+		return nil
+	}
+	if a.fresh == nil {
+		return featureOff("freshness policies")
+	}
+	if global {
+		return domain.Invalid("freshness", "global assets carry no freshness policy")
+	}
+	return freshness.Validate(p)
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -19,6 +20,9 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/automation"
+	"github.com/servo-data/servo/internal/service/freshness"
+	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
@@ -45,7 +49,8 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: backfill.New(st, svc, nil)})
+	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: backfill.New(st, svc, nil),
+		Schedules: schedule.New(st, svc, nil), Freshness: freshness.New(st, nil), Automations: automation.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	tb.Cleanup(ts.Close)
 	f := &fuzzEnv{url: ts.URL, tenantA: testdb.TenantID("fa")}
@@ -69,6 +74,8 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	setupPost(tb, f, "/api/v1/assets", map[string]any{"name": "seed-daily", "partitions": map[string]any{"type": "time_daily", "start_date": "2026-01-01"}}, nil)
 	setupPost(tb, f, "/api/v1/dependencies", map[string]any{"upstream": up.Asset.ID, "downstream": down.Asset.ID}, nil)
 	setupPost(tb, f, "/api/v1/workflows", map[string]any{"name": "seed-flow", "assets": []string{up.Asset.ID, down.Asset.ID}}, nil)
+	setupPost(tb, f, "/api/v1/schedules", map[string]any{"name": "seed-sched", "workflow": "seed-flow", "cron": "0 2 * * *"}, nil)
+	setupPost(tb, f, "/api/v1/automations", map[string]any{"name": "seed-auto", "on": "upstream_updated", "assets": []string{"seed-up"}, "asset": "seed-down"}, nil)
 	return f
 }
 
@@ -259,11 +266,49 @@ func FuzzCreateAsset(f *testing.F) {
 	})
 }
 
+// FuzzCreateSchedule posts arbitrary bodies to POST /api/v1/schedules and
+// POST /api/v1/automations: never a 5xx, and a rejected body writes nothing.
+func FuzzCreateSchedule(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"s","workflow":"seed-flow","cron":"0 2 * * *"}`,
+		`{"name":"s2","workflow":"seed-flow","cron":"0 2 * * *","timezone":"Europe/Berlin","partition":"previous_day","catchup":"all","max_catchup":100}`,
+		`{"name":"s","workflow":"seed-flow","cron":"0 2 30 2 *"}`, `{"name":"s","workflow":"seed-flow","cron":"@every 1s"}`,
+		`{"name":"s","workflow":"seed-flow","cron":"0 2 * * *","timezone":"../../../etc/localtime"}`,
+		`{"name":"s","workflow":"seed-flow","cron":"0 2 * * *","max_catchup":-1}`, `{"name":"s","workflow":"seed-flow","cron":"\u0000"}`,
+		`{"name":"s","workflow":"seed-flow","cron":"0 2 * * *","workflow_version":2147483648}`,
+		`{"name":"a","on":"upstream_updated","assets":["seed-up"],"asset":"seed-down","min_interval":"1h"}`,
+		`{"name":"a","on":"freshness_violated","assets":["seed-up","seed-up"],"workflow":"seed-flow"}`,
+		`{"name":"a","on":"upstream_updated","assets":["00000000-0000-0000-0000-000000000000"],"asset":"seed-down"}`,
+		`{"name":"a","on":"upstream_updated","assets":["seed-up"],"asset":"seed-down","min_interval":"9999999h"}`,
+		`{"name":`, `[]`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := fe.iter(t)
+		path := "/api/v1/schedules"
+		if bytes.Contains(body, []byte(`"on"`)) {
+			path = "/api/v1/automations"
+		}
+		before := e.counts(fe.keyA)
+		res, ok := e.send("POST", path, fe.keyA, body)
+		if !ok {
+			t.Skip()
+		}
+		if res.status >= 500 {
+			t.Fatalf("POST %s %s: status %d %s", path, body, res.status, res.body)
+		}
+		e.checkAnswer("POST "+path, res, before, fe.keyA)
+	})
+}
+
 // listPaths are the routes FuzzQueryParams sends query strings to.
 var listPaths = []string{
 	"/api/v1/assets", "/api/v1/workflows", "/api/v1/runs", "/api/v1/assets/seed-up/lineage",
 	"/api/v1/assets/seed-up/upstream", "/api/v1/assets/seed-down/downstream", "/api/v1/workflows/seed-flow/versions",
 	"/api/v1/backfills", "/api/v1/assets/seed-daily/partitions",
+	"/api/v1/schedules", "/api/v1/schedules/seed-sched/ticks", "/api/v1/automations", "/api/v1/automations/seed-auto/evaluations",
 }
 
 // FuzzQueryParams sends arbitrary query strings to the list and lineage
@@ -297,6 +342,8 @@ var refRoutes = []struct{ method, path string }{
 	{"GET", "/api/v1/executions/%s/events"}, {"GET", "/api/v1/dependencies/%s"}, {"GET", "/api/v1/workflow-runs/%s"},
 	{"PATCH", "/api/v1/assets/%s"}, {"PATCH", "/api/v1/workflows/%s"},
 	{"GET", "/api/v1/backfills/%s"}, {"GET", "/api/v1/backfills/%s/partitions"}, {"GET", "/api/v1/assets/%s/partitions"},
+	{"GET", "/api/v1/schedules/%s"}, {"GET", "/api/v1/schedules/%s/ticks"},
+	{"GET", "/api/v1/automations/%s"}, {"GET", "/api/v1/automations/%s/evaluations"},
 }
 
 // FuzzPathRefs fills the {asset}, {workflow} and {id} path values with

@@ -18,6 +18,9 @@ type createWorkflowRequest struct {
 	Assets        []string            `json:"assets"`
 	Retry         *domain.RetryPolicy `json:"retry"`
 	MaxActiveRuns int                 `json:"max_active_runs"`
+	// Schedule, when set, creates a schedule of the new version's workflow
+	// in the same transaction.
+	Schedule *scheduleRequest `json:"schedule"`
 }
 
 type patchWorkflowRequest struct {
@@ -29,6 +32,8 @@ type patchWorkflowRequest struct {
 
 type workflowEnvelope struct {
 	Workflow WorkflowDTO `json:"workflow"`
+	// Schedule is the schedule created inline with the workflow.
+	Schedule *ScheduleDTO `json:"schedule,omitempty"`
 }
 
 type workflowList struct {
@@ -98,7 +103,14 @@ func (a *api) createWorkflow(c echo.Context) error {
 	if err := decodeJSON(c, &req, false); err != nil {
 		return err
 	}
-	w, err := a.svc.CreateWorkflow(c.Request().Context(), service.CreateWorkflowInput(req))
+	in := service.CreateWorkflowInput{
+		Name: req.Name, Description: req.Description, Owner: req.Owner, Tags: req.Tags, Assets: req.Assets,
+		Retry: req.Retry, MaxActiveRuns: req.MaxActiveRuns,
+	}
+	if req.Schedule != nil {
+		return a.createWorkflowWithSchedule(c, in, req.Schedule)
+	}
+	w, err := a.svc.CreateWorkflow(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}

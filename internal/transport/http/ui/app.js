@@ -15,6 +15,7 @@ import { renderGraph, EDGE_TYPES } from "./graph.js";
 import { fieldsPanel } from "./columns.js";
 import { assetChecksCard, runChecksCard, markFailingChecks } from "./checks.js";
 import { backfillsPage, backfillPage } from "./backfills.js";
+import { schedulesPage, automationsPage, markStale } from "./orchestration.js";
 
 const main = document.getElementById("main");
 const navEl = document.getElementById("nav");
@@ -235,7 +236,8 @@ async function assetsPage(pg, route) {
   const res = await listPage("/assets", "assets", { q: f.q, asset_type: f.type, owner: f.owner, tag: f.tag }, q.get("page"));
   if (!pg.alive) return;
   const rows = res.items.map((a) => h("tr", {},
-    h("td", {}, h("a", { class: "asset-link", href: link(["assets", a.name]) }, a.name), a.global ? h("span", { class: "badge" }, "global") : null),
+    h("td", {}, h("a", { class: "asset-link", href: link(["assets", a.name]) }, a.name), a.global ? h("span", { class: "badge" }, "global") : null,
+      a.freshness_status === "stale" ? h("span", { class: "badge badge-bad", title: "Freshness policy violated" }, "stale") : null),
     h("td", {}, a.asset_type ? h("a", { class: "plain", href: hrefWith({ type: a.asset_type, page: "" }) }, a.asset_type) : ""),
     h("td", {}, a.owner ? h("a", { class: "plain", href: hrefWith({ owner: a.owner, page: "" }) }, a.owner) : ""),
     h("td", {}, chips(a.tags, (t) => hrefWith({ tag: t, page: "" }))),
@@ -328,6 +330,7 @@ async function assetPage(pg, route) {
     });
     ctl.initial(l.root.id);
     markFailingChecks(graphBox, nodes.map((n) => n.id));
+    markStale(graphBox).catch(() => {});
     if (l.nodes.length === 0) graphBox.append(h("p", { class: "graph-empty muted" }, "No lineage at this depth: this asset has no upstream or downstream edges of the chosen types."));
   };
   const reload = () => {
@@ -642,7 +645,7 @@ function renderLogs(box, res) {
 function renderChrome(route) {
   const section = route.parts[0];
   const key = getKey();
-  replace(navEl, key ? [["assets", "Assets"], ["workflows", "Workflows"], ["runs", "Runs"], ["backfills", "Backfills"]].map(([k, label]) =>
+  replace(navEl, key ? [["assets", "Assets"], ["workflows", "Workflows"], ["runs", "Runs"], ["schedules", "Schedules"], ["automations", "Automations"], ["backfills", "Backfills"]].map(([k, label]) =>
     h("a", { href: "#/" + k, class: section === k ? "active" : "", "aria-current": section === k ? "page" : null }, label)) : []);
   // The key's first 12 characters are the prefix Servo itself lists for
   // it (servo keys list); the rest stays off the screen.
@@ -673,6 +676,8 @@ async function render() {
     else if (section === "workflows") await (id ? workflowPage(pg, route) : workflowsPage(pg, route));
     else if (section === "runs") await (id ? runPage(pg, route) : runsPage(pg, route));
     else if (section === "backfills") await (id ? backfillPage(pageKit, pg, route) : backfillsPage(pageKit, pg, route));
+    else if (section === "schedules") await schedulesPage(pg, route, (...els) => show(pg, ...els));
+    else if (section === "automations") await automationsPage(pg, route, (...els) => show(pg, ...els));
     else show(pg, pageHead([], "Not found"), h("p", {}, "No such page. ", h("a", { href: "#/assets" }, "Go to the assets.")));
   } catch (err) {
     if (!pg.alive || err.status === 401) return;

@@ -1,0 +1,199 @@
+package freshness_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
+	"github.com/servo-data/servo/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(s string) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		p     domain.FreshnessPolicy
+		field string
+	}{
+		{domain.FreshnessPolicy{MaxAge: "26h"}, ""},
+		{domain.FreshnessPolicy{Cron: "0 9 * * *", Timezone: "Europe/Berlin"}, ""},
+		{domain.FreshnessPolicy{Cron: "@daily"}, ""},
+		{domain.FreshnessPolicy{}, "freshness"},
+		{domain.FreshnessPolicy{MaxAge: "26h", Cron: "0 9 * * *"}, "freshness"},
+		{domain.FreshnessPolicy{MaxAge: "soon"}, "freshness.max_age"},
+		{domain.FreshnessPolicy{MaxAge: "1s"}, "freshness.max_age"},
+		{domain.FreshnessPolicy{MaxAge: "-5h"}, "freshness.max_age"},
+		{domain.FreshnessPolicy{MaxAge: "26h", Timezone: "UTC"}, "freshness.timezone"},
+		{domain.FreshnessPolicy{Cron: "0 9 * *"}, "freshness.cron"},
+		{domain.FreshnessPolicy{Cron: "0 9 * * *", Timezone: "Moon/Base"}, "freshness.timezone"},
+	} {
+		err := freshness.Validate(&tc.p)
+		var ve *domain.ValidationError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%+v: %v", tc.p, err)
+		case tc.field != "" && (!errors.As(err, &ve) || ve.Fields[tc.field] == ""):
+			t.Errorf("%+v: %v, want an error on %s", tc.p, err, tc.field)
+		}
+	}
+}
+
+// succeed runs a materialization of asset to success through the state
+// machine, as the runtime does.
+func succeed(t *testing.T, svc *service.Service, ctx context.Context, asset uuid.UUID, partition string) {
+	t.Helper()
+	run, _, err := svc.CreateRun(ctx, service.CreateRunInput{AssetID: &asset, PartitionKey: partition})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []domain.State{domain.StateQueued, domain.StateRunning, domain.StateSucceeded} {
+		cur, err := svc.GetRun(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.TransitionRun(ctx, domain.Transition{ID: run.ID, From: cur.State, To: to}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestFreshness(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		c := &clock{}
+		c.Set("2026-12-01T08:00:00Z")
+		svc := service.New(b.Store)
+		fresh := freshness.New(b.Store, c)
+		svc.ObserveRuns(fresh)
+		var ctxs []context.Context
+		for range 2 {
+			id := testdb.TenantID("fr")
+			if _, err := svc.CreateTenant(domain.WithSystem(context.Background()), domain.Tenant{ID: id}); err != nil {
+				t.Fatal(err)
+			}
+			ctxs = append(ctxs, domain.WithTenant(context.Background(), id))
+		}
+		a, other := ctxs[0], ctxs[1]
+		mk := func(name string) uuid.UUID {
+			x, err := svc.CreateAsset(a, service.CreateAssetInput{Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x.ID
+		}
+		aged, daily, never, plain := mk("aged"), mk("daily"), mk("never"), mk("plain")
+		for id, p := range map[uuid.UUID]*domain.FreshnessPolicy{
+			aged: {MaxAge: "26h"}, daily: {Cron: "0 9 * * *", Timezone: "Europe/Berlin"}, never: {MaxAge: "1h"},
+		} {
+			if _, err := fresh.SetPolicy(a, id, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Another tenant cannot set a policy on A's asset.
+		if _, err := fresh.SetPolicy(other, aged, &domain.FreshnessPolicy{MaxAge: "1h"}); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("other tenant sets A's policy: %v, want not found", err)
+		}
+		succeed(t, svc, a, aged, "2026-11-30")
+		succeed(t, svc, a, daily, "")
+		succeed(t, svc, a, plain, "")
+		status := func(at string) map[uuid.UUID]string {
+			c.Set(at)
+			fs, err := fresh.Get(a, []uuid.UUID{aged, daily, never, plain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[uuid.UUID]string{}
+			for id, f := range fs {
+				if s := freshness.Status(&f, c.Now()); s != nil {
+					out[id] = *s
+				} else {
+					out[id] = "null"
+				}
+			}
+			return out
+		}
+		fs, _ := fresh.Get(a, []uuid.UUID{aged, plain})
+		if fs[aged].LastMaterializedAt == nil || fs[plain].LastMaterializedAt == nil || fs[plain].Policy != nil {
+			t.Fatalf("materializations not recorded: %+v", fs)
+		}
+		parts, err := fresh.Partitions(a, aged, 10)
+		if err != nil || len(parts) != 1 || parts[0].PartitionKey != "2026-11-30" {
+			t.Fatalf("partitions %+v (%v)", parts, err)
+		}
+		// 08:30 UTC: 09:00 in Berlin (08:00 UTC) passed before the
+		// materialization, so daily is fresh until 08:00 UTC tomorrow.
+		for _, tc := range []struct {
+			at   string
+			want map[uuid.UUID]string
+		}{
+			{"2026-12-01T08:30:00Z", map[uuid.UUID]string{aged: "fresh", daily: "fresh", never: "stale", plain: "null"}},
+			{"2026-12-02T07:59:00Z", map[uuid.UUID]string{aged: "fresh", daily: "fresh", never: "stale", plain: "null"}},
+			{"2026-12-02T08:00:00Z", map[uuid.UUID]string{aged: "fresh", daily: "stale", never: "stale", plain: "null"}},
+			{"2026-12-02T10:00:01Z", map[uuid.UUID]string{aged: "stale", daily: "stale", never: "stale", plain: "null"}},
+		} {
+			got := status(tc.at)
+			for id, w := range tc.want {
+				if got[id] != w {
+					t.Errorf("at %s: %s is %s, want %s", tc.at, id, got[id], w)
+				}
+			}
+		}
+		ids, total, err := fresh.Stale(a, domain.Page{})
+		if err != nil || total != 3 || len(ids) != 3 || ids[0] != never {
+			t.Fatalf("stale at the end: %v total %d (%v); want never, daily, aged", ids, total, err)
+		}
+		if _, n, _ := fresh.Stale(other, domain.Page{}); n != 0 {
+			t.Fatalf("the other tenant sees %d stale assets", n)
+		}
+		// A new materialization makes it fresh again; an OpenLineage
+		// COMPLETE naming it as an output counts too.
+		succeed(t, svc, a, aged, "")
+		if err := fresh.OutputsCompleted(a, []uuid.UUID{never}, c.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := status("2026-12-02T10:30:00Z"); got[aged] != "fresh" || got[never] != "fresh" || got[daily] != "stale" {
+			t.Fatalf("after new materializations: %v", got)
+		}
+		counts, err := fresh.StaleCounts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[tenantOf(a)] != 1 || counts[tenantOf(other)] != 0 {
+			t.Fatalf("stale counts %v", counts)
+		}
+	})
+}
+
+func tenantOf(ctx context.Context) string {
+	s, _ := domain.ScopeFrom(ctx)
+	return s.TenantID()
+}
