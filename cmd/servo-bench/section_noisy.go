@@ -274,7 +274,7 @@ func (n *noisy) memoryRow(ctx context.Context) (row, error) {
 	// Each sender is a well-behaved client: after a 429 it waits the
 	// Retry-After second and sends again, until its event is stored.
 	var wg sync.WaitGroup
-	var refused atomic.Int64
+	var refused, busy atomic.Int64
 	errs := make([]error, len(events))
 	t0 := time.Now()
 	for i := range events {
@@ -290,6 +290,11 @@ func (n *noisy) memoryRow(ctx context.Context) (row, error) {
 				case st == http.StatusTooManyRequests:
 					refused.Add(1)
 					time.Sleep(time.Second)
+				case st == http.StatusServiceUnavailable:
+					// The database was busy (a pool wait ran out): a
+					// client retries as after a 429.
+					busy.Add(1)
+					time.Sleep(time.Second)
 				default:
 					errs[i] = fmt.Errorf("status %d: %.300s", st, b)
 					return
@@ -302,6 +307,9 @@ func (n *noisy) memoryRow(ctx context.Context) (row, error) {
 	took := time.Since(t0)
 	if err := errors.Join(errs...); err != nil {
 		return row{}, fmt.Errorf("big events: %w", err)
+	}
+	if b := busy.Load(); b > 0 {
+		logf("noisy: %d answers 503 (database busy) while storing the big events", b)
 	}
 	peak := n.procKB("VmHWM")
 	logf("noisy: 8 events of %.1f MiB all stored in %s after %d answers 429; child RSS idle %d MB, peak %d MB",

@@ -100,8 +100,8 @@ func TestKilledWorkerMidBackfill(t *testing.T) {
 	if err := d.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	step := filepath.Join(dir, "step.sh")
+	// The step user reaches the script: stepsDir is readable by others.
+	step := filepath.Join(stepsDir(t), "step.sh")
 	if err := os.WriteFile(step, []byte("#!/bin/sh\nsleep 1\necho done\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,4 @@
+DROP TRIGGER backfill_partitions_keep_on_run_delete;
 DROP TABLE backfill_partitions;
 DROP TABLE backfills;
 DROP TABLE asset_partition_keys;

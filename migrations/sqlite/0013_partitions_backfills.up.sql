@@ -40,13 +40,20 @@ CREATE TABLE backfill_partitions (
     position      INTEGER NOT NULL,
     partition_key TEXT NOT NULL,
     state         TEXT NOT NULL CHECK (state IN ('pending', 'waiting_upstream', 'running', 'succeeded', 'failed', 'cancelled', 'skipped')),
-    run_id        TEXT REFERENCES executions (id) ON DELETE SET NULL,
+    run_id        TEXT,
     started_at    DATETIME,
     completed_at  DATETIME,
     PRIMARY KEY (backfill_id, position),
     UNIQUE (backfill_id, partition_key),
-    FOREIGN KEY (tenant_id, backfill_id) REFERENCES backfills (tenant_id, id) ON DELETE CASCADE
+    FOREIGN KEY (tenant_id, backfill_id) REFERENCES backfills (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, run_id) REFERENCES executions (tenant_id, id)
 );
+-- A deleted run leaves its partition without a run (PostgreSQL: ON DELETE
+-- SET NULL (run_id); SQLite cannot name the column, so a trigger does it
+-- before the key is checked).
+CREATE TRIGGER backfill_partitions_keep_on_run_delete BEFORE DELETE ON executions
+BEGIN UPDATE backfill_partitions SET run_id = NULL WHERE tenant_id = OLD.tenant_id AND run_id = OLD.id; END;
+CREATE INDEX backfill_partitions_run_idx ON backfill_partitions (tenant_id, run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX backfill_partitions_state_idx ON backfill_partitions (tenant_id, backfill_id, state, position);
 
 CREATE TRIGGER asset_partition_keys_tenant_immutable BEFORE UPDATE OF tenant_id ON asset_partition_keys
