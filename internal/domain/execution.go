@@ -19,12 +19,14 @@ const (
 	// TriggerOpenLineage marks a run recorded from OpenLineage events: it
 	// ran outside Servo.
 	TriggerOpenLineage Trigger = "openlineage"
+	// TriggerAutomation marks a run an automation started.
+	TriggerAutomation Trigger = "automation"
 )
 
 // Valid reports whether t is a known trigger.
 func (t Trigger) Valid() bool {
 	switch t {
-	case TriggerManual, TriggerScheduled, TriggerUpstream, TriggerBackfill, TriggerOpenLineage:
+	case TriggerManual, TriggerScheduled, TriggerUpstream, TriggerBackfill, TriggerOpenLineage, TriggerAutomation:
 		return true
 	}
 	return false

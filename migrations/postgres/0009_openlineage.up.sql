@@ -9,7 +9,7 @@ ALTER TABLE executions ADD CONSTRAINT executions_pkey PRIMARY KEY (tenant_id, id
 ALTER TABLE run_logs DROP CONSTRAINT run_logs_pkey;
 ALTER TABLE run_logs ADD CONSTRAINT run_logs_pkey PRIMARY KEY (tenant_id, execution_id);
 ALTER TABLE executions DROP CONSTRAINT executions_trigger;
-ALTER TABLE executions ADD CONSTRAINT executions_trigger CHECK (trigger IN ('manual', 'scheduled', 'upstream', 'backfill', 'openlineage'));
+ALTER TABLE executions ADD CONSTRAINT executions_trigger CHECK (trigger IN ('manual', 'scheduled', 'upstream', 'backfill', 'openlineage', 'automation'));
 
 -- Dataset versions: each distinct schema (the schema dataset facet's
 -- fields) an asset is seen with, numbered from 1, with the run that

@@ -102,7 +102,7 @@ CREATE TRIGGER lineage_events_tenant_immutable BEFORE UPDATE OF tenant_id ON lin
 WHEN OLD.tenant_id IS NOT NEW.tenant_id
 BEGIN SELECT RAISE(ABORT, 'tenant_id cannot change'); END;
 
-INSERT INTO executions (id, tenant_id, workflow_id, asset_id, state, trigger, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id) SELECT id, tenant_id, workflow_id, asset_id, state, CASE trigger WHEN 'openlineage' THEN 'manual' ELSE trigger END, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id FROM keep_0009_executions;
+INSERT INTO executions (id, tenant_id, workflow_id, asset_id, state, trigger, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id) SELECT id, tenant_id, workflow_id, asset_id, state, CASE trigger WHEN 'openlineage' THEN 'manual' WHEN 'automation' THEN 'upstream' ELSE trigger END, partition_key, attempt, idempotency_key, started_at, completed_at, error_message, created_at, updated_at, parent_id FROM keep_0009_executions;
 INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt, reason) SELECT id, tenant_id, execution_id, from_state, to_state, at, attempt, reason FROM keep_0009_run_events;
 INSERT INTO run_logs (execution_id, tenant_id, content, truncated, updated_at) SELECT execution_id, tenant_id, content, truncated, updated_at FROM keep_0009_run_logs;
 INSERT INTO lineage_events (id, tenant_id, execution_id, event_kind, event_type, event_time, event_hash, event, warnings, received_at) SELECT id, tenant_id, execution_id, event_kind, event_type, event_time, event_hash, event, warnings, received_at FROM keep_0009_lineage_events;

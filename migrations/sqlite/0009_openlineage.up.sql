@@ -25,7 +25,7 @@ CREATE TABLE executions (
     asset_id        TEXT,
     state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
                         ('pending', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'timeout', 'skipped', 'upstream_failed')),
-    trigger         TEXT NOT NULL DEFAULT 'manual' CHECK (trigger IN ('manual', 'scheduled', 'upstream', 'backfill', 'openlineage')),
+    trigger         TEXT NOT NULL DEFAULT 'manual' CHECK (trigger IN ('manual', 'scheduled', 'upstream', 'backfill', 'openlineage', 'automation')),
     partition_key   TEXT NOT NULL DEFAULT '',
     attempt         INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
     idempotency_key TEXT,

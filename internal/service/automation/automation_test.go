@@ -95,7 +95,7 @@ func (w *world) automationRuns(t *testing.T, target uuid.UUID) []domain.Executio
 	var out []domain.Execution
 	for _, r := range l.Items {
 		if r.IdempotencyKey != nil && strings.HasPrefix(*r.IdempotencyKey, "automation:") {
-			if r.Trigger != domain.TriggerUpstream {
+			if r.Trigger != domain.TriggerAutomation {
 				t.Errorf("automation run %s has trigger %s", r.ID, r.Trigger)
 			}
 			out = append(out, r)

@@ -106,7 +106,7 @@ func (a *api) createAsset(c echo.Context) error {
 	ctx := c.Request().Context()
 	asset, err := a.svc.CreateAsset(ctx, service.CreateAssetInput{
 		Name: req.Name, Description: req.Description, AssetType: req.AssetType, Owner: req.Owner,
-		Tags: req.Tags, Global: req.Global, Compute: req.Compute,
+		Tags: req.Tags, Global: req.Global, Compute: req.Compute, Partitions: req.Partitions,
 	})
 	if err != nil {
 		return err
