@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,8 +101,22 @@ type Runtime struct {
 	log    *zap.Logger
 	client *river.Client[*sql.Tx]
 	exec   *executor
-	rng    *rand.Rand
+	rng    *lockedRand
 	work   bool
+}
+
+// lockedRand is a random source safe for the concurrent use of River's
+// workers (a *rand.Rand is not).
+type lockedRand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+// Int64N implements domain.Rand.
+func (l *lockedRand) Int64N(n int64) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Int64N(n)
 }
 
 // runArgs is a River job: work one run of one tenant.
@@ -125,7 +140,7 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 	}
 	rt := &Runtime{
 		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work,
-		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7)),
+		rng: &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))},
 		exec: &executor{policy: cfg.Policy, grace: cfg.KillGrace, signingKey: cfg.SigningKey,
 			client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
 	}
