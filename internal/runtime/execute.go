@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -139,12 +140,12 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	cmd.Env = newRunContext(plan).environ(spec)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, so children die with it
-	if err := cmd.Start(); err != nil {
+	// Its own group, so children die with it; SIGKILL when the worker dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	done, err := startOnLockedThread(cmd)
+	if err != nil {
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 
@@ -169,6 +170,30 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	}
 	text, truncated := out.String()
 	return result{outcome: end, message: msg, output: text, truncated: truncated}
+}
+
+// startOnLockedThread starts cmd and waits for it on one goroutine locked
+// to its OS thread. Linux sends the parent-death signal when the thread that
+// created the child exits, not the process; the Go runtime ends a thread
+// when a goroutine exits while locked to it, so the creating thread must
+// outlive the child. The channel receives cmd.Wait's result.
+func startOnLockedThread(cmd *exec.Cmd) (<-chan error, error) {
+	started := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 // kill sends SIGTERM to the command's process group, then SIGKILL after the
