@@ -128,6 +128,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, run, now, hex.EncodeToString(hash), now}},
 		{"INSERT INTO run_events (id, tenant_id, execution_id, from_state, to_state, at, attempt) VALUES (?, ?, ?, 'pending', 'queued', ?, 1)", []any{uuid.NewString(), tenant, run, now}},
 		{"INSERT INTO run_logs (execution_id, tenant_id, content, updated_at) VALUES (?, ?, 'output', ?)", []any{run, tenant, now}},
+		{"INSERT INTO run_leases (execution_id, tenant_id, attempt, worker_id, heartbeat_at) VALUES (?, ?, 1, 'worker', ?)", []any{run, tenant, now}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

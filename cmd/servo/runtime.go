@@ -30,6 +30,7 @@ func newRuntime(cfg *config.Config, store *repository.Store, svc *service.Servic
 		StartsPerMinute:     r.StartsPerMinute,
 		Workers:             r.Workers,
 		Lease:               r.Lease,
+		HeartbeatTimeout:    r.HeartbeatTimeout,
 		KillGrace:           r.KillGrace,
 		SigningKey:          []byte(r.SigningKey),
 	}, log, work)

@@ -136,6 +136,23 @@ type RunHistoryRepository interface {
 	RunLogGet(ctx context.Context, runID uuid.UUID) (*RunLog, error)
 }
 
+// RunLeaseRepository keeps the leases of running attempts.
+type RunLeaseRepository interface {
+	// RunLeaseTake records that worker runs the attempt, replacing an older
+	// lease of the run.
+	RunLeaseTake(ctx context.Context, l *RunLease) error
+	// RunLeaseGet returns a run's lease.
+	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*RunLease, error)
+	// RunLeaseDelete removes a run's lease, if any.
+	RunLeaseDelete(ctx context.Context, runID uuid.UUID) error
+	// RunLeaseRenew sets the heartbeat of every lease worker holds to at,
+	// across tenants (system scope).
+	RunLeaseRenew(ctx context.Context, worker string, at time.Time) (int64, error)
+	// RunLeaseListStale returns up to limit leases, of any tenant, last
+	// renewed before the given time (system scope).
+	RunLeaseListStale(ctx context.Context, before time.Time, limit int) ([]RunLease, error)
+}
+
 // Store is everything the service layer needs from storage.
 type Store interface {
 	Transactor
@@ -146,4 +163,5 @@ type Store interface {
 	ExecutionRepository
 	APIKeyRepository
 	RunHistoryRepository
+	RunLeaseRepository
 }

@@ -134,6 +134,9 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.LineageEventCreate(ctx, &ev); err != nil {
 		t.Fatalf("create lineage event: %v", err)
 	}
+	if err := e.st.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: run2.ID, Attempt: 1, WorkerID: "worker"}); err != nil {
+		t.Fatalf("run lease: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -175,6 +178,9 @@ var rlsTables = []rlsTable{
 	{name: "run_events", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "run_logs", col: "tenant_id", set: "content = 'rls-probe'", own: 1, reads: true, writes: true},
 	{name: "lineage_events", col: "tenant_id", set: "event_type = 'OTHER'", own: 1, reads: true, writes: true},
+	// The system scope reads and renews leases of every tenant (worker
+	// liveness); a tenant reaches its own.
+	{name: "run_leases", col: "tenant_id", set: "worker_id = 'rls-probe'", own: 1, reads: true, writes: true, system: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

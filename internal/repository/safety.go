@@ -10,7 +10,7 @@ import (
 
 // TenantTables lists every table that holds tenant data and must have
 // row-level security forced.
-var TenantTables = []string{"tenants", "assets", "asset_dependencies", "workflows", "workflow_assets", "executions", "api_keys", "run_events", "run_logs", "lineage_events"}
+var TenantTables = []string{"tenants", "assets", "asset_dependencies", "workflows", "workflow_assets", "executions", "api_keys", "run_events", "run_logs", "lineage_events", "run_leases"}
 
 // CheckSafety refuses a PostgreSQL connection that could bypass row-level
 // security (a superuser, a BYPASSRLS role, or a role with the table owner's

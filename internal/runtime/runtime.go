@@ -34,10 +34,16 @@ type Config struct {
 	StartsPerMinute int
 	// Workers is how many jobs one process works at once; default 10.
 	Workers int
-	// Lease is how long a job may go without finishing before it is taken
-	// for lost (its process died) and worked again; default 30m. Step
-	// timeouts may be at most half of it.
+	// Lease bounds one job's run time: its context ends after it, and a job
+	// still marked running a little later is worked again; default 30m. Step
+	// timeouts may be at most half of it. Lost workers are found sooner,
+	// through HeartbeatTimeout.
 	Lease time.Duration
+	// HeartbeatTimeout is how long a running attempt's lease may go without
+	// its worker renewing it before the attempt is taken for lost (the
+	// worker died), failed and retried per its policy, freeing its slot;
+	// default 30s. Workers renew their leases every sixth of it.
+	HeartbeatTimeout time.Duration
 	// WaitPoll is how soon a run that found no free slot tries again;
 	// default 1s.
 	WaitPoll time.Duration
@@ -65,6 +71,9 @@ func (c *Config) defaults() {
 	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Minute
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 30 * time.Second
 	}
 	if c.WaitPoll <= 0 {
 		c.WaitPoll = time.Second
@@ -103,6 +112,12 @@ type Runtime struct {
 	exec   *executor
 	rng    *lockedRand
 	work   bool
+	// worker names this process in the leases of the attempts it runs.
+	worker string
+	// stopLiveness ends the heartbeat and reaper loop; livenessDone is
+	// closed when it has ended.
+	stopLiveness context.CancelFunc
+	livenessDone chan struct{}
 }
 
 // lockedRand is a random source safe for the concurrent use of River's
@@ -139,7 +154,7 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 		cfg.Policy.MaxTimeout = (cfg.Lease / 2).String()
 	}
 	rt := &Runtime{
-		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work,
+		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work, worker: uuid.NewString(),
 		rng: &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))},
 		exec: &executor{policy: cfg.Policy, grace: cfg.KillGrace, signingKey: cfg.SigningKey,
 			client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}},
@@ -205,12 +220,19 @@ func (rt *Runtime) Dispatch(ctx context.Context, run *domain.Execution, at time.
 // available (its interval is 5s).
 const schedulerSlack = 6 * time.Second
 
-// Start starts working jobs (a no-op on a dispatch-only node).
+// Start starts working jobs and the heartbeat and reaper loop (a no-op on a
+// dispatch-only node).
 func (rt *Runtime) Start(ctx context.Context) error {
 	if !rt.work {
 		return nil
 	}
-	return rt.client.Start(ctx)
+	if err := rt.client.Start(ctx); err != nil {
+		return err
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rt.stopLiveness, rt.livenessDone = cancel, make(chan struct{})
+	go rt.liveness(lctx)
+	return nil
 }
 
 // Stop lets running steps finish for up to timeout, then cancels them;
@@ -219,6 +241,9 @@ func (rt *Runtime) Stop(timeout time.Duration) error {
 	if !rt.work {
 		return nil
 	}
+	// Leases stay renewed until every step has finished or been handed
+	// back, so that no other worker takes them for lost meanwhile.
+	defer rt.endLiveness()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := rt.client.Stop(ctx); err == nil {
@@ -227,6 +252,13 @@ func (rt *Runtime) Stop(timeout time.Duration) error {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), rt.cfg.KillGrace+10*time.Second)
 	defer cancel2()
 	return rt.client.StopAndCancel(ctx2)
+}
+
+func (rt *Runtime) endLiveness() {
+	if rt.stopLiveness != nil {
+		rt.stopLiveness()
+		<-rt.livenessDone
+	}
 }
 
 // runWorker works servo_run jobs.
@@ -259,7 +291,16 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 	return time.Now().Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
 }
 
-// work1 works one run in its tenant's scope.
+// chainFor is how long one job goes on starting its tenant's next queued
+// runs once its own run is done, so that short steps keep the slots busy
+// without waiting for the next fetch, while the River worker still returns
+// soon to other tenants' jobs.
+const chainFor = time.Second
+
+// work1 works one run in its tenant's scope. The job of a queued run with an
+// asset is the right to start the tenant's oldest queued run: it starts and
+// runs the head of the queue (its own run or an older one) until its own run
+// has started, then goes on for chainFor, then returns.
 func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	run, err := rt.svc.GetRun(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -271,25 +312,51 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	if run.AssetID == nil {
 		return rt.coordinate(ctx, run)
 	}
-	switch run.State {
-	case domain.StateQueued:
-	case domain.StateRunning:
-		// The worker that started it is gone (its lease ran out, or it
-		// handed the job back): settle the attempt, then retry or fail.
-		return rt.settle(ctx, run, result{outcome: failed, message: "the worker running this step was lost"})
+	switch {
+	case run.State == domain.StateQueued:
+	case run.State == domain.StateRunning:
+		return rt.settleIfLost(ctx, run)
+	case run.State.IsTerminal() && run.ParentID != nil:
+		// Advancing is idempotent: a finished step whose workflow run did
+		// not move on (a worker lost in between) moves it on now.
+		_, err := rt.svc.AdvanceWorkflowRun(ctx, *run.ParentID)
+		return err
 	default:
 		return nil // pending (not dispatched), or final: a late or duplicate job
 	}
-	started, how, err := rt.waitForSlot(ctx, id)
-	if err != nil {
-		return err
+	begin := time.Now()
+	ownDone := false
+	for {
+		started, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}, rt.worker)
+		if err != nil {
+			return err
+		}
+		switch how {
+		case service.MustWait:
+			if ownDone {
+				return nil
+			}
+			return river.JobSnooze(rt.cfg.WaitPoll)
+		case service.NotQueued:
+			if ownDone || started == nil || started.ID == id {
+				return nil // own run started (here or elsewhere), cancelled or deleted
+			}
+			continue
+		}
+		if started.ID == id {
+			ownDone = true
+		}
+		if err := rt.runStarted(ctx, started); err != nil || ctx.Err() != nil {
+			return err
+		}
+		if ownDone && time.Since(begin) > chainFor {
+			return nil
+		}
 	}
-	switch how {
-	case service.MustWait:
-		return river.JobSnooze(rt.cfg.WaitPoll)
-	case service.NotQueued:
-		return nil
-	}
+}
+
+// runStarted runs an attempt this worker has just started and settles it.
+func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) error {
 	plan, err := rt.svc.PlanRun(ctx, started)
 	if err != nil {
 		return err
@@ -300,6 +367,23 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	}
 	return rt.settle(ctx, &plan.Run, res)
 }
+
+// settleIfLost settles a running attempt whose worker is gone: its lease is
+// missing or was not renewed within the heartbeat timeout. An attempt whose
+// worker is alive is left to it.
+func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Execution) error {
+	lease, err := rt.svc.RunLease(ctx, run.ID)
+	switch {
+	case err == nil && lease.Attempt == run.Attempt && time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout:
+		return nil // alive: another job of this run, or the head of the queue taken by another worker
+	case err != nil && !errors.Is(err, domain.ErrNotFound):
+		return err
+	}
+	return rt.settle(ctx, run, result{outcome: failed, message: lostMessage})
+}
+
+// lostMessage is the error of an attempt whose worker was lost.
+const lostMessage = "the worker running this step was lost"
 
 // attempt runs one attempt while watching for cancellation.
 func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) result {
@@ -315,7 +399,7 @@ func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) res
 				return
 			case <-t.C:
 				cur, err := rt.svc.GetRun(watchCtx, plan.Run.ID)
-				if (err == nil && cur.State != domain.StateRunning) || errors.Is(err, domain.ErrNotFound) {
+				if (err == nil && (cur.State != domain.StateRunning || cur.Attempt != plan.Run.Attempt)) || errors.Is(err, domain.ErrNotFound) {
 					close(stop)
 					return
 				}
@@ -347,47 +431,35 @@ func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res
 
 // settle records an attempt's outcome: success, or a failure or timeout
 // that is retried while the policy allows, else final; a final step moves
-// its workflow run on.
+// its workflow run on in the same transaction. An attempt that is no longer
+// running (cancelled, or already settled as lost) is left alone.
 func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result) error {
+	in := service.SettleInput{ID: run.ID, Attempt: run.Attempt, To: domain.StateSucceeded, Message: res.message}
 	if res.output != "" || res.truncated {
-		if err := rt.svc.PutRunLog(ctx, run.ID, res.output, res.truncated); err != nil {
-			return err
-		}
+		out := res.output
+		in.Output, in.Truncated = &out, res.truncated
 	}
-	to := domain.StateSucceeded
 	switch res.outcome {
 	case failed, refused:
-		to = domain.StateFailed
+		in.To = domain.StateFailed
 	case timedOut:
-		to = domain.StateTimeout
+		in.To = domain.StateTimeout
 	}
-	if to != domain.StateSucceeded && res.outcome != refused {
+	if in.To != domain.StateSucceeded && res.outcome != refused {
 		plan, err := rt.svc.PlanRun(ctx, run)
 		if err != nil {
 			return err
 		}
 		if run.Attempt < plan.Retry.MaxAttempts {
-			delay := plan.Retry.Delay(run.Attempt, rt.rng)
-			_, err := rt.svc.FinishAndRetryRun(ctx, run.ID, to, res.message, delay,
-				fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, to))
-			if errors.Is(err, domain.ErrConflict) {
-				return nil // cancelled meanwhile
-			}
-			return err
+			in.Retry, in.RetryDelay = true, plan.Retry.Delay(run.Attempt, rt.rng)
+			in.RetryReason = fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, in.To)
 		}
 	}
-	done, err := rt.svc.FinishRun(ctx, run.ID, to, res.message)
+	_, err := rt.svc.SettleRun(ctx, in)
 	if errors.Is(err, domain.ErrConflict) {
-		return nil // cancelled (or finished) meanwhile: a late report never moves a run back
+		return nil // cancelled or settled meanwhile: a late report never moves a run back
 	}
-	if err != nil {
-		return err
-	}
-	if done.ParentID != nil {
-		_, err := rt.svc.AdvanceWorkflowRun(ctx, *done.ParentID)
-		return err
-	}
-	return nil
+	return err
 }
 
 // coordinate starts a workflow run: it moves to running, creates its steps
@@ -418,7 +490,7 @@ func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error 
 func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Execution, service.StartOutcome, error) {
 	deadline := time.Now().Add(min(10*time.Second, rt.cfg.Lease/10))
 	for {
-		run, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute})
+		run, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}, "")
 		if err != nil || how != service.MustWait || time.Now().After(deadline) {
 			return run, how, err
 		}
