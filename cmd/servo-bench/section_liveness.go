@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,14 +61,14 @@ func measureLiveness(ctx context.Context, e *env) ([]row, error) {
 }
 
 // livenessTenant creates a tenant with one command asset running argv.
-func livenessTenant(ctx context.Context, svc *service.Service, prefix string, argv []string, retry *domain.RetryPolicy) (context.Context, *domain.Asset, error) {
+func livenessTenant(ctx context.Context, svc *service.Service, prefix string, argv []string, timeout string, retry *domain.RetryPolicy) (context.Context, *domain.Asset, error) {
 	tenant := testdb.TenantID(prefix)
 	if _, err := svc.CreateTenant(domain.WithSystem(ctx), domain.Tenant{ID: tenant}); err != nil {
 		return nil, nil, err
 	}
 	tctx := domain.WithTenant(ctx, tenant)
 	a, err := svc.CreateAsset(tctx, service.CreateAssetInput{Name: "short", Compute: &domain.ComputeSpec{
-		Kind: domain.ComputeCommand, Argv: argv, Timeout: "5s", Retry: retry}})
+		Kind: domain.ComputeCommand, Argv: argv, Timeout: timeout, Retry: retry}})
 	return tctx, a, err
 }
 
@@ -93,7 +95,7 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 		}
 		rts = append(rts, rt)
 	}
-	tctx, a, err := livenessTenant(ctx, svc, "util", []string{"/bin/sleep", "0.1"}, nil)
+	tctx, a, err := livenessTenant(ctx, svc, "util", []string{"/bin/sleep", "0.1"}, "5s", nil)
 	if err != nil {
 		return row{}, err
 	}
@@ -154,7 +156,7 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 	}, nil
 }
 
-// killToRetry starts a `servo worker` holding 10 long steps and another
+// killToRetry starts a `servo worker` holding 10 25-second steps and another
 // idle one, kills the first with SIGKILL, and measures for each step the
 // time from the kill to its next attempt starting on the other worker;
 // three rounds. The binary is built from this module, or taken from
@@ -179,24 +181,39 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 	defer func() { _ = store.Close() }()
 	svc := service.New(store)
 	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx},
-		runtime.Config{Policy: runtime.Policy{Commands: []string{"/bin/sleep"}}, Lease: 10 * time.Second}, zap.NewNop(), false)
+		runtime.Config{Policy: runtime.Policy{Commands: []string{"/bin/sleep"}}, Lease: time.Minute}, zap.NewNop(), false)
 	if err != nil {
 		return row{}, err
 	}
 	svc.UseRuntime(rt, rt.Policy())
 	env := []string{
 		"SERVO_DATABASE_URL=" + db.AppURL, "SERVO_APP_ROLE=" + testdb.AppRole, "SERVO_LOG_LEVEL=error",
-		"SERVO_RUNTIME_ALLOWED_COMMANDS=/bin/sleep", "SERVO_RUNTIME_LEASE=10s",
+		"SERVO_RUNTIME_ALLOWED_COMMANDS=/bin/sleep", "SERVO_RUNTIME_LEASE=1m",
 		"SERVO_RUNTIME_HEARTBEAT_TIMEOUT=" + livenessHeartbeat.String(), "PATH=" + os.Getenv("PATH"),
 	}
+	var started []*exec.Cmd
+	defer func() { // whatever happens, no worker outlives the row
+		for _, c := range started {
+			if c.ProcessState == nil {
+				_ = c.Process.Kill()
+				_ = c.Wait()
+			}
+		}
+	}()
+	var stderr syncBuffer
 	start := func() (*exec.Cmd, error) {
 		cmd := exec.Command(bin, "worker")
 		cmd.Env = env
-		return cmd, cmd.Start()
+		cmd.Stderr = &stderr // error-level lines only
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		started = append(started, cmd)
+		return cmd, nil
 	}
 	var lat []time.Duration
 	for round := range 3 {
-		tctx, a, err := livenessTenant(ctx, svc, fmt.Sprintf("kill%d", round), []string{"/bin/sleep", "4"},
+		tctx, a, err := livenessTenant(ctx, svc, fmt.Sprintf("kill%d", round), []string{"/bin/sleep", "25"}, "30s",
 			&domain.RetryPolicy{MaxAttempts: 2, InitialInterval: "1ms", Jitter: domain.JitterNone})
 		if err != nil {
 			return row{}, err
@@ -222,9 +239,8 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 				break
 			}
 			if time.Now().After(deadline) {
-				_ = victim.Process.Kill()
-				_ = victim.Wait()
-				return row{}, fmt.Errorf("10 steps not running within a minute")
+				last, _ := svc.GetRun(tctx, runs[0])
+				return row{}, fmt.Errorf("%d of 10 steps running after a minute (the first is %s: %q); worker said: %.2000s", n, last.State, last.ErrorMessage, stderr.String())
 			}
 		}
 		survivor, err := start()
@@ -237,9 +253,7 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 		done := map[uuid.UUID]bool{}
 		for deadline := time.Now().Add(2 * time.Minute); len(done) < len(runs); time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				_ = survivor.Process.Kill()
-				_ = survivor.Wait()
-				return row{}, fmt.Errorf("%d of %d steps retried within 2 minutes of the kill", len(done), len(runs))
+				return row{}, fmt.Errorf("%d of %d steps retried within 2 minutes of the kill; workers said: %.2000s", len(done), len(runs), stderr.String())
 			}
 			for _, id := range runs {
 				if done[id] {
@@ -257,6 +271,11 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 				}
 			}
 		}
+		for _, id := range runs { // stops the retried steps
+			if _, err := svc.CancelRun(tctx, id, "measured"); err != nil {
+				return row{}, err
+			}
+		}
 		_ = survivor.Process.Signal(syscall.SIGTERM)
 		_ = survivor.Wait()
 	}
@@ -267,4 +286,22 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 		Clients: 10, Servo: r, Latency: true,
 		Target: fmt.Sprintf("p99 <= %s", livenessHeartbeat+2*time.Second),
 	}, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the writes of a child's output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

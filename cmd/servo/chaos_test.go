@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -43,7 +45,7 @@ func TestChaosWorkersKilled(t *testing.T) {
 	const heartbeat = 3 * time.Second
 	token := "servo-chaos-" + uuid.NewString()
 	step := filepath.Join(t.TempDir(), "step.sh")
-	if err := os.WriteFile(step, []byte("#!/bin/sh\nsleep 0.5\necho ok\n"), 0o755); err != nil {
+	if err := os.WriteFile(step, []byte("#!/bin/sh\nsleep \"$2\"\necho ok\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{
@@ -67,13 +69,19 @@ func TestChaosWorkersKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	tctx := domain.WithTenant(ctx, tenant)
-	spec := func() *domain.ComputeSpec {
-		return &domain.ComputeSpec{Kind: domain.ComputeCommand, Argv: []string{step, token}, Timeout: "5s",
+	// The token marks step processes in the process table; solo steps
+	// last long enough that one outliving its worker would be seen.
+	spec := func(secs string) *domain.ComputeSpec {
+		return &domain.ComputeSpec{Kind: domain.ComputeCommand, Argv: []string{step, token, secs}, Timeout: "5s",
 			Retry: &domain.RetryPolicy{MaxAttempts: 20, InitialInterval: "100ms", Jitter: domain.JitterNone}}
 	}
 	var assets []*domain.Asset
 	for _, name := range []string{"a", "b", "c", "solo"} {
-		a, err := svc.CreateAsset(tctx, service.CreateAssetInput{Name: name, Compute: spec()})
+		secs := "0.5"
+		if name == "solo" {
+			secs = "3"
+		}
+		a, err := svc.CreateAsset(tctx, service.CreateAssetInput{Name: name, Compute: spec(secs)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,6 +158,12 @@ func TestChaosWorkersKilled(t *testing.T) {
 		_ = w.Process.Signal(syscall.SIGKILL)
 		kills = append(kills, time.Now())
 		_ = w.Wait()
+		// The dead worker's steps die with it: none is left whose parent
+		// is not the surviving worker.
+		time.Sleep(200 * time.Millisecond)
+		if orphans := orphansWith(token, workers[(i+1)%2].Process.Pid); len(orphans) > 0 {
+			t.Errorf("step processes outlived their killed worker: %v", orphans)
+		}
 		start(i % 2)
 		mu.Unlock()
 	}
@@ -179,7 +193,7 @@ func TestChaosWorkersKilled(t *testing.T) {
 	}
 
 	// Every run and step succeeded once; collect step starts.
-	var starts []time.Time
+	var starts, lost []time.Time
 	var steps, lostAttempts int
 	check := func(id uuid.UUID) {
 		r, err := svc.GetRun(tctx, id)
@@ -203,6 +217,9 @@ func TestChaosWorkersKilled(t *testing.T) {
 			}
 			if e.To == domain.StateFailed && r.AssetID != nil {
 				lostAttempts++
+				if strings.Contains(e.Reason, "was lost") {
+					lost = append(lost, e.At)
+				}
 			}
 		}
 		if successes != 1 {
@@ -234,7 +251,26 @@ func TestChaosWorkersKilled(t *testing.T) {
 			t.Errorf("after the kill at %s the next step started %s later, want at most %s", k.Format(time.StampMilli), gap, heartbeat+2*time.Second)
 		}
 	}
-	t.Logf("%d kills, %d runs, %d steps, %d failed attempts retried; slowest next start after a kill %s", len(kills), len(runs), steps, lostAttempts, worst)
+	// Every attempt declared lost was declared within the heartbeat timeout
+	// plus 2s of the kill before it.
+	var worstLost time.Duration
+	for _, at := range lost {
+		i, _ := slices.BinarySearchFunc(kills, at, func(a, b time.Time) int { return a.Compare(b) })
+		if i == 0 {
+			t.Errorf("an attempt was declared lost at %s, before any kill", at.Format(time.StampMilli))
+			continue
+		}
+		d := at.Sub(kills[i-1])
+		worstLost = max(worstLost, d)
+		if d > heartbeat+2*time.Second {
+			t.Errorf("an attempt was declared lost %s after the kill before it, want at most %s", d, heartbeat+2*time.Second)
+		}
+	}
+	t.Logf("%d kills, %d runs, %d steps, %d failed attempts retried (%d declared lost, slowest %s after its kill); slowest next start after a kill %s",
+		len(kills), len(runs), steps, lostAttempts, len(lost), worstLost, worst)
+	if len(lost) == 0 {
+		t.Errorf("no attempt was declared lost: the kills did not hit running steps")
+	}
 	if lostAttempts == 0 {
 		t.Errorf("no attempt was lost to a kill: the test did not test anything")
 	}
@@ -249,6 +285,24 @@ func TestChaosWorkersKilled(t *testing.T) {
 	if left := processesWith(token); len(left) > 0 {
 		t.Errorf("step processes left after the test: %v", left)
 	}
+}
+
+// orphansWith returns the pids of processes whose command line holds s and
+// whose parent is not parent.
+func orphansWith(s string, parent int) []string {
+	var out []string
+	for _, pid := range processesWith(s) {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after ")".
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] != strconv.Itoa(parent) {
+			out = append(out, pid+" (parent "+f[1]+")")
+		}
+	}
+	return out
 }
 
 // processesWith returns the pids of processes whose command line holds s.

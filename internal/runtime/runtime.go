@@ -293,9 +293,11 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 
 // chainFor is how long one job goes on starting its tenant's next queued
 // runs once its own run is done, so that short steps keep the slots busy
-// without waiting for the next fetch, while the River worker still returns
-// soon to other tenants' jobs.
-const chainFor = time.Second
+// without waiting for the next fetch. A tenant's chaining jobs hold no more
+// River workers than it has slots, so other tenants' jobs still find free
+// workers when the cap is below the worker count; the bound returns the
+// River worker to the queue when it is not.
+const chainFor = 5 * time.Second
 
 // work1 works one run in its tenant's scope. The job of a queued run with an
 // asset is the right to start the tenant's oldest queued run: it starts and
@@ -324,10 +326,19 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	default:
 		return nil // pending (not dispatched), or final: a late or duplicate job
 	}
+	lim := service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}
+	if full, err := rt.svc.SlotsFull(ctx, lim); err != nil || full {
+		// Most jobs of a tenant with a backlog land here: give the River
+		// worker back at once, without queuing for the tenant's slot lock.
+		if err != nil {
+			return err
+		}
+		return river.JobSnooze(rt.cfg.WaitPoll)
+	}
 	begin := time.Now()
 	ownDone := false
 	for {
-		started, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}, rt.worker)
+		started, how, err := rt.svc.StartRun(ctx, id, lim, rt.worker)
 		if err != nil {
 			return err
 		}

@@ -136,6 +136,20 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits, wo
 	return out, outcome, nil
 }
 
+// SlotsFull reports, without taking the tenant's slot lock, whether the
+// tenant already runs lim.MaxRunning runs: a cheap check before StartRun for
+// a job that most likely has to wait.
+func (s *Service) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
+	if lim.MaxRunning <= 0 {
+		return false, nil
+	}
+	n, err := s.store.ExecutionCountRunning(ctx)
+	if err != nil {
+		return false, err
+	}
+	return n >= int64(lim.MaxRunning), nil
+}
+
 // nextRun returns the tenant's oldest queued run with an asset, or wait
 // when no slot is free or the start rate is used up. The caller holds the
 // tenant's slot lock.
