@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -239,8 +240,13 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 				break
 			}
 			if time.Now().After(deadline) {
-				last, _ := svc.GetRun(tctx, runs[0])
-				return row{}, fmt.Errorf("%d of 10 steps running after a minute (the first is %s: %q); worker said: %.2000s", n, last.State, last.ErrorMessage, stderr.String())
+				var states []string
+				for _, id := range runs {
+					if r, err := svc.GetRun(tctx, id); err == nil {
+						states = append(states, fmt.Sprintf("%s/%d %q", r.State, r.Attempt, r.ErrorMessage))
+					}
+				}
+				return row{}, fmt.Errorf("%d of 10 steps running after a minute (%v); worker said: %.2000s", n, states, stderr.String())
 			}
 		}
 		survivor, err := start()
@@ -272,7 +278,7 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 			}
 		}
 		for _, id := range runs { // stops the retried steps
-			if _, err := svc.CancelRun(tctx, id, "measured"); err != nil {
+			if _, err := svc.CancelRun(tctx, id, "measured"); err != nil && !errors.Is(err, domain.ErrConflict) {
 				return row{}, err
 			}
 		}

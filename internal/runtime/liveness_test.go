@@ -37,8 +37,8 @@ func TestLostWorkerAttemptIsFailedAndRetried(t *testing.T) {
 		if _, err := r.svc.TransitionRun(r.ctx, domain.Transition{ID: run.ID, From: domain.StatePending, To: domain.StateQueued}); err != nil {
 			t.Fatal(err)
 		}
-		if _, how, err := r.svc.StartRun(r.ctx, run.ID, service.SlotLimits{}, "a-worker-that-died"); err != nil || how != service.Started {
-			t.Fatalf("start as the dead worker: %v, %v", how, err)
+		if started, _, err := r.svc.ClaimNext(r.ctx, service.SlotLimits{}, "a-worker-that-died"); err != nil || started == nil || started.ID != run.ID {
+			t.Fatalf("start as the dead worker: %+v, %v", started, err)
 		}
 		alive := r.trigger(service.CreateRunInput{AssetID: &long.ID})
 

@@ -336,29 +336,48 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 		return river.JobSnooze(rt.cfg.WaitPoll)
 	}
 	begin := time.Now()
-	ownDone := false
+	ownDone := false // the own run is no longer queued
 	for {
-		started, how, err := rt.svc.StartRun(ctx, id, lim, rt.worker)
-		if err != nil {
-			return err
-		}
-		switch how {
-		case service.MustWait:
+		if time.Since(begin) > rt.cfg.Lease/3 {
+			// Another step could outlast this job's context (the lease):
+			// give the job back, to start again at once if still queued.
 			if ownDone {
 				return nil
 			}
-			return river.JobSnooze(rt.cfg.WaitPoll)
-		case service.NotQueued:
-			if ownDone || started == nil || started.ID == id {
-				return nil // own run started (here or elsewhere), cancelled or deleted
-			}
-			continue
+			return river.JobSnooze(0)
 		}
-		if started.ID == id {
-			ownDone = true
-		}
-		if err := rt.runStarted(ctx, started); err != nil || ctx.Err() != nil {
+		started, _, err := rt.svc.ClaimNext(ctx, lim, rt.worker)
+		if err != nil {
 			return err
+		}
+		if started == nil {
+			if ownDone {
+				return nil
+			}
+			cur, err := rt.svc.GetRun(ctx, id)
+			if errors.Is(err, domain.ErrNotFound) || (err == nil && cur.State != domain.StateQueued) {
+				return nil // started elsewhere, cancelled or deleted
+			}
+			if err != nil {
+				return err
+			}
+			return river.JobSnooze(rt.cfg.WaitPoll)
+		}
+		if err := rt.runStarted(ctx, started); err != nil {
+			return err
+		}
+		if !ownDone {
+			if started.ID == id {
+				ownDone = true
+			} else if cur, err := rt.svc.GetRun(ctx, id); err != nil || cur.State != domain.StateQueued {
+				ownDone = true // started elsewhere (or gone): go on as a chain
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			if ownDone {
+				return nil
+			}
+			return err // shutting down with the own run still queued: River retries this job
 		}
 		if ownDone && time.Since(begin) > chainFor {
 			return nil
@@ -501,7 +520,7 @@ func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error 
 func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Execution, service.StartOutcome, error) {
 	deadline := time.Now().Add(min(10*time.Second, rt.cfg.Lease/10))
 	for {
-		run, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}, "")
+		run, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute})
 		if err != nil || how != service.MustWait || time.Now().After(deadline) {
 			return run, how, err
 		}

@@ -73,19 +73,13 @@ const (
 	NotQueued
 )
 
-// StartRun starts the tenant's next run when it has a free slot; worker,
-// when not empty, takes the started attempt's lease in the same transaction.
-//
-// For a run with an asset (a materialization or a step), the run started is
-// the tenant's oldest queued one, which need not be id: whoever holds the
-// job of any queued run of a tenant starts the head of its queue, so runs
-// whose jobs a lost worker holds never block runs another worker could
-// start; id's own job later finds its run started (NotQueued). At most
-// lim.MaxRunning of them run at once and no more than lim.StartsPerMinute
-// start in any minute. The accounting runs under a per-tenant lock in the
-// database, so the limits hold across worker processes. A workflow run
-// starts itself only, in its workflow's order, and takes no slot.
-func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits, worker string) (*domain.Execution, StartOutcome, error) {
+// StartRun moves a queued run to running if it may start. A workflow run
+// starts in its workflow's order under the workflow's cap and takes no
+// slot; a run with an asset starts through ClaimNext, so it starts only if
+// it is the tenant's oldest queued one. The accounting runs under a
+// per-tenant lock in the database, so the limits hold across worker
+// processes.
+func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*domain.Execution, StartOutcome, error) {
 	var out *domain.Execution
 	outcome := NotQueued
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
@@ -95,37 +89,34 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits, wo
 		}
 		out = run
 		if run.State != domain.StateQueued {
-			outcome = NotQueued
 			return nil
 		}
-		next := id
-		if run.AssetID != nil || run.WorkflowID != nil {
+		if run.AssetID != nil {
+			started, wait, err := s.ClaimNext(ctx, lim, "")
+			switch {
+			case err != nil:
+				return err
+			case wait:
+				outcome = MustWait
+			case started != nil && started.ID == id:
+				out, outcome = started, Started
+			case started != nil:
+				return fmt.Errorf("%w: run %s is not the oldest queued", domain.ErrConflict, id)
+			}
+			return nil
+		}
+		if run.WorkflowID != nil {
 			if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
 				return err
 			}
-			if run.AssetID != nil {
-				head, wait, err := s.nextRun(ctx, lim)
-				if err != nil || wait {
-					outcome = MustWait
-					return err
-				}
-				if head == uuid.Nil {
-					return nil // started meanwhile by another worker: NotQueued
-				}
-				next = head
-			} else if wait, err := s.mustWaitWorkflow(ctx, run); err != nil || wait {
+			if wait, err := s.mustWaitWorkflow(ctx, run); err != nil || wait {
 				outcome = MustWait
 				return err
 			}
 		}
-		out, err = s.TransitionRun(ctx, domain.Transition{ID: next, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
+		out, err = s.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
 		if err != nil {
 			return err
-		}
-		if worker != "" && out.AssetID != nil {
-			if err := s.store.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: out.ID, Attempt: out.Attempt, WorkerID: worker, HeartbeatAt: time.Now()}); err != nil {
-				return err
-			}
 		}
 		outcome = Started
 		return nil
@@ -134,6 +125,41 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits, wo
 		return nil, NotQueued, err
 	}
 	return out, outcome, nil
+}
+
+// ClaimNext starts the tenant's oldest queued run with an asset (a
+// materialization or a step) when the tenant has a free slot, and returns
+// it; worker, when not empty, takes the attempt's lease in the same
+// transaction. It returns wait when no slot is free or the start rate is
+// used up, and neither a run nor wait when nothing is queued. Whoever holds
+// the job of any queued run of a tenant claims the head of its queue, so
+// runs whose jobs a lost worker holds never block runs another worker could
+// start. At most lim.MaxRunning runs run at once and no more than
+// lim.StartsPerMinute start in any minute, counted under the tenant's slot
+// lock.
+func (s *Service) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (started *domain.Execution, wait bool, err error) {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
+			return err
+		}
+		head, full, err := s.nextRun(ctx, lim)
+		if err != nil || full || head == uuid.Nil {
+			wait = full
+			return err
+		}
+		started, err = s.TransitionRun(ctx, domain.Transition{ID: head, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
+		if err != nil {
+			return err
+		}
+		if worker != "" {
+			return s.store.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return started, wait, nil
 }
 
 // SlotsFull reports, without taking the tenant's slot lock, whether the

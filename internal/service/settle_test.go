@@ -40,10 +40,10 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 			stepOf[s.AssetName] = s.Execution
 		}
 		sx, sy := stepOf["x"], stepOf["y"]
-		started, how, err := svc.StartRun(a.ctx, sx.ID, service.SlotLimits{MaxRunning: 10}, "worker-1")
+		started, wait, err := svc.ClaimNext(a.ctx, service.SlotLimits{MaxRunning: 10}, "worker-1")
 		mustOK(t, err)
-		if how != service.Started || started.ID != sx.ID {
-			t.Fatalf("StartRun = %v, %+v; want step x started", how, started)
+		if wait || started == nil || started.ID != sx.ID {
+			t.Fatalf("ClaimNext = %v, %+v; want step x started", wait, started)
 		}
 		if l, err := svc.RunLease(a.ctx, sx.ID); err != nil || l.WorkerID != "worker-1" || l.Attempt != 1 {
 			t.Fatalf("lease of the started step = %+v, %v", l, err)
