@@ -278,6 +278,13 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 					if ev.To == domain.StateRunning && ev.Attempt == 2 {
 						done[id] = true
 						lat = append(lat, ev.At.Sub(killed))
+						if d := ev.At.Sub(killed); d > livenessHeartbeat+2*time.Second {
+							var hist []string
+							for _, e := range evs {
+								hist = append(hist, fmt.Sprintf("%s %s>%s/%d %s", e.At.Sub(killed).Round(time.Millisecond), e.From, e.To, e.Attempt, e.Reason))
+							}
+							logf("liveness: step %s started again %s after the kill: %v", id, d.Round(time.Millisecond), hist)
+						}
 					}
 				}
 			}
