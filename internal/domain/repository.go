@@ -145,9 +145,9 @@ type RunLeaseRepository interface {
 	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*RunLease, error)
 	// RunLeaseDelete removes a run's lease, if any.
 	RunLeaseDelete(ctx context.Context, runID uuid.UUID) error
-	// RunLeaseRenew sets the heartbeat of every lease worker holds to at,
-	// across tenants (system scope).
-	RunLeaseRenew(ctx context.Context, worker string, at time.Time) (int64, error)
+	// RunLeaseRenew sets to at the heartbeat of worker's leases of the given
+	// runs, across tenants (system scope).
+	RunLeaseRenew(ctx context.Context, worker string, runIDs []uuid.UUID, at time.Time) (int64, error)
 	// RunLeaseListStale returns up to limit leases, of any tenant, last
 	// renewed before the given time (system scope).
 	RunLeaseListStale(ctx context.Context, before time.Time, limit int) ([]RunLease, error)

@@ -53,10 +53,13 @@ func (s *Store) RunLeaseDelete(ctx context.Context, runID uuid.UUID) error {
 // RunLeaseRenew implements domain.RunLeaseRepository. It spans tenants, so
 // it runs in the system scope, as raw SQL the tenant callbacks leave alone;
 // row-level security lets the system scope read and renew leases only.
-func (s *Store) RunLeaseRenew(ctx context.Context, worker string, at time.Time) (int64, error) {
+func (s *Store) RunLeaseRenew(ctx context.Context, worker string, runIDs []uuid.UUID, at time.Time) (int64, error) {
 	var n int64
+	if len(runIDs) == 0 {
+		return 0, nil
+	}
 	err := s.run(domain.WithSystem(ctx), func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE run_leases SET heartbeat_at = ? WHERE worker_id = ?", at.UTC().Truncate(time.Microsecond), worker)
+		res := tx.Exec("UPDATE run_leases SET heartbeat_at = ? WHERE worker_id = ? AND execution_id IN ?", at.UTC().Truncate(time.Microsecond), worker, runIDs)
 		n = res.RowsAffected
 		return res.Error
 	})

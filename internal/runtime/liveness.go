@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
@@ -29,7 +30,7 @@ func (rt *Runtime) liveness(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
-			if _, err := rt.svc.RenewRunLeases(ctx, rt.worker); err != nil && ctx.Err() == nil {
+			if _, err := rt.svc.RenewRunLeases(ctx, rt.worker, rt.activeRuns()); err != nil && ctx.Err() == nil {
 				rt.log.Warn("renewing run leases failed", zap.Error(err))
 			}
 		case <-reap.C:
@@ -40,6 +41,22 @@ func (rt *Runtime) liveness(ctx context.Context) {
 	}
 }
 
+// activeRuns returns the runs whose attempts this process is running.
+func (rt *Runtime) activeRuns() []uuid.UUID {
+	var out []uuid.UUID
+	rt.active.Range(func(k, _ any) bool {
+		out = append(out, k.(uuid.UUID))
+		return true
+	})
+	return out
+}
+
+// isActive reports whether this process is running an attempt of run id.
+func (rt *Runtime) isActive(id uuid.UUID) bool {
+	_, ok := rt.active.Load(id)
+	return ok
+}
+
 // reap settles the attempts whose leases went stale: their workers died.
 func (rt *Runtime) reap(ctx context.Context) error {
 	leases, err := rt.svc.StaleRunLeases(ctx, rt.cfg.HeartbeatTimeout, 100)
@@ -48,8 +65,8 @@ func (rt *Runtime) reap(ctx context.Context) error {
 	}
 	var errs []error
 	for _, l := range leases {
-		if l.WorkerID == rt.worker {
-			continue // this process is alive: its renewal is late, not lost
+		if l.WorkerID == rt.worker && rt.isActive(l.ExecutionID) {
+			continue // this process runs it: its renewal is late, not lost
 		}
 		tctx := domain.WithTenant(ctx, l.TenantID)
 		run, err := rt.svc.GetRun(tctx, l.ExecutionID)

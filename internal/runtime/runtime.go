@@ -112,8 +112,11 @@ type Runtime struct {
 	exec   *executor
 	rng    *lockedRand
 	work   bool
-	// worker names this process in the leases of the attempts it runs.
+	// worker names this process in the leases of the attempts it runs;
+	// active holds the ids of the runs whose attempts it is running, the
+	// only leases it renews.
 	worker string
+	active sync.Map
 	// stopLiveness ends the heartbeat and reaper loop; livenessDone is
 	// closed when it has ended.
 	stopLiveness context.CancelFunc
@@ -387,6 +390,8 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 
 // runStarted runs an attempt this worker has just started and settles it.
 func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) error {
+	rt.active.Store(started.ID, struct{}{})
+	defer rt.active.Delete(started.ID)
 	plan, err := rt.svc.PlanRun(ctx, started)
 	if err != nil {
 		return err
@@ -404,8 +409,13 @@ func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) er
 func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Execution) error {
 	lease, err := rt.svc.RunLease(ctx, run.ID)
 	switch {
-	case err == nil && lease.Attempt == run.Attempt && time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout:
-		return nil // alive: another job of this run, or the head of the queue taken by another worker
+	case err == nil && lease.Attempt == run.Attempt && time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout &&
+		(lease.WorkerID != rt.worker || rt.isActive(run.ID) || time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout/6):
+		// Alive: another job of this run, or the head of the queue taken by
+		// another worker. A lease of this process whose attempt it no
+		// longer runs (its end could not be recorded) is lost once it has
+		// missed a renewal; the grace covers a claim not yet marked active.
+		return nil
 	case err != nil && !errors.Is(err, domain.ErrNotFound):
 		return err
 	}

@@ -634,10 +634,10 @@ func (s *Service) DropRunLease(ctx context.Context, id uuid.UUID) error {
 	return s.store.RunLeaseDelete(ctx, id)
 }
 
-// RenewRunLeases records that worker is alive: every lease it holds, of any
-// tenant, gets a fresh heartbeat.
-func (s *Service) RenewRunLeases(ctx context.Context, worker string) (int64, error) {
-	return s.store.RunLeaseRenew(ctx, worker, time.Now())
+// RenewRunLeases records that worker is alive and still runs the given
+// runs: their leases, of any tenant, get a fresh heartbeat.
+func (s *Service) RenewRunLeases(ctx context.Context, worker string, runIDs []uuid.UUID) (int64, error) {
+	return s.store.RunLeaseRenew(ctx, worker, runIDs, time.Now())
 }
 
 // StaleRunLeases returns up to limit leases, of any tenant, whose heartbeat
