@@ -46,6 +46,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, store *repository.Store
 		StartsPerMinute:     r.StartsPerMinute,
 		Workers:             r.Workers,
 		Lease:               r.Lease,
+		HeartbeatTimeout:    r.HeartbeatTimeout,
 		KillGrace:           r.KillGrace,
 		SigningKey:          key,
 		Sandbox: runtime.SandboxConfig{

@@ -43,8 +43,8 @@ func buildServo(t *testing.T) string {
 
 // TestKilledWorkerRunIsPickedUp starts a step in a `servo worker` process,
 // kills the process with SIGKILL mid-step, and starts another worker: once
-// the dead worker's lease runs out the step is retried and succeeds; it is
-// never left running.
+// the dead worker's heartbeat is stale the step is retried and succeeds; it
+// is never left running.
 func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	t.Parallel()
 	bin := buildServo(t)
@@ -61,7 +61,7 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	}
 	env := []string{
 		"SERVO_DATABASE_URL=" + d.AppURL, "SERVO_APP_ROLE=" + testdb.AppRole,
-		"SERVO_RUNTIME_ALLOWED_COMMANDS=" + step, "SERVO_RUNTIME_LEASE=10s", "SERVO_LOG_LEVEL=warn",
+		"SERVO_RUNTIME_ALLOWED_COMMANDS=" + step, "SERVO_RUNTIME_LEASE=10s", "SERVO_RUNTIME_HEARTBEAT_TIMEOUT=3s", "SERVO_LOG_LEVEL=warn",
 		// The step marks the host's filesystem, which a bwrap sandbox
 		// hides: it runs as the step user only (TestHostileSteps covers the
 		// sandbox).
@@ -125,7 +125,7 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	}
 
 	startWorker()
-	// Lease (10s) plus River's rescue interval (30s) plus the retry.
+	// The heartbeat timeout (3s) plus the reaper's second plus the retry.
 	var final *domain.Execution
 	t.Cleanup(func() {
 		if final == nil {

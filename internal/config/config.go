@@ -57,6 +57,9 @@ type Runtime struct {
 	Workers int
 	// Lease is how long a job may run before it is taken for lost.
 	Lease time.Duration
+	// HeartbeatTimeout is how long a running attempt may go without its
+	// worker's heartbeat before it is failed as lost and retried.
+	HeartbeatTimeout time.Duration
 	// KillGrace is the time between SIGTERM and SIGKILL for a stopped step.
 	KillGrace time.Duration
 	// SigningKey derives the per-tenant secrets that sign http steps.
@@ -545,6 +548,9 @@ func (c *Config) validate() []problem {
 	}
 	if r.Lease < 10*time.Second {
 		bad("runtime.lease", "must be at least 10s, got %s", r.Lease)
+	}
+	if r.HeartbeatTimeout < time.Second {
+		bad("runtime.heartbeat_timeout", "must be at least 1s, got %s", r.HeartbeatTimeout)
 	}
 	if r.KillGrace <= 0 {
 		bad("runtime.kill_grace", "must be positive, got %s", r.KillGrace)

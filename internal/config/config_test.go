@@ -29,7 +29,7 @@ func defaults() config.Config {
 		Log:         config.Log{Level: "info", Format: "json"},
 		OpenLineage: config.OpenLineage{Mode: "lenient", Retention: 720 * time.Hour},
 		Runtime: config.Runtime{
-			MaxRunningPerTenant: 4, Workers: 10, Lease: 30 * time.Minute, KillGrace: 10 * time.Second,
+			MaxRunningPerTenant: 4, Workers: 10, Lease: 30 * time.Minute, HeartbeatTimeout: 30 * time.Second, KillGrace: 10 * time.Second,
 			Isolation: "auto", StepNetwork: "host", StepPath: "/usr/local/bin:/usr/bin:/bin",
 		},
 	}

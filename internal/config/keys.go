@@ -137,8 +137,13 @@ var keys = []Key{
 	},
 	{
 		Name: "runtime.lease", Env: "SERVO_RUNTIME_LEASE", Default: "30m",
-		Doc:   "How long a step's job may run before its worker is taken for lost and the step is retried or failed; step timeouts may be at most half of it.",
+		Doc:   "The longest one step's job may run before it is worked again (step timeouts may be at most half of it); a dead worker is noticed sooner, through runtime.heartbeat_timeout.",
 		field: func(c *Config) any { return &c.Runtime.Lease },
+	},
+	{
+		Name: "runtime.heartbeat_timeout", Env: "SERVO_RUNTIME_HEARTBEAT_TIMEOUT", Default: "30s",
+		Doc:   "How long a running step may go without its worker's heartbeat (renewed every sixth of it) before the step is failed as lost, its slot freed and the step retried per its policy.",
+		field: func(c *Config) any { return &c.Runtime.HeartbeatTimeout },
 	},
 	{
 		Name: "runtime.kill_grace", Env: "SERVO_RUNTIME_KILL_GRACE", Default: "10s",

@@ -238,9 +238,16 @@ func (p RetryPolicy) Backoff(n int) time.Duration {
 	return time.Duration(d)
 }
 
+// Rand is a source of random numbers for jitter; *rand.Rand is one. A
+// source shared by goroutines must be safe for concurrent use.
+type Rand interface {
+	Int64N(n int64) int64
+}
+
 // Delay returns the wait before retry number n: the backoff itself with
-// jitter "none", a uniform random duration in [0, backoff] with "full".
-func (p RetryPolicy) Delay(n int, r *rand.Rand) time.Duration {
+// jitter "none", a uniform random duration in [0, backoff] with "full". A nil
+// r uses the global source.
+func (p RetryPolicy) Delay(n int, r Rand) time.Duration {
 	b := p.Backoff(n)
 	if p.Jitter == JitterNone || b <= 0 {
 		return b

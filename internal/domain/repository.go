@@ -146,6 +146,23 @@ type SettingRepository interface {
 	SettingGetOrCreate(ctx context.Context, name, value string) (string, error)
 }
 
+// RunLeaseRepository keeps the leases of running attempts.
+type RunLeaseRepository interface {
+	// RunLeaseTake records that worker runs the attempt, replacing an older
+	// lease of the run.
+	RunLeaseTake(ctx context.Context, l *RunLease) error
+	// RunLeaseGet returns a run's lease.
+	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*RunLease, error)
+	// RunLeaseDelete removes a run's lease, if any.
+	RunLeaseDelete(ctx context.Context, runID uuid.UUID) error
+	// RunLeaseRenew sets to at the heartbeat of worker's leases of the given
+	// runs, across tenants (system scope).
+	RunLeaseRenew(ctx context.Context, worker string, runIDs []uuid.UUID, at time.Time) (int64, error)
+	// RunLeaseListStale returns up to limit leases, of any tenant, last
+	// renewed before the given time (system scope).
+	RunLeaseListStale(ctx context.Context, before time.Time, limit int) ([]RunLease, error)
+}
+
 // Store is everything the service layer needs from storage.
 type Store interface {
 	Transactor
@@ -160,4 +177,5 @@ type Store interface {
 	ColumnRepository
 	CheckRepository
 	BackfillRepository
+	RunLeaseRepository
 }

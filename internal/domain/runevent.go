@@ -29,3 +29,14 @@ type RunLog struct {
 
 // MaxRunLogBytes is how much output is kept per run: the last 64 KiB.
 const MaxRunLogBytes = 64 << 10
+
+// RunLease says which worker runs an attempt and when it last showed it was
+// alive. A lease not renewed within the heartbeat timeout marks the attempt
+// lost.
+type RunLease struct {
+	ExecutionID uuid.UUID
+	TenantID    string
+	Attempt     int
+	WorkerID    string
+	HeartbeatAt time.Time
+}

@@ -286,3 +286,13 @@ type runLogRow struct {
 }
 
 func (runLogRow) TableName() string { return "run_logs" }
+
+type runLeaseRow struct {
+	ExecutionID uuid.UUID `gorm:"primaryKey"`
+	TenantID    string    `gorm:"<-:create"`
+	Attempt     int
+	WorkerID    string
+	HeartbeatAt time.Time
+}
+
+func (runLeaseRow) TableName() string { return "run_leases" }

@@ -174,6 +174,9 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.AutomationEvaluationCreate(ctx, &domain.AutomationEvaluation{AutomationID: auto.ID, EvaluatedAt: time.Now(), Result: domain.EvalSkipped}); err != nil {
 		t.Fatalf("create automation evaluation: %v", err)
 	}
+	if err := e.st.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: run2.ID, Attempt: 1, WorkerID: "worker"}); err != nil {
+		t.Fatalf("run lease: %v", err)
+	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
@@ -240,6 +243,9 @@ var rlsTables = []rlsTable{
 	{name: "automations", col: "tenant_id", set: "mode = 'all'", own: 1, reads: true, writes: true, claimed: true},
 	{name: "automation_assets", col: "tenant_id", set: "asset_id = asset_id", own: 1, reads: true, writes: true},
 	{name: "automation_evaluations", col: "tenant_id", set: "reason = 'rls-probe'", own: 1, reads: true, writes: true},
+	// The system scope reads and renews leases of every tenant (worker
+	// liveness); a tenant reaches its own.
+	{name: "run_leases", col: "tenant_id", set: "worker_id = 'rls-probe'", own: 1, reads: true, writes: true, system: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -159,13 +160,17 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Start()
+	// Its own process group (set by the sandbox), so children die with it;
+	// SIGKILL when the worker dies.
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	done, err := startOnLockedThread(cmd)
 	release()
 	if err != nil {
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 
@@ -192,6 +197,30 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	res := result{outcome: end, message: msg, output: text, truncated: truncated}
 	res.checks, res.checksErr = readCheckResults(rc.CheckResultsPath)
 	return res
+}
+
+// startOnLockedThread starts cmd and waits for it on one goroutine locked
+// to its OS thread. Linux sends the parent-death signal when the thread that
+// created the child exits, not the process; the Go runtime ends a thread
+// when a goroutine exits while locked to it, so the creating thread must
+// outlive the child. The channel receives cmd.Wait's result.
+func startOnLockedThread(cmd *exec.Cmd) (<-chan error, error) {
+	started := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 // kill sends SIGTERM to the command's process group, then SIGKILL after the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +36,16 @@ type Config struct {
 	StartsPerMinute int
 	// Workers is how many jobs one process works at once; default 10.
 	Workers int
-	// Lease is how long a job may go without finishing before it is taken
-	// for lost (its process died) and worked again; default 30m. Step
-	// timeouts may be at most half of it.
+	// Lease bounds one job's run time: its context ends after it, and a job
+	// still marked running a little later is worked again; default 30m. Step
+	// timeouts may be at most half of it. Lost workers are found sooner,
+	// through HeartbeatTimeout.
 	Lease time.Duration
+	// HeartbeatTimeout is how long a running attempt's lease may go without
+	// its worker renewing it before the attempt is taken for lost (the
+	// worker died), failed and retried per its policy, freeing its slot;
+	// default 30s. Workers renew their leases every sixth of it.
+	HeartbeatTimeout time.Duration
 	// WaitPoll is how soon a run that found no free slot tries again;
 	// default 1s.
 	WaitPoll time.Duration
@@ -71,6 +78,9 @@ func (c *Config) defaults() {
 	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Minute
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 30 * time.Second
 	}
 	if c.WaitPoll <= 0 {
 		c.WaitPoll = time.Second
@@ -110,11 +120,34 @@ type Runtime struct {
 	log    *zap.Logger
 	client *river.Client[*sql.Tx]
 	exec   *executor
-	rng    *rand.Rand
+	rng    *lockedRand
 	work   bool
 	// backfills, once connected, are advanced by servo_backfill jobs.
 	backfills atomic.Pointer[backfill.Backfills]
 	nudges    nudges
+	// worker names this process in the leases of the attempts it runs;
+	// active holds the ids of the runs whose attempts it is running, the
+	// only leases it renews.
+	worker string
+	active sync.Map
+	// stopLiveness ends the heartbeat and reaper loop; livenessDone is
+	// closed when it has ended.
+	stopLiveness context.CancelFunc
+	livenessDone chan struct{}
+}
+
+// lockedRand is a random source safe for the concurrent use of River's
+// workers (a *rand.Rand is not).
+type lockedRand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+// Int64N implements domain.Rand.
+func (l *lockedRand) Int64N(n int64) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Int64N(n)
 }
 
 // runArgs is a River job: work one run of one tenant.
@@ -154,8 +187,8 @@ func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*
 		return nil, err
 	}
 	rt := &Runtime{
-		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work,
-		rng:  rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7)),
+		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work, worker: uuid.NewString(),
+		rng:  &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))},
 		exec: &executor{policy: cfg.Policy, sandbox: sb, grace: cfg.KillGrace, signingKey: cfg.SigningKey, client: newHTTPClient(cfg.Policy)},
 	}
 	rc := &river.Config{
@@ -225,12 +258,19 @@ func (rt *Runtime) Dispatch(ctx context.Context, run *domain.Execution, at time.
 // available (its interval is 5s).
 const schedulerSlack = 6 * time.Second
 
-// Start starts working jobs (a no-op on a dispatch-only node).
+// Start starts working jobs and the heartbeat and reaper loop (a no-op on a
+// dispatch-only node).
 func (rt *Runtime) Start(ctx context.Context) error {
 	if !rt.work {
 		return nil
 	}
-	return rt.client.Start(ctx)
+	if err := rt.client.Start(ctx); err != nil {
+		return err
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rt.stopLiveness, rt.livenessDone = cancel, make(chan struct{})
+	go rt.liveness(lctx)
+	return nil
 }
 
 // Stop lets running steps finish for up to timeout, then cancels them;
@@ -239,6 +279,9 @@ func (rt *Runtime) Stop(timeout time.Duration) error {
 	if !rt.work {
 		return nil
 	}
+	// Leases stay renewed until every step has finished or been handed
+	// back, so that no other worker takes them for lost meanwhile.
+	defer rt.endLiveness()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := rt.client.Stop(ctx); err == nil {
@@ -247,6 +290,13 @@ func (rt *Runtime) Stop(timeout time.Duration) error {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), rt.cfg.KillGrace+10*time.Second)
 	defer cancel2()
 	return rt.client.StopAndCancel(ctx2)
+}
+
+func (rt *Runtime) endLiveness() {
+	if rt.stopLiveness != nil {
+		rt.stopLiveness()
+		<-rt.livenessDone
+	}
 }
 
 // runWorker works servo_run jobs.
@@ -279,7 +329,18 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 	return time.Now().Add(min(time.Duration(job.Attempt)*time.Second, 30*time.Second))
 }
 
-// work1 works one run in its tenant's scope.
+// chainFor is how long one job goes on starting its tenant's next queued
+// runs once its own run is done, so that short steps keep the slots busy
+// without waiting for the next fetch. A tenant's chaining jobs hold no more
+// River workers than it has slots, so other tenants' jobs still find free
+// workers when the cap is below the worker count; the bound returns the
+// River worker to the queue when it is not.
+const chainFor = 5 * time.Second
+
+// work1 works one run in its tenant's scope. The job of a queued run with an
+// asset is the right to start the tenant's oldest queued run: it starts and
+// runs the head of the queue (its own run or an older one) until its own run
+// has started, then goes on for chainFor, then returns.
 func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	run, err := rt.svc.GetRun(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -291,25 +352,81 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	if run.AssetID == nil {
 		return rt.coordinate(ctx, run)
 	}
-	switch run.State {
-	case domain.StateQueued:
-	case domain.StateRunning:
-		// The worker that started it is gone (its lease ran out, or it
-		// handed the job back): settle the attempt, then retry or fail.
-		return rt.settle(ctx, run, result{outcome: failed, message: "the worker running this step was lost"})
+	switch {
+	case run.State == domain.StateQueued:
+	case run.State == domain.StateRunning:
+		return rt.settleIfLost(ctx, run)
+	case run.State.IsTerminal() && run.ParentID != nil:
+		// Advancing is idempotent: a finished step whose workflow run did
+		// not move on (a worker lost in between) moves it on now.
+		_, err := rt.svc.AdvanceWorkflowRun(ctx, *run.ParentID)
+		return err
 	default:
 		return nil // pending (not dispatched), or final: a late or duplicate job
 	}
-	started, how, err := rt.waitForSlot(ctx, id)
-	if err != nil {
-		return err
-	}
-	switch how {
-	case service.MustWait:
+	lim := service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}
+	if full, err := rt.svc.SlotsFull(ctx, lim); err != nil || full {
+		// Most jobs of a tenant with a backlog land here: give the River
+		// worker back at once, without queuing for the tenant's slot lock.
+		if err != nil {
+			return err
+		}
 		return river.JobSnooze(rt.cfg.WaitPoll)
-	case service.NotQueued:
-		return nil
 	}
+	begin := time.Now()
+	ownDone := false // the own run is no longer queued
+	for {
+		if time.Since(begin) > rt.cfg.Lease/3 {
+			// Another step could outlast this job's context (the lease):
+			// give the job back, to start again at once if still queued.
+			if ownDone {
+				return nil
+			}
+			return river.JobSnooze(0)
+		}
+		started, _, err := rt.svc.ClaimNext(ctx, lim, rt.worker)
+		if err != nil {
+			return err
+		}
+		if started == nil {
+			if ownDone {
+				return nil
+			}
+			cur, err := rt.svc.GetRun(ctx, id)
+			if errors.Is(err, domain.ErrNotFound) || (err == nil && cur.State != domain.StateQueued) {
+				return nil // started elsewhere, cancelled or deleted
+			}
+			if err != nil {
+				return err
+			}
+			return river.JobSnooze(rt.cfg.WaitPoll)
+		}
+		if err := rt.runStarted(ctx, started); err != nil {
+			return err
+		}
+		if !ownDone {
+			if started.ID == id {
+				ownDone = true
+			} else if cur, err := rt.svc.GetRun(ctx, id); err != nil || cur.State != domain.StateQueued {
+				ownDone = true // started elsewhere (or gone): go on as a chain
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			if ownDone {
+				return nil
+			}
+			return err // shutting down with the own run still queued: River retries this job
+		}
+		if ownDone && time.Since(begin) > chainFor {
+			return nil
+		}
+	}
+}
+
+// runStarted runs an attempt this worker has just started and settles it.
+func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) error {
+	rt.active.Store(started.ID, struct{}{})
+	defer rt.active.Delete(started.ID)
 	plan, err := rt.svc.PlanRun(ctx, started)
 	if err != nil {
 		return err
@@ -320,6 +437,28 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	}
 	return rt.settle(ctx, &plan.Run, res)
 }
+
+// settleIfLost settles a running attempt whose worker is gone: its lease is
+// missing or was not renewed within the heartbeat timeout. An attempt whose
+// worker is alive is left to it.
+func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Execution) error {
+	lease, err := rt.svc.RunLease(ctx, run.ID)
+	switch {
+	case err == nil && lease.Attempt == run.Attempt && time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout &&
+		(lease.WorkerID != rt.worker || rt.isActive(run.ID) || time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout/6):
+		// Alive: another job of this run, or the head of the queue taken by
+		// another worker. A lease of this process whose attempt it no
+		// longer runs (its end could not be recorded) is lost once it has
+		// missed a renewal; the grace covers a claim not yet marked active.
+		return nil
+	case err != nil && !errors.Is(err, domain.ErrNotFound):
+		return err
+	}
+	return rt.settle(ctx, run, result{outcome: failed, message: lostMessage})
+}
+
+// lostMessage is the error of an attempt whose worker was lost.
+const lostMessage = "the worker running this step was lost"
 
 // attempt runs one attempt while watching for cancellation.
 func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) result {
@@ -335,7 +474,7 @@ func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) res
 				return
 			case <-t.C:
 				cur, err := rt.svc.GetRun(watchCtx, plan.Run.ID)
-				if (err == nil && cur.State != domain.StateRunning) || errors.Is(err, domain.ErrNotFound) {
+				if (err == nil && (cur.State != domain.StateRunning || cur.Attempt != plan.Run.Attempt)) || errors.Is(err, domain.ErrNotFound) {
 					close(stop)
 					return
 				}
@@ -367,48 +506,39 @@ func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res
 
 // settle records an attempt's outcome: success, or a failure or timeout
 // that is retried while the policy allows, else final; a final step moves
-// its workflow run on.
+// its workflow run on in the same transaction. An attempt that is no longer
+// running (cancelled, or already settled as lost) is left alone.
 func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result) error {
 	res, err := rt.applyChecks(ctx, run, res)
 	if err != nil {
 		return err
 	}
+	in := service.SettleInput{ID: run.ID, Attempt: run.Attempt, To: domain.StateSucceeded, Message: res.message}
 	if res.output != "" || res.truncated {
-		if err := rt.svc.PutRunLog(ctx, run.ID, res.output, res.truncated); err != nil {
-			return err
-		}
+		out := res.output
+		in.Output, in.Truncated = &out, res.truncated
 	}
-	to := domain.StateSucceeded
 	switch res.outcome {
 	case failed, refused:
-		to = domain.StateFailed
+		in.To = domain.StateFailed
 	case timedOut:
-		to = domain.StateTimeout
+		in.To = domain.StateTimeout
 	}
-	if to != domain.StateSucceeded && res.outcome != refused {
+	if in.To != domain.StateSucceeded && res.outcome != refused {
 		plan, err := rt.svc.PlanRun(ctx, run)
 		if err != nil {
 			return err
 		}
 		if run.Attempt < plan.Retry.MaxAttempts {
-			delay := plan.Retry.Delay(run.Attempt, rt.rng)
-			_, err := rt.svc.FinishAndRetryRun(ctx, run.ID, to, res.message, delay,
-				fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, to))
-			if errors.Is(err, domain.ErrConflict) {
-				return nil // cancelled meanwhile
-			}
-			return err
+			in.Retry, in.RetryDelay = true, plan.Retry.Delay(run.Attempt, rt.rng)
+			in.RetryReason = fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, in.To)
 		}
 	}
-	done, err := rt.svc.FinishRun(ctx, run.ID, to, res.message)
+	done, err := rt.svc.SettleRun(ctx, in)
 	if errors.Is(err, domain.ErrConflict) {
-		return nil // cancelled (or finished) meanwhile: a late report never moves a run back
+		return nil // cancelled or settled meanwhile: a late report never moves a run back
 	}
 	if err != nil {
-		return err
-	}
-	if done.ParentID != nil {
-		_, err := rt.svc.AdvanceWorkflowRun(ctx, *done.ParentID)
 		return err
 	}
 	rt.nudgeBackfill(ctx, done)

@@ -79,12 +79,12 @@ const (
 	NotQueued
 )
 
-// StartRun moves a queued run to running if the tenant has a free slot. A
-// run with an asset takes a slot: at most lim.MaxRunning of them run at
-// once, they start oldest first, and no more than lim.StartsPerMinute start
-// in any minute. The accounting runs under a per-tenant lock in the
-// database, so the limits hold across worker processes. Workflow runs only
-// coordinate their steps and take no slot.
+// StartRun moves a queued run to running if it may start. A workflow run
+// starts in its workflow's order under the workflow's cap and takes no
+// slot; a run with an asset starts through ClaimNext, so it starts only if
+// it is the tenant's oldest queued one. The accounting runs under a
+// per-tenant lock in the database, so the limits hold across worker
+// processes.
 func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*domain.Execution, StartOutcome, error) {
 	var out *domain.Execution
 	outcome := NotQueued
@@ -95,15 +95,27 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 		}
 		out = run
 		if run.State != domain.StateQueued {
-			outcome = NotQueued
 			return nil
 		}
-		if run.AssetID != nil || run.WorkflowID != nil {
+		if run.AssetID != nil {
+			started, wait, err := s.ClaimNext(ctx, lim, "")
+			switch {
+			case err != nil:
+				return err
+			case wait:
+				outcome = MustWait
+			case started != nil && started.ID == id:
+				out, outcome = started, Started
+			case started != nil:
+				return fmt.Errorf("%w: run %s is not the oldest queued", domain.ErrConflict, id)
+			}
+			return nil
+		}
+		if run.WorkflowID != nil {
 			if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
 				return err
 			}
-			wait, err := s.mustWait(ctx, run, lim)
-			if err != nil || wait {
+			if wait, err := s.mustWaitWorkflow(ctx, run); err != nil || wait {
 				outcome = MustWait
 				return err
 			}
@@ -121,36 +133,85 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 	return out, outcome, nil
 }
 
-func (s *Service) mustWait(ctx context.Context, run *domain.Execution, lim SlotLimits) (bool, error) {
-	if run.AssetID == nil {
-		return s.mustWaitWorkflow(ctx, run)
-	}
-	id := run.ID
-	if lim.StartsPerMinute > 0 {
-		n, err := s.store.ExecutionCountStartedSince(ctx, time.Now().Add(-time.Minute))
+// ClaimNext starts the tenant's oldest queued run with an asset (a
+// materialization or a step) when the tenant has a free slot, and returns
+// it; worker, when not empty, takes the attempt's lease in the same
+// transaction. It returns wait when no slot is free or the start rate is
+// used up, and neither a run nor wait when nothing is queued. Whoever holds
+// the job of any queued run of a tenant claims the head of its queue, so
+// runs whose jobs a lost worker holds never block runs another worker could
+// start. At most lim.MaxRunning runs run at once and no more than
+// lim.StartsPerMinute start in any minute, counted under the tenant's slot
+// lock.
+func (s *Service) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (started *domain.Execution, wait bool, err error) {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
+			return err
+		}
+		head, full, err := s.nextRun(ctx, lim)
+		if err != nil || full || head == uuid.Nil {
+			wait = full
+			return err
+		}
+		started, err = s.TransitionRun(ctx, domain.Transition{ID: head, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
 		if err != nil {
-			return false, err
+			return err
 		}
-		if n >= int64(lim.StartsPerMinute) {
-			return true, nil
+		if worker != "" {
+			return s.store.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
+	return started, wait, nil
+}
+
+// SlotsFull reports, without taking the tenant's slot lock, whether the
+// tenant already runs lim.MaxRunning runs: a cheap check before StartRun for
+// a job that most likely has to wait.
+func (s *Service) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
 	if lim.MaxRunning <= 0 {
 		return false, nil
 	}
-	running, err := s.store.ExecutionCountRunning(ctx)
+	n, err := s.store.ExecutionCountRunning(ctx)
 	if err != nil {
 		return false, err
 	}
-	free := lim.MaxRunning - int(running)
-	if free <= 0 {
-		return true, nil
+	return n >= int64(lim.MaxRunning), nil
+}
+
+// nextRun returns the tenant's oldest queued run with an asset, or wait
+// when no slot is free or the start rate is used up. The caller holds the
+// tenant's slot lock.
+func (s *Service) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, error) {
+	if lim.StartsPerMinute > 0 {
+		n, err := s.store.ExecutionCountStartedSince(ctx, time.Now().Add(-time.Minute))
+		if err != nil {
+			return uuid.Nil, false, err
+		}
+		if n >= int64(lim.StartsPerMinute) {
+			return uuid.Nil, true, nil
+		}
 	}
-	head, err := s.store.ExecutionOldestQueued(ctx, free)
+	if lim.MaxRunning > 0 {
+		running, err := s.store.ExecutionCountRunning(ctx)
+		if err != nil {
+			return uuid.Nil, false, err
+		}
+		if running >= int64(lim.MaxRunning) {
+			return uuid.Nil, true, nil
+		}
+	}
+	head, err := s.store.ExecutionOldestQueued(ctx, 1)
 	if err != nil {
-		return false, err
+		return uuid.Nil, false, err
 	}
-	return !slices.Contains(head, id), nil
+	if len(head) == 0 {
+		return uuid.Nil, false, nil
+	}
+	return head[0], false, nil
 }
 
 // FinishRun moves a running run to a final state. A run that is no longer
@@ -449,6 +510,83 @@ func (s *Service) cancelSteps(ctx context.Context, children []domain.Execution, 
 	return nil
 }
 
+// SettleInput is the end of one attempt of a run with an asset.
+type SettleInput struct {
+	ID uuid.UUID
+	// Attempt is the attempt that ended; a run that has moved past it is
+	// left alone (ErrConflict). Zero skips the check.
+	Attempt int
+	// To is the attempt's end: succeeded, failed or timeout.
+	To      domain.State
+	Message string
+	// Output, when not nil, replaces the run's kept output.
+	Output    *string
+	Truncated bool
+	// Retry queues the next attempt to run after RetryDelay instead of
+	// ending the run.
+	Retry       bool
+	RetryDelay  time.Duration
+	RetryReason string
+}
+
+// settleFault, when set (tests only), runs inside SettleRun's transaction
+// between the end of a step and the advance of its workflow run; an error
+// from it rolls both back, as a worker dying there would.
+var settleFault func(ctx context.Context, id uuid.UUID) error
+
+// SettleRun records the end of an attempt in one transaction: its output,
+// its final state or its next attempt, and, for a workflow step that ended
+// for good, the advance of its workflow run. A worker that dies anywhere in
+// between leaves the step running as it was, to be settled again, never a
+// finished step in a workflow run that does not move on. The workflow run
+// is locked first, as AdvanceWorkflowRun does, so steps of one workflow run
+// settle one at a time.
+func (s *Service) SettleRun(ctx context.Context, in SettleInput) (*domain.Execution, error) {
+	var out *domain.Execution
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		run, err := s.store.ExecutionGet(ctx, in.ID)
+		if err != nil {
+			return err
+		}
+		if run.ParentID != nil {
+			if _, err := s.store.ExecutionLock(ctx, *run.ParentID); err != nil {
+				return err
+			}
+		}
+		if run, err = s.store.ExecutionLock(ctx, in.ID); err != nil {
+			return err
+		}
+		if run.State != domain.StateRunning || (in.Attempt > 0 && run.Attempt != in.Attempt) {
+			return fmt.Errorf("%w: run %s is %s at attempt %d, not running attempt %d", domain.ErrConflict, in.ID, run.State, run.Attempt, in.Attempt)
+		}
+		if in.Output != nil {
+			if err := s.PutRunLog(ctx, in.ID, *in.Output, in.Truncated); err != nil {
+				return err
+			}
+		}
+		if in.Retry {
+			out, err = s.FinishAndRetryRun(ctx, in.ID, in.To, in.Message, in.RetryDelay, in.RetryReason)
+			return err
+		}
+		if out, err = s.FinishRun(ctx, in.ID, in.To, in.Message); err != nil {
+			return err
+		}
+		if settleFault != nil {
+			if err := settleFault(ctx, in.ID); err != nil {
+				return err
+			}
+		}
+		if out.ParentID != nil {
+			_, err = s.AdvanceWorkflowRun(ctx, *out.ParentID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FinishAndRetryRun ends a running attempt as failed or timed out and, in
 // the same transaction, queues the next attempt to run after delay, so that
 // nobody ever sees the step failed for good in between.
@@ -496,4 +634,27 @@ func (s *Service) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (
 		return true, nil
 	}
 	return !slices.Contains(head[:min(free, len(head))], run.ID), nil
+}
+
+// RunLease returns the lease of a run's current attempt.
+func (s *Service) RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, error) {
+	return s.store.RunLeaseGet(ctx, id)
+}
+
+// DropRunLease removes a run's lease (one left behind by a run that is no
+// longer running).
+func (s *Service) DropRunLease(ctx context.Context, id uuid.UUID) error {
+	return s.store.RunLeaseDelete(ctx, id)
+}
+
+// RenewRunLeases records that worker is alive and still runs the given
+// runs: their leases, of any tenant, get a fresh heartbeat.
+func (s *Service) RenewRunLeases(ctx context.Context, worker string, runIDs []uuid.UUID) (int64, error) {
+	return s.store.RunLeaseRenew(ctx, worker, runIDs, time.Now())
+}
+
+// StaleRunLeases returns up to limit leases, of any tenant, whose heartbeat
+// is older than timeout.
+func (s *Service) StaleRunLeases(ctx context.Context, timeout time.Duration, limit int) ([]domain.RunLease, error) {
+	return s.store.RunLeaseListStale(ctx, time.Now().Add(-timeout), limit)
 }

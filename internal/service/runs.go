@@ -122,6 +122,12 @@ func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*doma
 		if out, err = s.store.ExecutionTransition(ctx, t); err != nil {
 			return err
 		}
+		if t.From == domain.StateRunning && out.AssetID != nil {
+			// The attempt is over: so is its lease.
+			if err := s.store.RunLeaseDelete(ctx, t.ID); err != nil {
+				return err
+			}
+		}
 		reason := t.Reason
 		if reason == "" {
 			reason = t.ErrorMessage

@@ -1,0 +1,95 @@
+package service_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/testdb"
+)
+
+// A worker that dies after a step has finished but before its workflow run
+// has moved on must not leave a finished step in a workflow run that never
+// moves: the fault between the two rolls both back, and settling again
+// finishes the step and advances the workflow run together.
+func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		svc, a, _ := setup(t, b)
+		x, y := a.asset("x"), a.asset("y")
+		a.edge(x, y)
+		wf, err := svc.CreateWorkflow(a.ctx, service.CreateWorkflowInput{Name: "wf", Assets: []string{x.Name, y.Name}})
+		mustOK(t, err)
+		parent, _, err := svc.CreateRun(a.ctx, service.CreateRunInput{WorkflowID: &wf.ID})
+		mustOK(t, err)
+		for _, tr := range []domain.Transition{
+			{ID: parent.ID, From: domain.StatePending, To: domain.StateQueued},
+			{ID: parent.ID, From: domain.StateQueued, To: domain.StateRunning},
+		} {
+			_, err := svc.TransitionRun(a.ctx, tr)
+			mustOK(t, err)
+		}
+		mustOK(t, svc.StartWorkflowSteps(a.ctx, parent.ID))
+		_, err = svc.AdvanceWorkflowRun(a.ctx, parent.ID)
+		mustOK(t, err)
+		steps, err := svc.RunSteps(a.ctx, parent.ID)
+		mustOK(t, err)
+		stepOf := map[string]domain.Execution{}
+		for _, s := range steps {
+			stepOf[s.AssetName] = s.Execution
+		}
+		sx, sy := stepOf["x"], stepOf["y"]
+		started, wait, err := svc.ClaimNext(a.ctx, service.SlotLimits{MaxRunning: 10}, "worker-1")
+		mustOK(t, err)
+		if wait || started == nil || started.ID != sx.ID {
+			t.Fatalf("ClaimNext = %v, %+v; want step x started", wait, started)
+		}
+		if l, err := svc.RunLease(a.ctx, sx.ID); err != nil || l.WorkerID != "worker-1" || l.Attempt != 1 {
+			t.Fatalf("lease of the started step = %+v, %v", l, err)
+		}
+
+		boom := errors.New("worker lost between finish and advance")
+		restore := service.SettleFaultFor(sx.ID, boom)
+		out := "done\n"
+		in := service.SettleInput{ID: sx.ID, Attempt: 1, To: domain.StateSucceeded, Output: &out}
+		if _, err := svc.SettleRun(a.ctx, in); !errors.Is(err, boom) {
+			t.Fatalf("SettleRun with the fault = %v, want the fault", err)
+		}
+		state := func(id domain.Execution) domain.State {
+			t.Helper()
+			r, err := svc.GetRun(a.ctx, id.ID)
+			mustOK(t, err)
+			return r.State
+		}
+		if st := state(sx); st != domain.StateRunning {
+			t.Fatalf("after the fault step x is %s, want still running (to be settled again)", st)
+		}
+		if st := state(sy); st != domain.StatePending {
+			t.Fatalf("after the fault step y is %s, want pending", st)
+		}
+		if _, err := svc.RunLease(a.ctx, sx.ID); err != nil {
+			t.Fatalf("after the fault the lease of step x is gone: %v", err)
+		}
+		restore()
+
+		if _, err := svc.SettleRun(a.ctx, service.SettleInput{ID: sx.ID, Attempt: 2, To: domain.StateSucceeded}); !errors.Is(err, domain.ErrConflict) {
+			t.Fatalf("settling an attempt the run is not at = %v, want ErrConflict", err)
+		}
+		if _, err := svc.SettleRun(a.ctx, in); err != nil {
+			t.Fatalf("SettleRun again: %v", err)
+		}
+		if st := state(sx); st != domain.StateSucceeded {
+			t.Fatalf("step x is %s, want succeeded", st)
+		}
+		if st := state(sy); st != domain.StateQueued {
+			t.Fatalf("step y is %s, want queued by the advance in the same transaction", st)
+		}
+		if _, err := svc.RunLease(a.ctx, sx.ID); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("lease of the finished step: %v, want ErrNotFound", err)
+		}
+		if _, err := svc.SettleRun(a.ctx, in); !errors.Is(err, domain.ErrConflict) {
+			t.Fatalf("settling a finished step again = %v, want ErrConflict", err)
+		}
+	})
+}
