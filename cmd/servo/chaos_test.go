@@ -44,7 +44,8 @@ func TestChaosWorkersKilled(t *testing.T) {
 	}
 	const heartbeat = 3 * time.Second
 	token := "servo-chaos-" + uuid.NewString()
-	step := filepath.Join(t.TempDir(), "step.sh")
+	// The step user reaches the script: stepsDir is readable by others.
+	step := filepath.Join(stepsDir(t), "step.sh")
 	if err := os.WriteFile(step, []byte("#!/bin/sh\nsleep \"$2\"\necho ok\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +54,10 @@ func TestChaosWorkersKilled(t *testing.T) {
 		"SERVO_RUNTIME_ALLOWED_COMMANDS=" + step, "SERVO_RUNTIME_LEASE=20s",
 		"SERVO_RUNTIME_HEARTBEAT_TIMEOUT=" + heartbeat.String(), "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT=10",
 		"SERVO_LOG_LEVEL=error", "PATH=" + os.Getenv("PATH"),
+		// Plain mode (the step user, no sandbox): the step is the worker's
+		// own child, so the parent-death signal and the process group are
+		// what must kill it. The sandbox adds --die-with-parent on top.
+		"SERVO_RUNTIME_ISOLATION=user",
 	}
 
 	// Dispatch from this process, as an API node would.
