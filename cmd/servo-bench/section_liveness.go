@@ -191,6 +191,8 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 		"SERVO_DATABASE_URL=" + db.AppURL, "SERVO_APP_ROLE=" + testdb.AppRole, "SERVO_LOG_LEVEL=error",
 		"SERVO_RUNTIME_ALLOWED_COMMANDS=/bin/sleep", "SERVO_RUNTIME_LEASE=1m",
 		"SERVO_RUNTIME_HEARTBEAT_TIMEOUT=" + livenessHeartbeat.String(), "PATH=" + os.Getenv("PATH"),
+		// Ten steps of a tenant run at once (the default cap is 4).
+		"SERVO_RUNTIME_MAX_RUNNING_PER_TENANT=10",
 	}
 	var started []*exec.Cmd
 	defer func() { // whatever happens, no worker outlives the row
