@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -157,8 +159,8 @@ func (b *Backfills) launch(ctx context.Context, cur *domain.Backfill, free int) 
 	for _, k := range keys {
 		ready[k] = true
 	}
-	if cur.WaitForUpstream && asset != nil && asset.Partitions != nil {
-		if ready, err = b.upstreamReady(ctx, asset, keys); err != nil {
+	if cur.WaitForUpstream {
+		if ready, err = b.targetReady(ctx, cur, asset, keys); err != nil {
 			return err
 		}
 	}
@@ -195,9 +197,67 @@ func (b *Backfills) launch(ctx context.Context, cur *domain.Backfill, free int) 
 	return nil
 }
 
+// targetReady reports, per key, whether the backfill's target may run it:
+// for an asset, whether every upstream partition it maps to has been
+// materialized; for a workflow, the same for each of its assets partitioned
+// like the backfill's keys, leaving out the upstreams inside the workflow,
+// which each partition's workflow run materializes itself, in order.
+func (b *Backfills) targetReady(ctx context.Context, cur *domain.Backfill, asset *domain.Asset, keys []string) (map[string]bool, error) {
+	ready := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		ready[k] = true
+	}
+	if asset != nil {
+		if asset.Partitions == nil {
+			return ready, nil
+		}
+		return b.upstreamReady(ctx, asset, keys, nil)
+	}
+	if cur.WorkflowID == nil {
+		return ready, nil
+	}
+	w, err := b.store.WorkflowGet(ctx, *cur.WorkflowID)
+	if err != nil {
+		return nil, err
+	}
+	members, err := b.store.AssetGetMany(ctx, w.AssetIDs)
+	if err != nil {
+		return nil, err
+	}
+	inside := make(map[uuid.UUID]bool, len(members))
+	for i := range members {
+		inside[members[i].ID] = true
+	}
+	// The backfill's keys follow the first partitioned asset of the
+	// workflow (as at creation); assets partitioned otherwise are left out.
+	var keyDef *domain.PartitionsDef
+	for _, id := range w.AssetIDs {
+		for i := range members {
+			if members[i].ID != id || members[i].Partitions == nil {
+				continue
+			}
+			a := &members[i]
+			if keyDef == nil {
+				keyDef = a.Partitions
+			} else if !reflect.DeepEqual(*keyDef, *a.Partitions) {
+				continue
+			}
+			r, err := b.upstreamReady(ctx, a, keys, inside)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range keys {
+				ready[k] = ready[k] && r[k]
+			}
+		}
+	}
+	return ready, nil
+}
+
 // upstreamReady reports, per key of asset a, whether every upstream
-// partition it maps to has been materialized; one read per upstream asset.
-func (b *Backfills) upstreamReady(ctx context.Context, a *domain.Asset, keys []string) (map[string]bool, error) {
+// partition it maps to has been materialized, upstream assets in skip
+// aside; one read per upstream asset.
+func (b *Backfills) upstreamReady(ctx context.Context, a *domain.Asset, keys []string, skip map[uuid.UUID]bool) (map[string]bool, error) {
 	def, err := b.svc.PartitionDef(ctx, a)
 	if err != nil {
 		return nil, err
@@ -210,6 +270,7 @@ func (b *Backfills) upstreamReady(ctx context.Context, a *domain.Asset, keys []s
 		if err != nil {
 			return nil, err
 		}
+		ups = slices.DeleteFunc(ups, func(u service.UpstreamPartition) bool { return skip[u.Asset.ID] })
 		need[k] = ups
 		for _, u := range ups {
 			if perAsset[u.Asset.ID] == nil {

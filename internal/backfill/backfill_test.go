@@ -343,6 +343,48 @@ func TestBackfill_WaitForUpstreamOrdersAChain(t *testing.T) {
 	})
 }
 
+// wait_for_upstream on a workflow waits for the upstream partitions outside
+// the workflow, never for the workflow's own assets, which each partition's
+// workflow run builds in order.
+func TestBackfill_WorkflowWaitsForOutsideUpstream(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, be *testdb.Backend) {
+		r := newRig(t, be.Store)
+		src := r.daily("wfw.src", map[string]string{"HOLD": "0.1"})
+		a, b := r.daily("wfw.a", map[string]string{}), r.daily("wfw.b", nil)
+		for _, e := range [][2]uuid.UUID{{src.ID, a.ID}, {a.ID, b.ID}} {
+			if _, err := r.svc.CreateDependency(r.ctx, e[0], e[1], domain.DependencyData); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.svc.CreateWorkflow(r.ctx, service.CreateWorkflowInput{Name: "wfw", Assets: []string{a.Name, b.Name}}); err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{"2026-04-01", "2026-04-02", "2026-04-03"}
+		bw := r.create(backfill.CreateInput{Workflow: "wfw", PartitionKeys: keys, MaxConcurrency: 3, WaitForUpstream: true})
+		waiting := r.waitFor(bw.ID, 10*time.Second, nil, func(b *domain.Backfill) bool { return b.Counts.WaitingUpstream == 3 })
+		if waiting.Counts.Running != 0 || len(r.runsOf(a.ID)) != 0 {
+			t.Fatalf("the workflow launched before its outside upstream: %+v", waiting.Counts)
+		}
+		bs := r.create(backfill.CreateInput{Asset: src.Name, PartitionKeys: keys, MaxConcurrency: 1})
+		if got := r.waitFor(bs.ID, 30*time.Second, nil, ended); got.State != domain.BackfillSucceeded {
+			t.Fatalf("upstream backfill %s", got.State)
+		}
+		if got := r.waitFor(bw.ID, 60*time.Second, nil, ended); got.State != domain.BackfillSucceeded || got.Counts.Succeeded != 3 {
+			t.Fatalf("workflow backfill %s %+v", got.State, got.Counts)
+		}
+		srcDone := map[string]time.Time{}
+		for _, run := range r.runsOf(src.ID) {
+			srcDone[run.PartitionKey] = *run.CompletedAt
+		}
+		for _, run := range r.runsOf(a.ID) {
+			if !run.CreatedAt.After(srcDone[run.PartitionKey]) {
+				t.Errorf("wfw.a %s started at %s, before wfw.src %s completed at %s", run.PartitionKey, run.CreatedAt, run.PartitionKey, srcDone[run.PartitionKey])
+			}
+		}
+	})
+}
+
 // skip_materialized leaves out partitions whose latest run succeeded.
 func TestBackfill_SkipMaterialized(t *testing.T) {
 	t.Parallel()
