@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +14,7 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/service/freshness"
+	"github.com/servo-data/servo/internal/service/poll"
 )
 
 // KeepEvaluations is how many evaluations each automation keeps.
@@ -33,10 +33,7 @@ type Evaluator struct {
 	batch    int
 	log      *zap.Logger
 
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	done    chan struct{}
-	stopped bool
+	loop poll.Loop
 }
 
 // NewEvaluator returns an evaluator over svc polling every interval
@@ -51,48 +48,21 @@ func NewEvaluator(svc *Service, interval time.Duration, log *zap.Logger) *Evalua
 	return &Evaluator{svc: svc, interval: interval, batch: 50, log: log.Named("automations")}
 }
 
-// Start runs the evaluator in the background until Stop.
+// Start runs the evaluator in the background until Stop. Starting twice
+// is an error.
 func (e *Evaluator) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.done != nil {
-		return errors.New("automation evaluator already started")
+	err := e.loop.Start(ctx, 1, e.interval, func(ctx context.Context) error {
+		_, err := e.RunOnce(ctx)
+		return err
+	}, func(err error) { e.log.Warn("automation evaluation failed; retrying", zap.Error(err)) })
+	if err != nil {
+		return fmt.Errorf("automation evaluator: %w", err)
 	}
-	ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	e.done = make(chan struct{})
-	go func() {
-		defer close(e.done)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn("automation evaluation failed; retrying", zap.Error(err))
-			}
-			timer.Reset(e.interval)
-		}
-	}()
 	return nil
 }
 
 // Stop ends the background loop and waits for it; it is idempotent.
-func (e *Evaluator) Stop() {
-	e.mu.Lock()
-	if e.stopped || e.done == nil {
-		e.stopped = true
-		e.mu.Unlock()
-		return
-	}
-	e.stopped = true
-	e.cancel()
-	done := e.done
-	e.mu.Unlock()
-	<-done
-}
+func (e *Evaluator) Stop() { e.loop.Stop() }
 
 // RunOnce evaluates every automation due now and returns how many it
 // claimed.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/poll"
 )
 
 // KeepTicks is how many ticks each schedule keeps in its log.
@@ -37,10 +37,7 @@ type Ticker struct {
 	cfg TickerConfig
 	log *zap.Logger
 
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	done    chan struct{}
-	stopped bool
+	loop poll.Loop
 }
 
 // NewTicker returns a ticker over svc; log may be nil.
@@ -60,63 +57,22 @@ func NewTicker(svc *Service, cfg TickerConfig, log *zap.Logger) *Ticker {
 	return &Ticker{svc: svc, cfg: cfg, log: log.Named("schedules")}
 }
 
-// Start runs the ticker in the background until Stop or until ctx ends.
-// Starting twice is an error.
+// Start runs the ticker in the background until Stop. Starting twice is
+// an error.
 func (t *Ticker) Start(ctx context.Context) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done != nil {
-		return errors.New("schedule ticker already started")
+	err := t.loop.Start(ctx, t.cfg.Workers, t.cfg.Interval, func(ctx context.Context) error {
+		_, err := t.RunOnce(ctx)
+		return err
+	}, func(err error) { t.log.Warn("schedule tick failed; retrying", zap.Error(err)) })
+	if err != nil {
+		return fmt.Errorf("schedule ticker: %w", err)
 	}
-	ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	t.done = make(chan struct{})
-	var wg sync.WaitGroup
-	for range t.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.loop(ctx)
-		}()
-	}
-	go func() {
-		wg.Wait()
-		close(t.done)
-	}()
 	return nil
-}
-
-// loop claims due schedules every interval until ctx ends.
-func (t *Ticker) loop(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		if _, err := t.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			t.log.Warn("schedule tick failed; retrying", zap.Error(err))
-		}
-		timer.Reset(t.cfg.Interval)
-	}
 }
 
 // Stop ends the background loop and waits for it; it is safe to call more
 // than once, and before Start.
-func (t *Ticker) Stop() {
-	t.mu.Lock()
-	if t.stopped || t.done == nil {
-		t.stopped = true
-		t.mu.Unlock()
-		return
-	}
-	t.stopped = true
-	t.cancel()
-	done := t.done
-	t.mu.Unlock()
-	<-done
-}
+func (t *Ticker) Stop() { t.loop.Stop() }
 
 // RunOnce fires every schedule due now, claiming them in batches, and
 // returns how many it claimed.
