@@ -187,16 +187,7 @@ func (s *Store) AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.A
 // AssetDelete implements domain.AssetRepository. Its edges and workflow
 // links go with it (ON DELETE CASCADE).
 func (s *Store) AssetDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&assetRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("asset")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[assetRow](tx, id, "asset") })
 }
 
 // assetPageMerged is a tenant's first or keyset page of assets: its own rows

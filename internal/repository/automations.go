@@ -199,16 +199,7 @@ func (s *Store) AutomationUpdate(ctx context.Context, id uuid.UUID, fn func(*dom
 
 // AutomationDelete implements domain.AutomationRepository.
 func (s *Store) AutomationDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&automationRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("automation")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[automationRow](tx, id, "automation") })
 }
 
 // AutomationWake implements domain.AutomationRepository.

@@ -239,16 +239,7 @@ func (s *Store) CheckUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.C
 // CheckDelete implements domain.CheckRepository. Its results stay, with no
 // check id.
 func (s *Store) CheckDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&checkRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("check")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[checkRow](tx, id, "check") })
 }
 
 // CheckResultCreate implements domain.CheckRepository. A run or check the

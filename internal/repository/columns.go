@@ -205,16 +205,7 @@ func (s *Store) ColumnEdgeGet(ctx context.Context, id uuid.UUID) (*domain.Column
 
 // ColumnEdgeDelete implements domain.ColumnRepository.
 func (s *Store) ColumnEdgeDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&columnEdgeRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("column dependency")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[columnEdgeRow](tx, id, "column dependency") })
 }
 
 // ColumnHasEdges implements domain.ColumnRepository.

@@ -138,16 +138,7 @@ func (s *Store) DependencyEdges(ctx context.Context, q domain.EdgeQuery) ([]doma
 
 // DependencyDelete implements domain.DependencyRepository.
 func (s *Store) DependencyDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&dependencyRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("dependency")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[dependencyRow](tx, id, "dependency") })
 }
 
 // DependencyDeleteForAsset implements domain.DependencyRepository.

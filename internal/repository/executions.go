@@ -169,14 +169,5 @@ func (s *Store) ExecutionTransition(ctx context.Context, t domain.Transition) (*
 
 // ExecutionDelete implements domain.ExecutionRepository.
 func (s *Store) ExecutionDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&executionRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("run")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[executionRow](tx, id, "run") })
 }

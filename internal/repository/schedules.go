@@ -177,16 +177,7 @@ func (s *Store) ScheduleUpdate(ctx context.Context, id uuid.UUID, fn func(*domai
 
 // ScheduleDelete implements domain.ScheduleRepository; its ticks go with it.
 func (s *Store) ScheduleDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&scheduleRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("schedule")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[scheduleRow](tx, id, "schedule") })
 }
 
 // ScheduleClaimDue implements domain.ScheduleRepository (see claimDue).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -379,3 +380,16 @@ func SQLTx(ctx context.Context) (*sql.Tx, bool) {
 
 // SQLDB returns the pool behind the store, for the job queue to share.
 func (s *Store) SQLDB() *sql.DB { return s.sqlDB }
+
+// deleteByID deletes the row of model M with the given id in tx; when no
+// row went (none, or not the scope's), it reports the absence as what.
+func deleteByID[M any](tx *gorm.DB, id uuid.UUID, what string) error {
+	res := tx.Where("id = ?", id).Delete(new(M))
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return errNotFound(what)
+	}
+	return nil
+}
