@@ -172,3 +172,13 @@ func openSQLiteAt(t testing.TB, path string) *repository.Store {
 	t.Cleanup(func() { _ = st.Close() })
 	return st
 }
+
+// closeShared closes the pools the binary's tests share, once they are done.
+func closeShared() {
+	if pgStor != nil {
+		_ = pgStor.Close()
+	}
+	if ownerDB != nil {
+		_ = ownerDB.Close()
+	}
+}

@@ -28,9 +28,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/testutil"
 	"github.com/servo-data/servo/migrations"
 )
 
@@ -224,13 +226,24 @@ func drop(name string) {
 	_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
 
-// Main runs a package's tests and drops the databases they made.
-func Main(m *testing.M) {
+// Main runs a package's tests, fails the binary when goroutines they started
+// are still running afterwards (see testutil.FindLeaks; opts ignore more,
+// each with its reason at the call site), and drops the databases they made.
+// The pools the binary's tests share are closed first: they live as long as
+// the binary, not as a test.
+func Main(m *testing.M, opts ...goleak.Option) {
 	if err := ensureStepUser(); err != nil {
 		fmt.Fprintln(os.Stderr, "testdb:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
+	closeShared()
+	if code == 0 {
+		if err := testutil.FindLeaks(opts...); err != nil {
+			fmt.Fprintf(os.Stderr, "testdb: goroutines left running after the tests: %v\n", err)
+			code = 1
+		}
+	}
 	mu.Lock()
 	names := append([]string(nil), created...)
 	mu.Unlock()

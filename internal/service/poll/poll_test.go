@@ -6,7 +6,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/servo-data/servo/internal/testutil"
 )
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
 
 // TestLoopRunsUntilStop runs passes in every worker, reports their errors,
 // refuses a second Start and returns from Stop only once passes are done.
@@ -31,10 +35,7 @@ func TestLoopRunsUntilStop(t *testing.T) {
 	if err := l.Start(context.Background(), 1, time.Millisecond, pass, func(error) {}); !errors.Is(err, ErrStarted) {
 		t.Fatalf("second Start = %v, want ErrStarted", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for passes.Load() < 10 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(10*time.Second, func() bool { return passes.Load() >= 10 })
 	l.Stop()
 	if n := running.Load(); n != 0 {
 		t.Fatalf("%d passes still running after Stop", n)
@@ -63,10 +64,7 @@ func TestLoopStopBeforeStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	deadline := time.Now().Add(10 * time.Second)
-	for passes.Load() < 5 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(10*time.Second, func() bool { return passes.Load() >= 5 })
 	m.Stop()
 	if passes.Load() < 5 {
 		t.Fatalf("%d passes after the Start context ended, want the loop to go on until Stop", passes.Load())
