@@ -19,6 +19,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
 
@@ -147,21 +148,21 @@ func TestKilledWorkerMidBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, func() bool {
+	testutil.WaitFor(t, 30*time.Second, func() bool {
 		cur, err := bf.Get(tctx, b.ID)
 		return err == nil && cur.Counts.Succeeded >= 2 && cur.Counts.Running > 0
-	})
+	}, "backfill %s to have two partitions done and one running", b.ID)
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
 	startWorker()
 	var final *domain.Backfill
-	waitUntil(t, 120*time.Second, func() bool {
+	testutil.WaitFor(t, 120*time.Second, func() bool {
 		cur, err := bf.Get(tctx, b.ID)
 		final = cur
 		return err == nil && cur.State.IsTerminal()
-	})
+	}, "backfill %s to end", b.ID)
 	if final.State != domain.BackfillSucceeded || final.Counts.Succeeded != 8 {
 		t.Fatalf("backfill ended %s with %+v, want succeeded with 8", final.State, final.Counts)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 // chaosKillPhase is how long workers are killed for; the whole test takes
@@ -176,9 +177,9 @@ func TestChaosWorkersKilled(t *testing.T) {
 	<-triggered
 
 	// Drain: every run ends.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		open := 0
+	open := 0
+	drained := testutil.Eventually(90*time.Second, func() bool {
+		open = 0
 		for _, id := range runs {
 			r, err := svc.GetRun(tctx, id)
 			if err != nil {
@@ -188,13 +189,10 @@ func TestChaosWorkersKilled(t *testing.T) {
 				open++
 			}
 		}
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d runs still not finished 90s after the last kill (stuck)", open, len(runs))
-		}
-		time.Sleep(time.Second)
+		return open == 0
+	})
+	if !drained {
+		t.Fatalf("%d of %d runs still not finished 90s after the last kill (stuck)", open, len(runs))
 	}
 
 	// Every run and step succeeded once; collect step starts.

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 // pgCluster is a throwaway PostgreSQL cluster of one test, on a free
@@ -194,14 +195,7 @@ func (p *serveProcess) readyz() int {
 }
 
 func (p *serveProcess) waitReady(within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if p.readyz() == http.StatusOK {
-			return true
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
+	return testutil.Eventually(within, func() bool { return p.readyz() == http.StatusOK })
 }
 
 func (p *serveProcess) alive() bool {
@@ -492,21 +486,21 @@ func TestRunSurvivesPostgresRestart(t *testing.T) {
 		t.Fatalf("materialize: %d %v", code, body)
 	}
 	runID := body["run_id"].(string)
-	waitUntil(t, 30*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	testutil.WaitFor(t, 30*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil }, "the step to start")
 
 	c.stop(t)
 	time.Sleep(4 * time.Second) // the step ends while the database is away
 	c.start(t)
 
 	var final map[string]any
-	waitUntil(t, 90*time.Second, func() bool {
+	testutil.WaitFor(t, 90*time.Second, func() bool {
 		code, run := call("GET", "/api/v1/runs/"+runID, "")
 		if code == http.StatusOK && run["state"] != "running" && run["state"] != "queued" && run["state"] != "pending" {
 			final = run
 			return true
 		}
 		return false
-	})
+	}, "run %s to end after the database came back", runID)
 	if final["status"] != "success" && (final["status"] != "failed" || final["error"] == nil) {
 		t.Fatalf("run after the restart = %v", final)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 // multicallSource is a tiny multi-call program, as busybox is: it acts as
@@ -241,21 +242,17 @@ func (h *hostile) probe(name string, spec map[string]any) (string, string) {
 	if err := json.Unmarshal(h.must(http.StatusAccepted, "POST", "/api/v1/materialize", h.keyB, map[string]any{"asset_name": name}), &trig); err != nil {
 		h.t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	var run struct {
 		Status string `json:"status"`
 	}
-	for {
+	ended := testutil.Eventually(60*time.Second, func() bool {
 		if err := json.Unmarshal(h.must(http.StatusOK, "GET", "/api/v1/runs/"+trig.RunID, h.keyB, nil), &run); err != nil {
 			h.t.Fatal(err)
 		}
-		if run.Status == "success" || run.Status == "failed" || run.Status == "timeout" || run.Status == "cancelled" {
-			break
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("probe %s still %s", name, run.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return run.Status == "success" || run.Status == "failed" || run.Status == "timeout" || run.Status == "cancelled"
+	})
+	if !ended {
+		h.t.Fatalf("probe %s still %s", name, run.Status)
 	}
 	h.must(http.StatusOK, "GET", "/api/v1/runs/"+trig.RunID+"/events", h.keyB, nil)
 	var logs struct {

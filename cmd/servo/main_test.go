@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 	"github.com/servo-data/servo/migrations"
 )
 
@@ -225,29 +226,28 @@ func startServe(t *testing.T, env []string) *server {
 func (s *server) health(t *testing.T) (int, map[string]string) {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	var resp *http.Response
+	answered := testutil.Eventually(30*time.Second, func() bool {
 		select {
 		case code := <-s.done:
 			s.done <- code
 			t.Fatalf("serve exited with %d before answering; stderr:\n%s", code, s.stderr)
 		default:
 		}
-		resp, err := client.Get("http://" + s.addr + "/api/v1/health")
-		if err != nil {
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		var body map[string]string
-		err = json.NewDecoder(resp.Body).Decode(&body)
-		_ = resp.Body.Close()
-		if err != nil {
-			t.Fatalf("decode health: %v", err)
-		}
-		return resp.StatusCode, body
+		var err error
+		resp, err = client.Get("http://" + s.addr + "/api/v1/health")
+		return err == nil
+	})
+	if !answered {
+		t.Fatalf("serve never answered; stderr:\n%s", s.stderr)
 	}
-	t.Fatalf("serve never answered; stderr:\n%s", s.stderr)
-	return 0, nil
+	var body map[string]string
+	err := json.NewDecoder(resp.Body).Decode(&body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatalf("decode health: %v", err)
+	}
+	return resp.StatusCode, body
 }
 
 // stop sends the equivalent of SIGTERM and returns the exit code.

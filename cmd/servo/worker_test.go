@@ -17,6 +17,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 // hostStepDir is a directory on the host that steps running as the step
@@ -107,11 +108,11 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, func() bool {
+	testutil.WaitFor(t, 30*time.Second, func() bool {
 		r, err := svc.GetRun(tctx, run.ID)
 		_, statErr := os.Stat(filepath.Join(marks, "pid"))
 		return err == nil && r.State == domain.StateRunning && statErr == nil
-	})
+	}, "run %s to run with its step started", run.ID)
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -139,14 +140,14 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 			t.Logf("leader:\n%s", out)
 		}
 	})
-	waitUntil(t, 75*time.Second, func() bool {
+	testutil.WaitFor(t, 75*time.Second, func() bool {
 		r, err := svc.GetRun(tctx, run.ID)
 		if err == nil && r.State.IsTerminal() && r.State != domain.StateFailed {
 			final = r
 			return true
 		}
 		return false
-	})
+	}, "run %s to end after the lost worker", run.ID)
 	if final.State != domain.StateSucceeded || final.Attempt != 2 {
 		t.Fatalf("run = %s attempt %d (%s)", final.State, final.Attempt, final.ErrorMessage)
 	}
@@ -160,16 +161,5 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	}
 	if !lost {
 		t.Fatalf("no event says the worker was lost: %+v", evs)
-	}
-}
-
-func waitUntil(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not done within %s", within)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

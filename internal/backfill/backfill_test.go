@@ -20,6 +20,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -93,23 +94,21 @@ func (r *rig) create(in backfill.CreateInput) *domain.Backfill {
 // waitFor polls the backfill until cond holds, sampling on the way.
 func (r *rig) waitFor(id uuid.UUID, within time.Duration, sample func(*domain.Backfill), cond func(*domain.Backfill) bool) *domain.Backfill {
 	r.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		b, err := r.bf.Get(r.ctx, id)
-		if err != nil {
+	var b *domain.Backfill
+	met := testutil.Eventually(within, func() bool {
+		var err error
+		if b, err = r.bf.Get(r.ctx, id); err != nil {
 			r.t.Fatal(err)
 		}
 		if sample != nil {
 			sample(b)
 		}
-		if cond(b) {
-			return b
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("backfill %s: condition not met within %s: %+v", id, within, b)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return cond(b)
+	})
+	if !met {
+		r.t.Fatalf("backfill %s: condition not met within %s: %+v", id, within, b)
 	}
+	return b
 }
 
 func ended(b *domain.Backfill) bool { return b.State.IsTerminal() }

@@ -17,6 +17,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 // TestHTTPStepIsSigned runs an http step against a loopback server that
@@ -86,10 +87,10 @@ func TestStartRateLimit(t *testing.T) {
 		a := r.asset("rated-"+string(rune('a'+i)), nil)
 		r.trigger(service.CreateRunInput{AssetID: &a.ID})
 	}
-	waitFor(t, 20*time.Second, func() bool {
+	testutil.WaitFor(t, 20*time.Second, func() bool {
 		n, _ := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateSucceeded})
 		return n == 3
-	})
+	}, "three runs to succeed")
 	time.Sleep(time.Second) // give the others every chance to start
 	succeeded, _ := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateSucceeded})
 	queued, _ := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateQueued})
@@ -141,7 +142,7 @@ func TestShutdownHandsBackRunningSteps(t *testing.T) {
 	r = newRig(t, store, cfg, r.tenant)
 	a := r.asset("interrupted", cmd(step, nil))
 	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
-	waitFor(t, 20*time.Second, func() bool { _, err := os.Stat(filepath.Join(marks, "first")); return err == nil })
+	testutil.WaitFor(t, 20*time.Second, func() bool { _, err := os.Stat(filepath.Join(marks, "first")); return err == nil }, "the step to start")
 	if err := r.rt.Stop(200 * time.Millisecond); err != nil {
 		t.Logf("stop: %v", err)
 	}

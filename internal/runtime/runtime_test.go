@@ -18,6 +18,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -128,20 +129,18 @@ func cmd(argv0 string, env map[string]string, args ...string) *domain.ComputeSpe
 // wait polls the run until it is final (or until cond says so) and returns it.
 func (r *rig) wait(id uuid.UUID, within time.Duration) *domain.Execution {
 	r.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		run, err := r.svc.GetRun(r.ctx, id)
-		if err != nil {
+	var run *domain.Execution
+	ended := testutil.Eventually(within, func() bool {
+		var err error
+		if run, err = r.svc.GetRun(r.ctx, id); err != nil {
 			r.t.Fatal(err)
 		}
-		if run.State.IsTerminal() && !(run.State == domain.StateFailed && r.retrying(run)) {
-			return run
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("run %s still %s after %s", id, run.State, within)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return run.State.IsTerminal() && !(run.State == domain.StateFailed && r.retrying(run))
+	})
+	if !ended {
+		r.t.Fatalf("run %s still %s after %s", id, run.State, within)
 	}
+	return run
 }
 
 // retrying reports whether the run's last event says a retry is coming.
@@ -337,9 +336,9 @@ func TestCancelKillsTheRunningStep(t *testing.T) {
 	pidFile, mark := filepath.Join(r.dir(), "pid"), hangMark()
 	a := r.asset("forever", cmd(script(t, "hang.sh"), map[string]string{"PID_FILE": pidFile, "HANG_MARK": mark}))
 	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
-	waitFor(t, 20*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil })
+	testutil.WaitFor(t, 20*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil }, "the step to write %s", pidFile)
 	// The mark finds the running sleep, so its absence below means something.
-	waitFor(t, 10*time.Second, func() bool { return hostProcess("sleep\x00600." + mark) })
+	testutil.WaitFor(t, 10*time.Second, func() bool { return hostProcess("sleep\x00600." + mark) }, "the step's sleep to show on the host")
 	if _, err := r.svc.CancelRun(r.ctx, run.ID, "operator cancelled"); err != nil {
 		t.Fatal(err)
 	}
@@ -349,10 +348,10 @@ func TestCancelKillsTheRunningStep(t *testing.T) {
 	}
 	// The output is stored once the killed process is reaped, which may
 	// come just after the run reads cancelled.
-	waitFor(t, 10*time.Second, func() bool {
+	testutil.WaitFor(t, 10*time.Second, func() bool {
 		log, err := r.svc.RunLog(r.ctx, run.ID)
 		return err == nil && strings.Contains(log.Content, "hanging")
-	})
+	}, "the cancelled run's output to be stored")
 }
 
 // hangMark is a number that makes hang.sh's sleep findable on the host.
@@ -363,8 +362,8 @@ func hangMark() string { return fmt.Sprint(time.Now().UnixNano() % 1e9) }
 // disappear: a sandboxed step's own pid is its sandbox's, not the host's.
 func assertGone(t *testing.T, pidFile, mark string) {
 	t.Helper()
-	waitFor(t, 10*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil })
-	waitFor(t, 10*time.Second, func() bool { return !hostProcess("sleep\x00600." + mark) })
+	testutil.WaitFor(t, 10*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil }, "the step to write %s", pidFile)
+	testutil.WaitFor(t, 10*time.Second, func() bool { return !hostProcess("sleep\x00600." + mark) }, "the step's sleep to be gone from the host")
 }
 
 // hostProcess reports whether a process whose command line holds s runs.
@@ -377,17 +376,6 @@ func hostProcess(s string) bool {
 		}
 	}
 	return false
-}
-
-func waitFor(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", within)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 func TestTenantLimitHolds(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 type backfillBody struct {
@@ -23,19 +25,20 @@ type backfillBody struct {
 // waitBackfill polls a backfill until it ends.
 func (e *env) waitBackfill(key, id string) backfillBody {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var b backfillBody
+	var b backfillBody
+	ended := testutil.Eventually(30*time.Second, func() bool {
+		b = backfillBody{}
 		e.must(http.StatusOK, req{method: "GET", path: "/api/v1/backfills/" + id, key: key}).json(e.t, &b)
 		switch b.Backfill.State {
 		case "succeeded", "failed", "cancelled":
-			return b
+			return true
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("backfill %s still %s", id, b.Backfill.State)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	})
+	if !ended {
+		e.t.Fatalf("backfill %s still %s", id, b.Backfill.State)
 	}
+	return b
 }
 
 func TestAPIPartitionsAndBackfills(t *testing.T) {

@@ -5,25 +5,28 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servo-data/servo/internal/testutil"
 )
 
 // waitStatus polls GET /runs/{id} until the status is one of the final ones
 // the SDK waits for.
 func (e *env) waitStatus(key, id string) sdkRun {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var run sdkRun
+	var run sdkRun
+	ended := testutil.Eventually(20*time.Second, func() bool {
+		run = sdkRun{}
 		e.must(http.StatusOK, req{method: "GET", path: "/api/v1/runs/" + id, key: key}).json(e.t, &run)
 		switch run.Status {
 		case "success", "failed", "skipped", "upstream_failed", "cancelled":
-			return run
+			return true
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("run %s still %s", id, run.Status)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	})
+	if !ended {
+		e.t.Fatalf("run %s still %s", id, run.Status)
 	}
+	return run
 }
 
 func TestAPIRunsExecute(t *testing.T) {

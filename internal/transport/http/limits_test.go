@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/testutil"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
 
@@ -121,8 +122,7 @@ func TestExpensiveRouteLimits(t *testing.T) {
 	// B's small batches probe for it (they hold no slot of A's): once one
 	// is refused for want of room in the budget, the stalled batch holds it.
 	release, ended := stalledPost(t, e, "/api/v1/lineage/batch", e.keyA, 4<<20)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.WaitFor(t, 30*time.Second, func() bool {
 		select {
 		case st := <-ended:
 			t.Fatalf("the stalled batch ended early: %d", st)
@@ -137,13 +137,13 @@ func TestExpensiveRouteLimits(t *testing.T) {
 			if d := res.errBody(t); !strings.Contains(d.Message, "request bytes") || res.header.Get("Retry-After") != "1" || d.Code != "rate_limited" {
 				t.Fatalf("B's batch: %+v %v", d, res.header)
 			}
-			break
+			return true
 		}
-		if res.status != http.StatusOK || time.Now().After(deadline) {
+		if res.status != http.StatusOK {
 			t.Fatalf("B's batch %d while A's stalled batch should hold the budget: %s", res.status, res.body)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	}, "B's batch to be refused while A's stalled batch holds the budget")
 	// A's only slot is taken: its lineage walk and batches are refused at once.
 	for _, r := range []req{
 		{method: "GET", path: "/api/v1/assets/root/lineage", key: e.keyA},

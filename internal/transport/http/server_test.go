@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/servo-data/servo/internal/testutil"
 	httpapi "github.com/servo-data/servo/internal/transport/http"
 )
 
@@ -120,18 +121,14 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	srv.cancel()
 
 	// New connections are refused once shutdown has begun.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.WaitFor(t, 5*time.Second, func() bool {
 		conn, err := net.DialTimeout("tcp", srv.addr, time.Second)
 		if err != nil {
-			break
+			return true
 		}
 		_ = conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("server still accepts connections after shutdown began")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	}, "the server to refuse connections once shutdown began")
 	if srv.stopped() {
 		t.Fatalf("Serve returned %v before the in-flight request finished", srv.err)
 	}
@@ -222,17 +219,9 @@ func TestReadyzFailsWhileDraining(t *testing.T) {
 	srv.cancel()
 
 	// The listener is closed, so ask the handler directly while draining.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		rec := b.do(t, http.MethodGet, "/readyz", nil)
-		if rec.Code == http.StatusServiceUnavailable {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz = %d while draining, want 503", rec.Code)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 5*time.Second, func() bool {
+		return b.do(t, http.MethodGet, "/readyz", nil).Code == http.StatusServiceUnavailable
+	}, "/readyz to answer 503 while draining")
 	close(release)
 	if r := wait(t, held, "the held request"); r.err != nil || r.code != http.StatusNoContent {
 		t.Errorf("held request = %+v", r)
