@@ -50,27 +50,14 @@ func WaitFor(t testing.TB, within time.Duration, cond func() bool, format string
 	}
 }
 
-// libraryGoroutines are goroutines that libraries start once per process and
-// never stop; they are not the tests' doing.
-var libraryGoroutines = []goleak.Option{
-	// database/sql keeps one connection opener per *sql.DB until Close; a
-	// pool a driver registers or opens at init time (not Servo's pools,
-	// which the tests close) would show here. None is known today, so
-	// nothing is ignored; see FindLeaks for Servo's own.
-
-	// go-json-experiment and gorm start no goroutines; glebarez/sqlite
-	// (modernc) starts none per connection either.
-	//
-	// The one package-level goroutine known in the dependency tree: klog's
-	// and opencensus' are not linked. Keep the list short and say why.
-}
-
 // FindLeaks reports goroutines still running besides the caller's, after
 // waiting a while for them to end: a test that started a goroutine (a
 // server, a poller, a worker) and did not stop it. opts add goroutines to
-// ignore, each with the reason at the call site.
+// ignore, each with the reason at the call site. No library goroutine is
+// ignored by default: none of Servo's dependencies starts one that outlives
+// the objects the tests close.
 func FindLeaks(opts ...goleak.Option) error {
-	return goleak.Find(append(append([]goleak.Option{}, libraryGoroutines...), opts...)...)
+	return goleak.Find(opts...)
 }
 
 // VerifyTestMain runs the package's tests, then fails the binary when
