@@ -83,6 +83,14 @@ func sharedOwner(t testing.TB, d *Database) *sql.DB {
 	return ownerDB
 }
 
+// SharedOwner returns the binary's one connection pool to the shared
+// database as its owner, which bypasses row-level security (to count or
+// plant rows). Main closes it after the tests.
+func SharedOwner(t testing.TB) *sql.DB {
+	t.Helper()
+	return sharedOwner(t, Shared(t))
+}
+
 // ForEach runs fn as parallel subtests against PostgreSQL (the shared
 // database, as the application role) and a fresh SQLite file. Tests on the
 // shared database must keep to their own tenants and create no global rows,

@@ -3,14 +3,12 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -114,24 +112,14 @@ func (f *fuzzEnv) iter(t *testing.T) *env {
 // counts are the row counts a rejected request must leave unchanged.
 type counts struct{ assets, edges, workflows, runs, events, backfills int64 }
 
-// ownerDB is a connection to the shared test database as its owner, which
-// counts one tenant's rows exactly: through the API a count would also
-// hold the global rows other tests create and delete meanwhile.
-var ownerDB struct {
-	once sync.Once
-	db   *sql.DB
-	err  error
-}
-
 // counts returns tenant A's rows in every table a request could write.
 func (e *env) counts(string) counts {
 	e.t.Helper()
-	ownerDB.once.Do(func() { ownerDB.db, ownerDB.err = sql.Open("pgx", testdb.Shared(e.t).OwnerURL) })
-	if ownerDB.err != nil {
-		e.t.Fatal(ownerDB.err)
-	}
+	// The owner counts one tenant's rows exactly: through the API a count
+	// would also hold the global rows other tests create and delete
+	// meanwhile.
 	var c counts
-	err := ownerDB.db.QueryRow(`SELECT
+	err := testdb.SharedOwner(e.t).QueryRow(`SELECT
 		(SELECT count(*) FROM assets WHERE tenant_id = $1),
 		(SELECT count(*) FROM asset_dependencies WHERE tenant_id = $1),
 		(SELECT count(*) FROM workflows WHERE tenant_id = $1),
