@@ -25,8 +25,19 @@ const (
 // sleeps between calls: a few milliseconds at first, then longer, up to
 // 100ms.
 func Eventually(within time.Duration, cond func() bool) bool {
+	return poll(within, firstInterval, maxInterval, cond)
+}
+
+// EventuallyEvery is Eventually with a fixed pause between calls, for a
+// condition that is costly to check (many queries against a loaded
+// database).
+func EventuallyEvery(within, every time.Duration, cond func() bool) bool {
+	return poll(within, every, every, cond)
+}
+
+func poll(within, first, most time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
-	wait := firstInterval
+	wait := first
 	for {
 		if cond() {
 			return true
@@ -36,7 +47,7 @@ func Eventually(within time.Duration, cond func() bool) bool {
 			return false
 		}
 		time.Sleep(min(wait, left))
-		wait = min(2*wait, maxInterval)
+		wait = min(2*wait, most)
 	}
 }
 

@@ -31,6 +31,20 @@ func TestEventuallyPolls(t *testing.T) {
 	}
 }
 
+// TestEventuallyEveryKeepsItsPace pauses the given time between calls.
+func TestEventuallyEveryKeepsItsPace(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	if EventuallyEvery(250*time.Millisecond, time.Hour, func() bool { calls.Add(1); return false }) {
+		t.Fatal("a condition that never holds was reported met")
+	}
+	// One call at once, one at the deadline: the hour-long pause is cut to
+	// the time left, never taken in full, and never shortened to a busy loop.
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("condition called %d times, want 2", n)
+	}
+}
+
 // fakeTB records a failure instead of ending the test.
 type fakeTB struct {
 	testing.TB
