@@ -1,4 +1,4 @@
-package deployments_test
+package main
 
 import (
 	"os"
@@ -16,7 +16,7 @@ import (
 func TestDeploymentsCreateTheStepAccount(t *testing.T) {
 	t.Parallel()
 	read := func(p string) string {
-		b, err := os.ReadFile(filepath.Join("..", p))
+		b, err := os.ReadFile(filepath.Join("..", "..", p))
 		if err != nil {
 			t.Fatal(err)
 		}
