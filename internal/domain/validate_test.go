@@ -131,3 +131,28 @@ func TestValidText(t *testing.T) {
 		}
 	}
 }
+
+// TestValidator keeps the first problem of each field, sorts fields in the
+// message, matches ErrInvalid and is nil when nothing was wrong.
+func TestValidator(t *testing.T) {
+	t.Parallel()
+	var ok Validator
+	ok.Check(true, "name", "never recorded")
+	if err := ok.Err(); err != nil {
+		t.Fatalf("Err() with no problem = %v, want nil", err)
+	}
+	var v Validator
+	v.Check(false, "name", "must be %d to %d characters", 1, 255)
+	v.Add("name", "a second problem is dropped")
+	v.Add("asset_type", "unknown")
+	err := v.Err()
+	if fields := fieldsOf(t, err); len(fields) != 2 || fields["name"] != "must be 1 to 255 characters" {
+		t.Fatalf("fields = %v", fields)
+	}
+	if got, want := err.Error(), "invalid input: asset_type: unknown; name: must be 1 to 255 characters"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if wrapped := fmt.Errorf("create asset: %w", Invalid("owner", "too long")); !errors.Is(wrapped, ErrInvalid) || errors.Is(wrapped, ErrConflict) {
+		t.Errorf("a wrapped validation error = %v, want it to match ErrInvalid only", wrapped)
+	}
+}
