@@ -7,7 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servo-data/servo/internal/testutil"
 )
+
+// TestMain fails the binary when the suite leaves a server, a worker or a
+// pool running.
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
 
 // TestSmoke runs the suite in its -short form against the test PostgreSQL,
 // so that the benchmark keeps building, seeding and measuring. It asserts
