@@ -19,7 +19,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // TestBackfillsCLI drives `servo backfills` against a server: create with
@@ -44,11 +44,11 @@ func TestBackfillsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: store})
+	srv, err := api.New(api.Config{}, api.Deps{DB: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{Backfills: rt.Backfills()})
+	srv.MountAPI(svc, api.APIOptions{Backfills: rt.Backfills()})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	tenant := testdb.TenantID("cli")

@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"fmt"
@@ -64,7 +64,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	}
 	g := s.echo.Group(APIPrefix, mw...)
 	// The expensive routes: each tenant gets a bounded share of them, and
-	// large bodies take turns (limits.go).
+	// large bodies take turns (middleware_limits.go).
 	heavy := tenantInflight(newTenantSlots(s.cfg.TenantInflight))
 	bodies := bodyBudget(s.cfg.DecodeBudget, MaxLineageBodyBytes, s.cfg.DecodeWait)
 

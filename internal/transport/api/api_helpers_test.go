@@ -1,35 +1,23 @@
-package httpapi_test
+package api_test
 
 import (
 	"bytes"
-	"time"
-
-	"github.com/google/uuid"
-
-	"context"
 	"encoding/json"
-	"github.com/servo-data/servo/internal/repository"
-	"github.com/servo-data/servo/internal/runtime"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"go.uber.org/zap"
 
-	"github.com/servo-data/servo/internal/backfill"
-	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
-	"github.com/servo-data/servo/internal/service/automation"
-	"github.com/servo-data/servo/internal/service/freshness"
-	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
+	"github.com/servo-data/servo/internal/transport/api/apitest"
 )
 
-const adminKey = "test-admin-key-0123456789abcdef0123456789"
+const adminKey = apitest.AdminKey
 
 // env is a real server on a loopback listener, on PostgreSQL as the
 // application role, with two tenants and their keys.
@@ -37,7 +25,7 @@ type env struct {
 	t     *testing.T
 	url   string
 	svc   *service.Service
-	srv   *httpapi.Server
+	srv   *api.Server
 	a, b  string // tenant ids
 	keyA  string
 	keyB  string
@@ -63,18 +51,18 @@ func newEnvWithLog(t *testing.T, log *zap.Logger) *env {
 
 func newEnvOpts(t *testing.T, log *zap.Logger, withRuntime bool) *env {
 	t.Helper()
-	return newEnvConfig(t, log, withRuntime, httpapi.Config{})
+	return newEnvConfig(t, log, withRuntime, api.Config{})
 }
 
 // newEnvConfig is newEnvOpts with a server configuration of the test's own.
-func newEnvConfig(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Config) *env {
+func newEnvConfig(t *testing.T, log *zap.Logger, withRuntime bool, cfg api.Config) *env {
 	t.Helper()
 	return newEnvFull(t, log, withRuntime, cfg, openlineage.Lenient)
 }
 
 // newEnvFull builds every env: the server configuration and the
 // OpenLineage validation mode are the test's.
-func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Config, olMode openlineage.Mode) *env {
+func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg api.Config, olMode openlineage.Mode) *env {
 	t.Helper()
 	return newEnvOn(t, testdb.Shared(t), log, withRuntime, cfg, olMode)
 }
@@ -82,56 +70,10 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 // newEnvOn is newEnvFull on a database of the test's choice: a test that
 // writes global rows, which every tenant sees, takes a database of its own
 // (testdb.Fresh, migrated) so that other tests' counts are not disturbed.
-func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime bool, cfg httpapi.Config, olMode openlineage.Mode) *env {
+func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime bool, cfg api.Config, olMode openlineage.Mode) *env {
 	t.Helper()
-	st := testdb.Open(t, d)
-	svc := service.New(st)
-	// A runtime that works runs, on a queue of this test's own (tests share
-	// the database), allowing one harmless command.
-	rt, err := runtime.New(svc, runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{
-		Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
-		FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
-		Lease: time.Minute, Queue: "api_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
-	}, log, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bf := backfill.New(st, svc, nil)
-	if withRuntime {
-		bf = backfill.New(st, svc, rt)
-		rt.UseBackfills(bf)
-		svc.UseRuntime(rt, rt.Policy())
-		if err := rt.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
-	}
-	srv, err := httpapi.New(cfg, httpapi.Deps{DB: st, Log: log, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := freshness.New(st, nil)
-	svc.ObserveRuns(fresh)
-	ol, err := openlineage.New(svc, st, openlineage.Options{Log: log, Mode: olMode, OutputsCompleted: fresh.OutputsCompleted})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: bf, Schedules: schedule.New(st, svc, nil), Freshness: fresh, Automations: automation.New(st, svc, nil)})
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}
-	sys := domain.WithSystem(context.Background())
-	for _, k := range []struct {
-		tenant string
-		dst    *string
-	}{{e.a, &e.keyA}, {e.b, &e.keyB}, {e.a, &e.keyA2}} {
-		secret, _, err := svc.CreateAPIKey(sys, service.CreateAPIKeyInput{TenantID: k.tenant, CreateTenant: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*k.dst = secret
-	}
-	return e
+	s := apitest.Start(t, apitest.Options{DB: d, Log: log, Runtime: withRuntime, Config: cfg, OpenLineage: olMode})
+	return &env{t: t, url: s.URL, svc: s.Service, srv: s.API, a: s.TenantA, b: s.TenantB, keyA: s.KeyA, keyB: s.KeyB, keyA2: s.KeyA2}
 }
 
 // resp is a response with its body read.
@@ -149,7 +91,7 @@ func (r resp) json(t *testing.T, dst any) {
 }
 
 // errBody decodes the error envelope and checks its shape.
-func (r resp) errBody(t *testing.T) httpapi.ErrorDetail {
+func (r resp) errBody(t *testing.T) api.ErrorDetail {
 	t.Helper()
 	var raw map[string]map[string]any
 	r.json(t, &raw)
@@ -162,7 +104,7 @@ func (r resp) errBody(t *testing.T) httpapi.ErrorDetail {
 			t.Fatalf("error body %s lacks %q", r.body, k)
 		}
 	}
-	var body httpapi.ErrorBody
+	var body api.ErrorBody
 	r.json(t, &body)
 	return body.Error
 }

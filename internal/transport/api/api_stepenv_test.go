@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // TestAPIComputeEnvNamesRefused refuses, on create and on PATCH, spec
@@ -74,7 +74,7 @@ func TestAPIGlobalComputeEnvValuesHidden(t *testing.T) {
 	if err := d.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvOn(t, d, zap.NewNop(), true, httpapi.Config{}, openlineage.Lenient)
+	e := newEnvOn(t, d, zap.NewNop(), true, api.Config{}, openlineage.Lenient)
 	const secret = "operator-secret-value"
 	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/assets", key: adminKey,
 		body: map[string]any{"name": "shared-loader", "compute": map[string]any{"kind": "command", "argv": []string{"/bin/echo"}, "env": map[string]string{"WAREHOUSE_TOKEN": secret}}}})

@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // tsPattern is the timestamp form the SDK parses with fromisoformat.
@@ -92,7 +92,7 @@ func TestAPIAssets(t *testing.T) {
 		{"unknown field", req{method: "POST", path: "/api/v1/assets", body: `{"name": "x", "colour": "red"}`}, 400, "bad_request"},
 		{"two values", req{method: "POST", path: "/api/v1/assets", body: `{"name": "x"} {}`}, 400, "bad_request"},
 		{"not JSON", req{method: "POST", path: "/api/v1/assets", body: `name=x`, headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 415, "unsupported_media_type"},
-		{"too large", req{method: "POST", path: "/api/v1/assets", body: `{"name": "` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`}, 413, "payload_too_large"},
+		{"too large", req{method: "POST", path: "/api/v1/assets", body: `{"name": "` + strings.Repeat("x", api.MaxBodyBytes) + `"}`}, 413, "payload_too_large"},
 		{"missing", req{method: "GET", path: "/api/v1/assets/00000000-0000-0000-0000-000000000001"}, 404, "not_found"},
 		{"missing by name", req{method: "GET", path: "/api/v1/assets/nope"}, 404, "not_found"},
 		{"limit too high", req{method: "GET", path: "/api/v1/assets?limit=501"}, 400, "bad_request"},

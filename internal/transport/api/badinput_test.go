@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // fuzzEnv is a server on the shared test database built once per fuzz
@@ -41,7 +41,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
 	st := testdb.Open(tb, testdb.Shared(tb))
 	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "fuzz"})
+	srv, err := api.New(api.Config{}, api.Deps{DB: st, Log: zap.NewNop(), Version: "fuzz"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: backfill.New(st, svc, nil),
+	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey, OpenLineage: ol, Backfills: backfill.New(st, svc, nil),
 		Schedules: schedule.New(st, svc, nil), Freshness: freshness.New(st, nil), Automations: automation.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	tb.Cleanup(ts.Close)

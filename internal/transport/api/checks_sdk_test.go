@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // checksEnv is an env on the given backend ("postgres" or "sqlite") with a
@@ -44,11 +44,11 @@ func checksEnv(t *testing.T, backend string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
+	srv, err := api.New(api.Config{}, api.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey})
+	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("chka"), b: testdb.TenantID("chkb")}
@@ -180,7 +180,7 @@ func TestChecksSDKFlow(t *testing.T) {
 			// A second deploy gets 409 for each check and duplicates nothing.
 			for _, b := range deployBodies(assetID) {
 				res := sdk(http.StatusConflict, "POST", "/api/v1/checks", b)
-				if body := res.errBody(t); body.Code != httpapi.CodeConflict {
+				if body := res.errBody(t); body.Code != api.CodeConflict {
 					t.Fatalf("second deploy: %s", res.body)
 				}
 			}
@@ -425,7 +425,7 @@ func TestChecksResultsCounter(t *testing.T) {
 	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/runs/" + trig.RunID + "/check-results", key: e.keyA, body: map[string]any{
 		"check_results": []any{map[string]any{"check_name": "hard", "status": "failed"}, map[string]any{"check_name": "soft", "status": "failed"},
 			map[string]any{"check_name": "hard", "status": "failed"}}}})
-	body := string(e.must(http.StatusOK, req{method: "GET", path: httpapi.MetricsPath}).body)
+	body := string(e.must(http.StatusOK, req{method: "GET", path: api.MetricsPath}).body)
 	for _, want := range []string{
 		`servo_check_results_total{outcome="failed",severity="error"} 2`,
 		`servo_check_results_total{outcome="failed",severity="warning"} 1`,

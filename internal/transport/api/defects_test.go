@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -15,15 +15,15 @@ import (
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // newEnvOnStore is an env on the given store (PostgreSQL or SQLite)
 // without a runtime: triggered runs stay pending.
-func newEnvOnStore(t *testing.T, st *repository.Store, cfg httpapi.Config) *env {
+func newEnvOnStore(t *testing.T, st *repository.Store, cfg api.Config) *env {
 	t.Helper()
 	svc := service.New(st)
-	srv, err := httpapi.New(cfg, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
+	srv, err := api.New(cfg, api.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func newEnvOnStore(t *testing.T, st *repository.Store, cfg httpapi.Config) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey, OpenLineage: ol})
+	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey, OpenLineage: ol})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("a"), b: testdb.TenantID("b")}
@@ -51,7 +51,7 @@ func newEnvOnStore(t *testing.T, st *repository.Store, cfg httpapi.Config) *env 
 
 // bothBackends runs fn against a server on PostgreSQL (as the application
 // role) and one on the embedded SQLite default.
-func bothBackends(t *testing.T, cfg httpapi.Config, fn func(t *testing.T, e *env)) {
+func bothBackends(t *testing.T, cfg api.Config, fn func(t *testing.T, e *env)) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		fn(t, newEnvOnStore(t, testdb.Open(t, testdb.Shared(t)), cfg))
@@ -66,7 +66,7 @@ func bothBackends(t *testing.T, cfg httpapi.Config, fn func(t *testing.T, e *env
 // backends (a 100 KB q was a 500 on SQLite, whose LIKE pattern is capped).
 func TestFilterLengthLimits(t *testing.T) {
 	t.Parallel()
-	bothBackends(t, httpapi.Config{}, func(t *testing.T, e *env) {
+	bothBackends(t, api.Config{}, func(t *testing.T, e *env) {
 		e.must(201, req{method: "POST", path: "/api/v1/assets", key: e.keyA, body: map[string]any{"name": "orders"}})
 		for _, tc := range []struct {
 			route, param string
@@ -97,7 +97,7 @@ func TestFilterLengthLimits(t *testing.T) {
 // "rejected by the schema" on PostgreSQL).
 func TestInvalidUTF8PathIs400(t *testing.T) {
 	t.Parallel()
-	bothBackends(t, httpapi.Config{}, func(t *testing.T, e *env) {
+	bothBackends(t, api.Config{}, func(t *testing.T, e *env) {
 		for _, r := range []req{
 			{method: "GET", path: "/api/v1/assets/%FF%FE"},
 			{method: "GET", path: "/api/v1/assets/ok%FF/lineage"},
@@ -120,7 +120,7 @@ func TestInvalidUTF8PathIs400(t *testing.T) {
 // kept.
 func TestLoneSurrogateEscapesRefused(t *testing.T) {
 	t.Parallel()
-	bothBackends(t, httpapi.Config{}, func(t *testing.T, e *env) {
+	bothBackends(t, api.Config{}, func(t *testing.T, e *env) {
 		for _, body := range []string{
 			`{"name":"a\ud800"}`,
 			`{"name":"a\uDFFF"}`,
@@ -159,7 +159,7 @@ func TestLoneSurrogateEscapesRefused(t *testing.T) {
 func TestAmbiguousNamesRefused(t *testing.T) {
 	t.Parallel()
 	id := uuid.New()
-	bothBackends(t, httpapi.Config{}, func(t *testing.T, e *env) {
+	bothBackends(t, api.Config{}, func(t *testing.T, e *env) {
 		e.must(201, req{method: "POST", path: "/api/v1/assets", key: e.keyA, body: map[string]any{"name": "a1"}})
 		for _, name := range []string{
 			id.String(),
@@ -198,7 +198,7 @@ func TestAmbiguousNamesRefused(t *testing.T) {
 // that id (it used to look the digits up as a name), and GET finds it.
 func TestWorkflowRefIsOneThing(t *testing.T) {
 	t.Parallel()
-	bothBackends(t, httpapi.Config{}, func(t *testing.T, e *env) {
+	bothBackends(t, api.Config{}, func(t *testing.T, e *env) {
 		e.must(201, req{method: "POST", path: "/api/v1/assets", key: e.keyA, body: map[string]any{"name": "a1"}})
 		var v1, v2 struct {
 			Workflow struct {

@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // pinger is a Pinger whose answer a test chooses.
@@ -47,14 +47,14 @@ func (s stubborn) Ping(context.Context) error {
 }
 
 type testBundle struct {
-	server *httpapi.Server
+	server *api.Server
 	logs   *observer.ObservedLogs
 }
 
-func setup(t *testing.T, db httpapi.Pinger, cfg httpapi.Config) *testBundle {
+func setup(t *testing.T, db api.Pinger, cfg api.Config) *testBundle {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
-	s, err := httpapi.New(cfg, httpapi.Deps{DB: db, Log: zap.New(core), Version: "1.2.3-test"})
+	s, err := api.New(cfg, api.Deps{DB: db, Log: zap.New(core), Version: "1.2.3-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,53 +96,53 @@ func TestHealthEndpoints(t *testing.T) {
 		db         *pinger
 		target     string
 		wantCode   int
-		wantStatus httpapi.StatusResponse
-		wantHealth *httpapi.HealthResponse
+		wantStatus api.StatusResponse
+		wantHealth *api.HealthResponse
 		wantPings  int32
 	}{
 		{
 			name: "healthz is ok with the database up", db: &pinger{}, target: "/healthz",
-			wantCode: 200, wantStatus: httpapi.StatusResponse{Status: "ok"},
+			wantCode: 200, wantStatus: api.StatusResponse{Status: "ok"},
 		},
 		{
 			name: "healthz is ok with the database down", db: &pinger{err: dbDown}, target: "/healthz",
-			wantCode: 200, wantStatus: httpapi.StatusResponse{Status: "ok"},
+			wantCode: 200, wantStatus: api.StatusResponse{Status: "ok"},
 		},
 		{
 			name: "readyz is ok when the database answers", db: &pinger{}, target: "/readyz",
-			wantCode: 200, wantStatus: httpapi.StatusResponse{Status: "ok"}, wantPings: 1,
+			wantCode: 200, wantStatus: api.StatusResponse{Status: "ok"}, wantPings: 1,
 		},
 		{
 			name: "readyz is 503 when the ping fails", db: &pinger{err: dbDown}, target: "/readyz",
-			wantCode: 503, wantStatus: httpapi.StatusResponse{Status: "unavailable"}, wantPings: 1,
+			wantCode: 503, wantStatus: api.StatusResponse{Status: "unavailable"}, wantPings: 1,
 		},
 		{
 			name: "readyz is 503 when the ping times out", db: &pinger{block: true}, target: "/readyz",
-			wantCode: 503, wantStatus: httpapi.StatusResponse{Status: "unavailable"}, wantPings: 1,
+			wantCode: 503, wantStatus: api.StatusResponse{Status: "unavailable"}, wantPings: 1,
 		},
 		{
 			name: "health reports ok and the version", db: &pinger{}, target: "/api/v1/health",
 			wantCode:   200,
-			wantHealth: &httpapi.HealthResponse{Status: "ok", Database: "ok", Version: "1.2.3-test"},
+			wantHealth: &api.HealthResponse{Status: "ok", Database: "ok", Version: "1.2.3-test"},
 			wantPings:  1,
 		},
 		{
 			name: "health is 503 with the database down", db: &pinger{err: dbDown}, target: "/api/v1/health",
 			wantCode:   503,
-			wantHealth: &httpapi.HealthResponse{Status: "unavailable", Database: "unavailable", Version: "1.2.3-test"},
+			wantHealth: &api.HealthResponse{Status: "unavailable", Database: "unavailable", Version: "1.2.3-test"},
 			wantPings:  1,
 		},
 		{
 			name: "health is 503 when the ping times out", db: &pinger{block: true}, target: "/api/v1/health",
 			wantCode:   503,
-			wantHealth: &httpapi.HealthResponse{Status: "unavailable", Database: "unavailable", Version: "1.2.3-test"},
+			wantHealth: &api.HealthResponse{Status: "unavailable", Database: "unavailable", Version: "1.2.3-test"},
 			wantPings:  1,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, tt.db, httpapi.Config{PingTimeout: 50 * time.Millisecond})
+			b := setup(t, tt.db, api.Config{PingTimeout: 50 * time.Millisecond})
 			start := time.Now()
 			rec := b.do(t, http.MethodGet, tt.target, nil)
 			if elapsed := time.Since(start); elapsed > 2*time.Second {
@@ -156,10 +156,10 @@ func TestHealthEndpoints(t *testing.T) {
 				t.Errorf("body leaks the database error: %s", raw)
 			}
 			if tt.wantHealth != nil {
-				if got := decode[httpapi.HealthResponse](t, rec); got != *tt.wantHealth {
+				if got := decode[api.HealthResponse](t, rec); got != *tt.wantHealth {
 					t.Errorf("body = %+v, want %+v", got, *tt.wantHealth)
 				}
-			} else if got := decode[httpapi.StatusResponse](t, rec); got != tt.wantStatus {
+			} else if got := decode[api.StatusResponse](t, rec); got != tt.wantStatus {
 				t.Errorf("body = %+v, want %+v", got, tt.wantStatus)
 			}
 			if got := tt.db.calls.Load(); got != tt.wantPings {
@@ -175,7 +175,7 @@ func TestHealthEndpoints(t *testing.T) {
 func TestPingTimeoutDefaultsToTwoSeconds(t *testing.T) {
 	t.Parallel()
 	db := &pinger{}
-	b := setup(t, db, httpapi.Config{})
+	b := setup(t, db, api.Config{})
 	if rec := b.do(t, http.MethodGet, "/readyz", nil); rec.Code != http.StatusOK {
 		t.Fatalf("status = %d", rec.Code)
 	}
@@ -189,7 +189,7 @@ func TestPingThatIgnoresItsContext(t *testing.T) {
 	t.Parallel()
 	db := stubborn{release: make(chan struct{})}
 	defer close(db.release)
-	b := setup(t, db, httpapi.Config{PingTimeout: 50 * time.Millisecond})
+	b := setup(t, db, api.Config{PingTimeout: 50 * time.Millisecond})
 	done := make(chan int, 1)
 	go func() { done <- b.do(t, http.MethodGet, "/api/v1/health", nil).Code }()
 	select {
@@ -204,7 +204,7 @@ func TestPingThatIgnoresItsContext(t *testing.T) {
 
 func TestPingFailureIsLogged(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{err: errors.New("connection refused")}, httpapi.Config{})
+	b := setup(t, &pinger{err: errors.New("connection refused")}, api.Config{})
 	rec := b.do(t, http.MethodGet, "/api/v1/health", http.Header{"X-Request-Id": {"req-42"}})
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d", rec.Code)
@@ -221,7 +221,7 @@ func TestPingFailureIsLogged(t *testing.T) {
 
 func TestNewRequiresPinger(t *testing.T) {
 	t.Parallel()
-	s, err := httpapi.New(httpapi.Config{}, httpapi.Deps{})
+	s, err := api.New(api.Config{}, api.Deps{})
 	if err == nil || s != nil {
 		t.Errorf("New without a Pinger = %v, %v; want nil and an error", s, err)
 	}

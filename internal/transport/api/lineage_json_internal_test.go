@@ -1,9 +1,8 @@
-package httpapi
+package api
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/transport/lineagefmt"
 )
 
 // wantLineageJSON is what echo's c.JSON writes for l: encoding/json's
@@ -28,7 +28,7 @@ func wantLineageJSON(t testing.TB, l *domain.Lineage) []byte {
 func gotLineageJSON(t testing.TB, l *domain.Lineage) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := encodeLineage(&b, l); err != nil {
+	if err := lineagefmt.EncodeJSON(&b, l); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -94,7 +94,10 @@ func TestEncodeLineage_RandomStrings(t *testing.T) {
 	}
 }
 
-func TestAppendTime_SameAsMarshalJSON(t *testing.T) {
+// TestEncodeLineage_TimesSameAsMarshalJSON checks the encoder's
+// timestamps against Time.MarshalJSON, years outside 0-9999 and odd
+// offsets included.
+func TestEncodeLineage_TimesSameAsMarshalJSON(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
 	times := []time.Time{{}, time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
@@ -103,10 +106,13 @@ func TestAppendTime_SameAsMarshalJSON(t *testing.T) {
 	for range 2000 {
 		times = append(times, time.Unix(r.Int64N(1<<36)-1<<35, r.Int64N(1e9)).In(time.FixedZone("z", r.IntN(50000)-25000)))
 	}
+	l := lineageWith("t", 0)
 	for _, at := range times {
+		l.Root.CreatedAt, l.Root.UpdatedAt = at, at
 		want, _ := T(at).MarshalJSON()
-		if got := appendTime(nil, T(at)); !bytes.Equal(got, want) {
-			t.Fatalf("%v: got %s, want %s", at, got, want)
+		got := gotLineageJSON(t, l)
+		if !bytes.Equal(got, wantLineageJSON(t, l)) || !bytes.Contains(got, append([]byte(`"created_at":`), want...)) {
+			t.Fatalf("%v: got %s, want created_at %s", at, got, want)
 		}
 	}
 }
@@ -121,25 +127,6 @@ func FuzzEncodeLineage(f *testing.F) {
 			t.Fatalf("string %q:\n got %s\nwant %s", s, got, want)
 		}
 	})
-}
-
-// failAfter fails every write after the first n bytes.
-type failAfter struct{ n int }
-
-func (w *failAfter) Write(p []byte) (int, error) {
-	if w.n <= 0 {
-		return 0, errors.New("client went away")
-	}
-	w.n -= len(p)
-	return len(p), nil
-}
-
-func TestEncodeLineage_StopsOnWriteError(t *testing.T) {
-	t.Parallel()
-	w := &failAfter{n: lineageChunk}
-	if err := encodeLineage(w, lineageWith("x", 3000)); err == nil {
-		t.Fatal("a failing writer: no error")
-	}
 }
 
 func commonPrefix(a, b []byte) int {

@@ -1,4 +1,4 @@
-package httpapi
+package api
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 
 // apiCSP is the Content-Security-Policy of every response but the
 // console's: an API answer is data, never a page, so it may load nothing
-// and be framed by nobody. The console (ui.go) replaces it with its own.
+// and be framed by nobody. The console (package console) replaces it with its own.
 const apiCSP = "default-src 'none'; frame-ancestors 'none'"
 
 // securityHeaders sets the headers every response carries: no MIME

@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // TestSecurityHeaders checks the headers of every kind of response: API
@@ -69,14 +69,14 @@ func TestSecurityHeaders(t *testing.T) {
 // and the error body; another tenant and the admin key are unaffected.
 func TestRateLimitPerTenant(t *testing.T) {
 	t.Parallel()
-	e := newEnvConfig(t, zap.NewNop(), false, httpapi.Config{RateLimit: 0.5, RateBurst: 3})
+	e := newEnvConfig(t, zap.NewNop(), false, api.Config{RateLimit: 0.5, RateBurst: 3})
 	for range 3 {
 		e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets", key: e.keyA})
 	}
 	// The tenant's second key shares the tenant's bucket.
 	res := e.must(http.StatusTooManyRequests, req{method: "GET", path: "/api/v1/assets", key: e.keyA2})
-	if body := res.errBody(t); body.Code != httpapi.CodeRateLimited {
-		t.Errorf("code = %q, want %q", body.Code, httpapi.CodeRateLimited)
+	if body := res.errBody(t); body.Code != api.CodeRateLimited {
+		t.Errorf("code = %q, want %q", body.Code, api.CodeRateLimited)
 	}
 	if ra, err := strconv.Atoi(res.header.Get("Retry-After")); err != nil || ra < 1 || ra > 2 {
 		t.Errorf("Retry-After = %q, want 1 or 2 seconds", res.header.Get("Retry-After"))
@@ -101,11 +101,11 @@ func TestPoolExhaustionIs503(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{RequestTimeout: 300 * time.Millisecond}, httpapi.Deps{DB: st})
+	srv, err := api.New(api.Config{RequestTimeout: 300 * time.Millisecond}, api.Deps{DB: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{})
+	srv.MountAPI(svc, api.APIOptions{})
 	e := &env{t: t}
 	ts := startServer(t, srv)
 	e.url = ts
@@ -128,7 +128,7 @@ func TestPoolExhaustionIs503(t *testing.T) {
 		if took := time.Since(start); took > 3*time.Second {
 			t.Errorf("%s %s: 503 after %s, want about the 300ms request timeout", r.method, r.path, took)
 		}
-		if body := res.errBody(t); body.Code != httpapi.CodeUnavailable {
+		if body := res.errBody(t); body.Code != api.CodeUnavailable {
 			t.Errorf("code = %q, want unavailable", body.Code)
 		}
 		if res.header.Get("Retry-After") == "" {
@@ -146,7 +146,7 @@ func TestPoolExhaustionIs503(t *testing.T) {
 
 // startServer serves srv on a loopback listener until the test ends and
 // returns its base URL.
-func startServer(t *testing.T, srv *httpapi.Server) string {
+func startServer(t *testing.T, srv *api.Server) string {
 	t.Helper()
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // A batch that runs out of time mid-way answers 200 with every event's
@@ -22,8 +22,8 @@ import (
 // resent; never a blanket 503 over a partly committed batch.
 func TestLineageBatchDeadlineReportsEachEvent(t *testing.T) {
 	t.Parallel()
-	bothBackends(t, httpapi.Config{RequestTimeout: 150 * time.Millisecond}, func(t *testing.T, e *env) {
-		const n = httpapi.MaxLineageBatch
+	bothBackends(t, api.Config{RequestTimeout: 150 * time.Millisecond}, func(t *testing.T, e *env) {
+		const n = api.MaxLineageBatch
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		batch := make([]any, n)
 		for i := range batch {
@@ -113,7 +113,7 @@ func stalledPost(t *testing.T, e *env, path, key string, size int64) (release fu
 // after DecodeWait when it stays full).
 func TestExpensiveRouteLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnvConfig(t, zap.NewNop(), false, httpapi.Config{TenantInflight: 1, DecodeBudget: 4 << 20, DecodeWait: time.Second})
+	e := newEnvConfig(t, zap.NewNop(), false, api.Config{TenantInflight: 1, DecodeBudget: 4 << 20, DecodeWait: time.Second})
 	e.must(201, req{method: "POST", path: "/api/v1/assets", key: e.keyA, body: map[string]any{"name": "root"}})
 	small := []any{olEvent(uuid.NewString(), "COMPLETE", time.Now(), "ns/j", nil, nil)}
 

@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // fixedPool reports the same pool statistics at every scrape.
@@ -32,7 +32,7 @@ func (okPinger) Ping(context.Context) error { return nil }
 // scrape reads /metrics without an API key.
 func scrape(t *testing.T, url string) string {
 	t.Helper()
-	res, err := http.Get(url + httpapi.MetricsPath)
+	res, err := http.Get(url + api.MetricsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +64,11 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	t.Parallel()
 	st := testdb.Open(t, testdb.Shared(t))
 	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Pool: st, Log: zap.NewNop(), Version: "test"})
+	srv, err := api.New(api.Config{}, api.Deps{DB: st, Pool: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey})
+	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey})
 	// Routes that fail after the handler ran: the recorded status must be
 	// the one the error handler wrote, a panic included.
 	srv.Echo().GET("/test/conflict/:id", func(echo.Context) error { return echo.NewHTTPError(http.StatusConflict, "taken") })
@@ -108,7 +108,7 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 	send("GET", "/test/conflict/42", "", 409)
 	send("GET", "/test/broken", "", 500)
 	send("GET", "/test/panic", "", 500)
-	send("GET", httpapi.OpenAPIPath, "", 200)
+	send("GET", api.OpenAPIPath, "", 200)
 
 	body := scrape(t, ts.URL)
 	for _, line := range []string{
@@ -155,7 +155,7 @@ func TestMetricsCountRequestsByRoute(t *testing.T) {
 func TestMetricsPool(t *testing.T) {
 	t.Parallel()
 	pool := fixedPool{MaxOpenConnections: 20, OpenConnections: 7, InUse: 3, Idle: 4, WaitCount: 11, WaitDuration: 1500 * time.Millisecond}
-	withPool, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: okPinger{}, Pool: pool})
+	withPool, err := api.New(api.Config{}, api.Deps{DB: okPinger{}, Pool: pool})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestMetricsPool(t *testing.T) {
 
 	// Without a pool there are no pool metrics, and a second server in the
 	// same process has a registry of its own.
-	noPool, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: okPinger{}})
+	noPool, err := api.New(api.Config{}, api.Deps{DB: okPinger{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 func TestRequestID(t *testing.T) {
@@ -39,13 +39,13 @@ func TestRequestID(t *testing.T) {
 			if tt.target == "/readyz" {
 				db.err = errors.New("down")
 			}
-			b := setup(t, db, httpapi.Config{})
+			b := setup(t, db, api.Config{})
 			h := http.Header{}
 			if tt.incoming != "" {
-				h.Set(httpapi.HeaderRequestID, tt.incoming)
+				h.Set(api.HeaderRequestID, tt.incoming)
 			}
 			rec := b.do(t, http.MethodGet, tt.target, h)
-			got := rec.Header().Get(httpapi.HeaderRequestID)
+			got := rec.Header().Get(api.HeaderRequestID)
 			if tt.wantEcho {
 				if got != tt.incoming {
 					t.Errorf("X-Request-ID = %q, want %q echoed", got, tt.incoming)
@@ -60,9 +60,9 @@ func TestRequestID(t *testing.T) {
 
 	t.Run("each request gets its own", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, &pinger{}, httpapi.Config{})
-		a := b.do(t, http.MethodGet, "/healthz", nil).Header().Get(httpapi.HeaderRequestID)
-		c := b.do(t, http.MethodGet, "/healthz", nil).Header().Get(httpapi.HeaderRequestID)
+		b := setup(t, &pinger{}, api.Config{})
+		a := b.do(t, http.MethodGet, "/healthz", nil).Header().Get(api.HeaderRequestID)
+		c := b.do(t, http.MethodGet, "/healthz", nil).Header().Get(api.HeaderRequestID)
 		if a == "" || a == c {
 			t.Errorf("request ids %q and %q, want two different ones", a, c)
 		}
@@ -71,10 +71,10 @@ func TestRequestID(t *testing.T) {
 
 func TestRequestIDReachesHandlers(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{})
+	b := setup(t, &pinger{}, api.Config{})
 	var seen string
 	b.server.Echo().GET("/probe-id", func(c echo.Context) error {
-		seen = httpapi.RequestIDFromContext(c.Request().Context())
+		seen = api.RequestIDFromContext(c.Request().Context())
 		return c.NoContent(http.StatusNoContent)
 	})
 	rec := b.do(t, http.MethodGet, "/probe-id", http.Header{"X-Request-Id": {"ctx-id"}})
@@ -85,14 +85,14 @@ func TestRequestIDReachesHandlers(t *testing.T) {
 
 func TestRequestLog(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{})
+	b := setup(t, &pinger{}, api.Config{})
 	b.server.Echo().POST("/things/:id", func(c echo.Context) error {
 		return c.JSON(http.StatusCreated, map[string]string{"ok": "yes"})
 	})
 	req := httptest.NewRequest(http.MethodPost, "/things/secret-path-id?token=secret-query", strings.NewReader(`{"password":"secret-body"}`))
 	req.Header.Set("Authorization", "Bearer secret-token")
 	req.Header.Set("Cookie", "session=secret-cookie")
-	req.Header.Set(httpapi.HeaderRequestID, "log-me")
+	req.Header.Set(api.HeaderRequestID, "log-me")
 	rec := httptest.NewRecorder()
 	b.server.Handler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusCreated {
@@ -131,7 +131,7 @@ func TestRequestLog(t *testing.T) {
 
 func TestProbeRequestsLogAtDebug(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{})
+	b := setup(t, &pinger{}, api.Config{})
 	b.do(t, http.MethodGet, "/healthz", nil)
 	b.do(t, http.MethodGet, "/api/v1/health", nil)
 	levels := map[string]zapcore.Level{}
@@ -145,7 +145,7 @@ func TestProbeRequestsLogAtDebug(t *testing.T) {
 
 func TestPanicRecovery(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{})
+	b := setup(t, &pinger{}, api.Config{})
 	b.server.Echo().GET("/boom", func(echo.Context) error {
 		panic("secret internal state")
 	})
@@ -153,10 +153,10 @@ func TestPanicRecovery(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500", rec.Code)
 	}
-	if got := rec.Header().Get(httpapi.HeaderRequestID); got != "panic-1" {
+	if got := rec.Header().Get(api.HeaderRequestID); got != "panic-1" {
 		t.Errorf("X-Request-ID = %q, want panic-1", got)
 	}
-	body := decode[httpapi.ErrorBody](t, rec)
+	body := decode[api.ErrorBody](t, rec)
 	if body.Error.Code != "internal" || body.Error.Message != "Internal Server Error" || body.Error.RequestID != "panic-1" || len(body.Error.Details) != 0 {
 		t.Errorf("body = %+v", body)
 	}
@@ -231,7 +231,7 @@ func TestErrorBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, &pinger{}, httpapi.Config{})
+			b := setup(t, &pinger{}, api.Config{})
 			if tt.handler != nil {
 				b.server.Echo().GET("/fail", tt.handler)
 			}
@@ -242,7 +242,7 @@ func TestErrorBodies(t *testing.T) {
 			if strings.Contains(rec.Body.String(), "hunter2") {
 				t.Errorf("body leaks internals: %s", rec.Body)
 			}
-			body := decode[httpapi.ErrorBody](t, rec)
+			body := decode[api.ErrorBody](t, rec)
 			if body.Error.Message != tt.wantMsg || body.Error.RequestID != "err-1" || body.Error.Code == "" {
 				t.Errorf("body = %+v, want message %q", body, tt.wantMsg)
 			}
@@ -261,7 +261,7 @@ func TestErrorBodies(t *testing.T) {
 
 func TestUnmatchedRouteIsLoggedAsSuch(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{})
+	b := setup(t, &pinger{}, api.Config{})
 	b.do(t, http.MethodGet, "/users/alice@example.com/secrets", nil)
 	reqs := b.logs.FilterMessage("request").All()
 	if len(reqs) != 1 {

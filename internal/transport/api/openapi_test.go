@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -25,7 +25,7 @@ var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "p
 // loads it with kin-openapi.
 func fetchOpenAPI(t *testing.T, e *env) (*openapi3.T, map[string]any) {
 	t.Helper()
-	res := e.must(http.StatusOK, req{method: "GET", path: httpapi.OpenAPIPath})
+	res := e.must(http.StatusOK, req{method: "GET", path: api.OpenAPIPath})
 	if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("Content-Type = %q, want JSON", ct)
 	}
@@ -143,8 +143,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	if ts := schemas["Timestamp"].(map[string]any); ts["type"] != "string" || ts["format"] != "date-time" ||
-		!strings.Contains(fmt.Sprint(ts["description"]), httpapi.TimeLayout) {
-		t.Errorf("Timestamp = %v, want a date-time string naming %s", ts, httpapi.TimeLayout)
+		!strings.Contains(fmt.Sprint(ts["description"]), api.TimeLayout) {
+		t.Errorf("Timestamp = %v, want a date-time string naming %s", ts, api.TimeLayout)
 	}
 }
 
@@ -206,7 +206,7 @@ func checkOperation(t *testing.T, raw map[string]any, where, path string, op map
 	}
 	found := false
 	for _, p := range params {
-		if pm, _ := deref(raw, p); pm["name"] == httpapi.HeaderTenantID {
+		if pm, _ := deref(raw, p); pm["name"] == api.HeaderTenantID {
 			found = true
 		}
 	}
@@ -277,18 +277,18 @@ func deref(root map[string]any, v any) (map[string]any, error) {
 func TestOpenAPISchemasMatchDTOs(t *testing.T) {
 	t.Parallel()
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(httpapi.OpenAPIDocument())
+	doc, err := loader.LoadFromData(api.OpenAPIDocument())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, typ := range map[string]any{
-		"Asset": httpapi.AssetDTO{}, "Dependency": httpapi.DependencyDTO{}, "Workflow": httpapi.WorkflowDTO{},
-		"Run": httpapi.RunDTO{}, "Tenant": httpapi.TenantDTO{}, "APIKey": httpapi.APIKeyDTO{},
-		"LineageNode": httpapi.LineageNodeDTO{}, "Error": httpapi.ErrorBody{}, "ErrorDetail": httpapi.ErrorDetail{},
-		"StatusResponse": httpapi.StatusResponse{}, "HealthResponse": httpapi.HealthResponse{},
-		"AssetVersion": httpapi.AssetVersionDTO{}, "Field": httpapi.FieldDTO{}, "ColumnDependency": httpapi.ColumnEdgeDTO{},
-		"ColumnNode": httpapi.ColumnNodeDTO{}, "ColumnLineage": httpapi.ColumnLineageDTO{},
-		"Backfill": httpapi.BackfillDTO{}, "BackfillPartition": httpapi.BackfillPartitionDTO{}, "Partition": httpapi.PartitionDTO{},
+		"Asset": api.AssetDTO{}, "Dependency": api.DependencyDTO{}, "Workflow": api.WorkflowDTO{},
+		"Run": api.RunDTO{}, "Tenant": api.TenantDTO{}, "APIKey": api.APIKeyDTO{},
+		"LineageNode": api.LineageNodeDTO{}, "Error": api.ErrorBody{}, "ErrorDetail": api.ErrorDetail{},
+		"StatusResponse": api.StatusResponse{}, "HealthResponse": api.HealthResponse{},
+		"AssetVersion": api.AssetVersionDTO{}, "Field": api.FieldDTO{}, "ColumnDependency": api.ColumnEdgeDTO{},
+		"ColumnNode": api.ColumnNodeDTO{}, "ColumnLineage": api.ColumnLineageDTO{},
+		"Backfill": api.BackfillDTO{}, "BackfillPartition": api.BackfillPartitionDTO{}, "Partition": api.PartitionDTO{},
 	} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {
@@ -394,7 +394,7 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	call("/api/v1/assets", 409, req{method: "POST", path: "/api/v1/assets", key: k, body: map[string]any{"name": "clean"}})
 	call("/api/v1/assets", 422, req{method: "POST", path: "/api/v1/assets", key: k, body: map[string]any{"name": "x", "tags": []string{"a", "b"}, "asset_type": strings.Repeat("t", 101)}})
 	call("/api/v1/assets", 401, req{method: "GET", path: "/api/v1/assets"})
-	call("/api/v1/assets", 403, req{method: "GET", path: "/api/v1/assets", key: k, headers: map[string]string{httpapi.HeaderTenantID: e.b}})
+	call("/api/v1/assets", 403, req{method: "GET", path: "/api/v1/assets", key: k, headers: map[string]string{api.HeaderTenantID: e.b}})
 	call("/api/v1/assets", 400, req{method: "GET", path: "/api/v1/assets?limit=501", key: k})
 	call("/api/v1/assets", 200, req{method: "GET", path: "/api/v1/assets?limit=10&offset=0&q=r&owner=o&tag=x&asset_type=table", key: k})
 	call("/api/v1/assets/{asset}", 200, req{method: "GET", path: "/api/v1/assets/raw", key: k})
@@ -419,7 +419,7 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	call("/api/v1/workflows/{workflow}", 200, req{method: "PATCH", path: "/api/v1/workflows/nightly", key: k, body: map[string]any{"description": "d"}})
 	call("/api/v1/workflows/{workflow}/versions", 200, req{method: "GET", path: "/api/v1/workflows/nightly/versions", key: k})
 	trig := call("/api/v1/workflows/{workflow}/trigger", 202, req{method: "POST", path: "/api/v1/workflows/nightly/trigger", key: k,
-		headers: map[string]string{httpapi.HeaderIdempotencyKey: "k1"}})
+		headers: map[string]string{api.HeaderIdempotencyKey: "k1"}})
 	mat := call("/api/v1/materialize", 202, req{method: "POST", path: "/api/v1/materialize", key: k, body: map[string]any{"asset_name": "raw", "partition_key": "p1"}})
 	call("/api/v1/materialize", 422, req{method: "POST", path: "/api/v1/materialize", key: k, body: map[string]any{}})
 	call("/api/v1/materialize", 415, req{method: "POST", path: "/api/v1/materialize", key: k, body: "asset_name=raw", headers: map[string]string{"Content-Type": "text/plain"}})

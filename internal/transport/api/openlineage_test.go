@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"encoding/json"
@@ -24,7 +24,7 @@ import (
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // olFixtures holds copies of the OpenLineage test events (see its README).
@@ -82,7 +82,7 @@ func olEvent(runID, eventType string, at time.Time, job string, inputs, outputs 
 // OpenLineage runs are never dispatched anyway).
 func newOLEnv(t *testing.T, mode openlineage.Mode) *env {
 	t.Helper()
-	return newEnvFull(t, zap.NewNop(), false, httpapi.Config{}, mode)
+	return newEnvFull(t, zap.NewNop(), false, api.Config{}, mode)
 }
 
 // olDoc checks responses against the OpenAPI document.
@@ -139,7 +139,7 @@ type olResult struct {
 	WorkflowID *string   `json:"workflow_id"`
 	Warnings   []string  `json:"warnings"`
 	Error      *struct{} `json:"error"`
-	ErrorBody  *httpapi.ErrorDetail
+	ErrorBody  *api.ErrorDetail
 }
 
 func olFixtureFiles(t *testing.T) []string {
@@ -199,7 +199,7 @@ func TestOpenLineageAPI_Fixtures(t *testing.T) {
 					res := e.must(http.StatusUnprocessableEntity, r)
 					doc.check("/api/v1/lineage", "POST", res)
 					eb := res.errBody(t)
-					if eb.Code != httpapi.CodeInvalid || eb.Details[problem] == nil || !strings.Contains(eb.Message, "strict mode") {
+					if eb.Code != api.CodeInvalid || eb.Details[problem] == nil || !strings.Contains(eb.Message, "strict mode") {
 						t.Errorf("%s: error %+v, want validation_failed with details at %s", f, eb, problem)
 					}
 					continue
@@ -394,12 +394,12 @@ func TestOpenLineageAPI_Refusals(t *testing.T) {
 		e.must(http.StatusBadRequest, req{method: "POST", path: p, key: e.keyA, body: `{"eventTime": `})
 		e.must(http.StatusBadRequest, req{method: "POST", path: p, key: e.keyA, body: `{} {}`})
 		e.must(http.StatusBadRequest, req{method: "POST", path: p, key: e.keyA, body: " "})
-		huge := `[` + strings.Repeat(" ", httpapi.MaxLineageBodyBytes) + `]`
+		huge := `[` + strings.Repeat(" ", api.MaxLineageBodyBytes) + `]`
 		doc.check(p, "POST", e.must(http.StatusRequestEntityTooLarge, req{method: "POST", path: p, key: e.keyA, body: huge}))
 	}
 	e.must(http.StatusBadRequest, req{method: "POST", path: "/api/v1/lineage", key: e.keyA, body: []any{good}})
 	e.must(http.StatusBadRequest, req{method: "POST", path: "/api/v1/lineage/batch", key: e.keyA, body: good})
-	tooMany := make([]any, httpapi.MaxLineageBatch+1)
+	tooMany := make([]any, api.MaxLineageBatch+1)
 	for i := range tooMany {
 		tooMany[i] = map[string]any{}
 	}
@@ -439,14 +439,14 @@ func TestOpenLineageAPI_Refusals(t *testing.T) {
 			Index     int
 			OK        bool
 			Duplicate bool
-			Error     *httpapi.ErrorDetail
+			Error     *api.ErrorDetail
 		}
 	}
 	res.json(t, &out)
 	want := []struct {
 		ok   bool
 		code string
-	}{{true, ""}, {false, httpapi.CodeInvalid}, {false, httpapi.CodeInvalid}, {false, httpapi.CodeConflict}, {true, ""}}
+	}{{true, ""}, {false, api.CodeInvalid}, {false, api.CodeInvalid}, {false, api.CodeConflict}, {true, ""}}
 	if len(out.Results) != len(want) {
 		t.Fatalf("results %+v", out.Results)
 	}
@@ -475,11 +475,11 @@ func TestOpenLineageAPI_NotEnabled(t *testing.T) {
 	t.Parallel()
 	st := testdb.Open(t, testdb.Shared(t))
 	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Version: "test"})
+	srv, err := api.New(api.Config{}, api.Deps{DB: st, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: adminKey})
+	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL}
@@ -493,7 +493,7 @@ func TestOpenLineageAPI_NotEnabled(t *testing.T) {
 func TestOpenLineageAPI_SchemasMatchDTOs(t *testing.T) {
 	t.Parallel()
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(httpapi.OpenAPIDocument())
+	doc, err := loader.LoadFromData(api.OpenAPIDocument())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,8 +522,8 @@ func TestOpenLineageAPI_SchemasMatchDTOs(t *testing.T) {
 		return all, required
 	}
 	for name, typ := range map[string]any{
-		"LineageResult": httpapi.LineageResultDTO{}, "LineageBatchItem": httpapi.LineageBatchItemDTO{},
-		"LineageBatchResult": httpapi.LineageBatchDTO{}, "LineageEvents": httpapi.LineageEventsDTO{},
+		"LineageResult": api.LineageResultDTO{}, "LineageBatchItem": api.LineageBatchItemDTO{},
+		"LineageBatchResult": api.LineageBatchDTO{}, "LineageEvents": api.LineageEventsDTO{},
 	} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {

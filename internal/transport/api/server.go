@@ -1,8 +1,9 @@
-// Package httpapi owns Servo's HTTP surface: the Echo router with its
-// middleware (request ids, request logging, panic recovery, error bodies
-// that never show internals), the health endpoints, and an http.Server with
-// timeouts that shuts down gracefully.
-package httpapi
+// Package api owns Servo's HTTP API: the Echo router with its middleware
+// (request ids, request logging, panic recovery, error bodies that never
+// show internals, limits), the health endpoints, the /api/v1 handlers, and
+// an http.Server with timeouts that shuts down gracefully. The web console
+// (package console) is mounted on the same router by the caller.
+package api
 
 import (
 	"context"
@@ -125,7 +126,7 @@ type Server struct {
 // nil.
 func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.DB == nil {
-		return nil, errors.New("httpapi: a database Pinger is required")
+		return nil, errors.New("api: a database Pinger is required")
 	}
 	cfg.defaults()
 	lg := deps.Log
@@ -136,7 +137,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	m, err := newMetrics(deps.Pool)
 	if err != nil {
-		return nil, fmt.Errorf("httpapi: %w", err)
+		return nil, fmt.Errorf("api: %w", err)
 	}
 
 	e := echo.New()
@@ -154,7 +155,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/api/v1/health", h.health)
 	e.GET(MetricsPath, m.handler())
 	e.GET(OpenAPIPath, serveOpenAPI)
-	s.mountUI()
 
 	errLog, err := zap.NewStdLogAt(lg, zap.WarnLevel)
 	if err != nil {

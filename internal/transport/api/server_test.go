@@ -1,4 +1,4 @@
-package httpapi_test
+package api_test
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // running is a server serving on a loopback port.
@@ -101,7 +101,7 @@ func get(client *http.Client, url string) <-chan result {
 
 func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{ShutdownTimeout: 10 * time.Second})
+	b := setup(t, &pinger{}, api.Config{ShutdownTimeout: 10 * time.Second})
 	entered, release := make(chan struct{}), make(chan struct{})
 	b.server.Echo().GET("/slow", func(c echo.Context) error {
 		close(entered)
@@ -148,7 +148,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 
 func TestShutdownTimeoutCutsOffRequests(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{ShutdownTimeout: 100 * time.Millisecond})
+	b := setup(t, &pinger{}, api.Config{ShutdownTimeout: 100 * time.Millisecond})
 	entered := make(chan struct{})
 	b.server.Echo().GET("/stuck", func(c echo.Context) error {
 		close(entered)
@@ -178,7 +178,7 @@ func TestShutdownTimeoutCutsOffRequests(t *testing.T) {
 
 func TestReadHeaderTimeoutDropsSlowClients(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{ReadHeaderTimeout: 100 * time.Millisecond})
+	b := setup(t, &pinger{}, api.Config{ReadHeaderTimeout: 100 * time.Millisecond})
 	srv := serve(t, b)
 
 	conn, err := net.Dial("tcp", srv.addr)
@@ -208,7 +208,7 @@ func TestReadHeaderTimeoutDropsSlowClients(t *testing.T) {
 
 func TestReadyzFailsWhileDraining(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &pinger{}, httpapi.Config{ShutdownTimeout: 10 * time.Second})
+	b := setup(t, &pinger{}, api.Config{ShutdownTimeout: 10 * time.Second})
 	entered, release := make(chan struct{}), make(chan struct{})
 	b.server.Echo().GET("/hold", func(c echo.Context) error {
 		close(entered)
@@ -249,7 +249,7 @@ func TestListenAndServeReportsBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = ln.Close() }()
-	b := setup(t, &pinger{}, httpapi.Config{Addr: ln.Addr().String()})
+	b := setup(t, &pinger{}, api.Config{Addr: ln.Addr().String()})
 	err = b.server.ListenAndServe(context.Background())
 	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Errorf("ListenAndServe on a busy port = %v, want an error naming the address", err)

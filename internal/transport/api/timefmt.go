@@ -1,13 +1,16 @@
-package httpapi
+package api
 
 import (
 	"time"
+
+	"github.com/servo-data/servo/internal/transport/lineagefmt"
 )
 
 // TimeLayout is how every timestamp in a response is written: UTC with
 // microseconds and an explicit offset, which Python's
-// datetime.fromisoformat reads on 3.9 and later.
-const TimeLayout = "2006-01-02T15:04:05.000000+00:00"
+// datetime.fromisoformat reads on 3.9 and later. The streaming lineage
+// encoder writes the same layout, so it is defined there.
+const TimeLayout = lineagefmt.TimeLayout
 
 // Time is a timestamp written in TimeLayout.
 type Time struct{ time.Time }

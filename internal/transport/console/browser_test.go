@@ -1,4 +1,4 @@
-package httpapi_test
+package console_test
 
 import (
 	"context"
@@ -126,7 +126,7 @@ func TestConsoleServing(t *testing.T) {
 	}
 
 	// Anything else is a JSON 404, and nothing outside the console leaks.
-	for _, p := range []string{"/ui/nope.js", "/ui/../ui.go", "/ui/%2e%2e/ui.go", "/ui/ui/app.js", "/uix", "/ui/vendor/"} {
+	for _, p := range []string{"/ui/nope.js", "/ui/../console.go", "/ui/%2e%2e/console.go", "/ui/ui/app.js", "/uix", "/ui/vendor/"} {
 		e.must(http.StatusNotFound, req{method: "GET", path: p})
 	}
 }

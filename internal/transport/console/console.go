@@ -1,4 +1,8 @@
-package httpapi
+// Package console serves Servo's web console: hand-written HTML, CSS and ES
+// modules embedded in the binary, under a strict Content-Security-Policy.
+// The pages call the JSON API with the key the user signs in with; the
+// console itself needs none.
+package console
 
 import (
 	"crypto/sha256"
@@ -14,8 +18,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// UIPath is where the web console is served.
-const UIPath = "/ui/"
+// Path is where the web console is served.
+const Path = "/ui/"
 
 // uiCSP is the Content-Security-Policy of every console response: scripts,
 // styles, images and API calls only from the server itself, no inline
@@ -41,7 +45,7 @@ type uiAssets struct {
 func newUIAssets() *uiAssets {
 	files, err := fs.Sub(uiEmbedded, "ui")
 	if err != nil {
-		panic("httpapi: the embedded console: " + err.Error())
+		panic("console: the embedded console: " + err.Error())
 	}
 	u := &uiAssets{files: files, etags: map[string]string{}}
 	err = fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
@@ -57,25 +61,25 @@ func newUIAssets() *uiAssets {
 		return nil
 	})
 	if err != nil {
-		panic("httpapi: the embedded console: " + err.Error())
+		panic("console: the embedded console: " + err.Error())
 	}
 	return u
 }
 
-// mountUI registers the web console: GET /ui/* serves the embedded files
+// Mount registers the web console on e: GET /ui/* serves the embedded files
 // (index.html for /ui/) and /ui redirects to /ui/. The routes need no API
 // key; the pages call the API with the key the user signs in with. The
 // redirect is registered as the catch-all /ui* so that, like the file route,
 // it stays out of the API's route table: only the bare /ui redirects, and
 // anything else it catches (/uix) is 404.
-func (s *Server) mountUI() {
+func Mount(e *echo.Echo) {
 	u := newUIAssets()
-	s.echo.GET(UIPath+"*", u.serve)
-	s.echo.GET("/ui*", func(c echo.Context) error {
+	e.GET(Path+"*", u.serve)
+	e.GET("/ui*", func(c echo.Context) error {
 		if c.Param("*") != "" {
 			return echo.ErrNotFound
 		}
-		target := UIPath
+		target := Path
 		if q := c.Request().URL.RawQuery; q != "" {
 			target += "?" + q
 		}

@@ -1,14 +1,13 @@
-package httpapi
+package lineagefmt
 
 import (
 	"encoding/json"
 	"io"
-	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 
 	"github.com/servo-data/servo/internal/domain"
 )
@@ -18,23 +17,22 @@ import (
 // growing buffer, by reflection, before the first byte leaves; this writer
 // appends each node and edge by hand into a small buffer that it sends
 // whenever it fills. The bytes are exactly those encoding/json writes for
-// lineageResponse (a test holds the two together), strings included: a
-// string that is not plain printable ASCII is left to encoding/json itself.
+// the API's lineage answer (a test of the API package holds the two
+// together), strings included: a string that is not plain printable ASCII
+// is left to encoding/json itself.
+
+// TimeLayout is how the API writes every timestamp: UTC with microseconds
+// and an explicit offset.
+const TimeLayout = "2006-01-02T15:04:05.000000+00:00"
 
 // lineageChunk is the size at which the buffer is sent.
 const lineageChunk = 32 << 10
 
-// writeLineageJSON answers 200 with l as the JSON of lineageResponse.
-func writeLineageJSON(c echo.Context, l *domain.Lineage) error {
-	res := c.Response()
-	res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	res.WriteHeader(http.StatusOK)
-	return encodeLineage(res, l)
-}
-
-// encodeLineage writes l to w as json.Encoder.Encode writes
-// lineageResponse, final newline included.
-func encodeLineage(w io.Writer, l *domain.Lineage) error {
+// EncodeJSON writes l to w as json.Encoder.Encode writes the API's lineage
+// answer, final newline included: {"root", "nodes", "edges", "truncated"},
+// with assets and edges as the API writes them. It sends the bytes in
+// chunks as they fill and stops at the first write error, which it returns.
+func EncodeJSON(w io.Writer, l *domain.Lineage) error {
 	e := lineageEncoder{w: w, buf: make([]byte, 0, lineageChunk+4096)}
 	e.buf = append(e.buf, `{"root":`...)
 	e.buf = appendAsset(e.buf, &l.Root)
@@ -97,7 +95,7 @@ func (e *lineageEncoder) flush() {
 	e.buf = e.buf[:0]
 }
 
-// appendAsset appends the JSON of assetDTO(a).
+// appendAsset appends the JSON of the API's asset answer for a.
 func appendAsset(b []byte, a *domain.Asset) []byte {
 	b = append(b, `{"id":`...)
 	b = appendUUID(b, a.ID)
@@ -138,13 +136,13 @@ func appendAsset(b []byte, a *domain.Asset) []byte {
 		b = append(b, raw...)
 	}
 	b = append(b, `,"created_at":`...)
-	b = appendTime(b, T(a.CreatedAt))
+	b = appendTime(b, a.CreatedAt)
 	b = append(b, `,"updated_at":`...)
-	b = appendTime(b, T(a.UpdatedAt))
+	b = appendTime(b, a.UpdatedAt)
 	return append(b, '}')
 }
 
-// appendEdge appends the JSON of dependencyDTO(d).
+// appendEdge appends the JSON of the API's dependency answer for d.
 func appendEdge(b []byte, d *domain.AssetDependency) []byte {
 	b = append(b, `{"id":`...)
 	b = appendUUID(b, d.ID)
@@ -157,18 +155,19 @@ func appendEdge(b []byte, d *domain.AssetDependency) []byte {
 	b = append(b, `,"dependency_type":`...)
 	b = appendString(b, string(d.DependencyType))
 	b = append(b, `,"created_at":`...)
-	b = appendTime(b, T(d.CreatedAt))
+	b = appendTime(b, d.CreatedAt)
 	return append(b, '}')
 }
 
-// appendTime appends t in TimeLayout, quoted, as Time.MarshalJSON does
-// (years 0-9999; others take MarshalJSON itself).
-func appendTime(b []byte, t Time) []byte {
+// appendTime appends t in TimeLayout, quoted, as the API's timestamps are
+// written (years 0-9999 digit by digit; others through time.AppendFormat).
+func appendTime(b []byte, t time.Time) []byte {
 	u := t.UTC()
 	year, month, day := u.Date()
 	if year < 0 || year > 9999 {
-		raw, _ := t.MarshalJSON()
-		return append(b, raw...)
+		b = append(b, '"')
+		b = u.AppendFormat(b, TimeLayout)
+		return append(b, '"')
 	}
 	hour, minute, sec := u.Clock()
 	b = append(b, '"')

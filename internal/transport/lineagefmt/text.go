@@ -1,49 +1,16 @@
-package httpapi
+// Package lineagefmt renders a lineage answer (domain.Lineage) in the
+// formats the API offers: Graphviz DOT, a Mermaid flowchart, and the JSON
+// of the lineage answer written as a stream.
+package lineagefmt
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 
 	"github.com/servo-data/servo/internal/domain"
 )
-
-// Lineage answer formats, chosen with ?format= on the lineage route.
-const (
-	lineageFormatJSON    = "json"
-	lineageFormatDOT     = "dot"
-	lineageFormatMermaid = "mermaid"
-)
-
-// Content types of the text formats of a lineage answer.
-const (
-	mimeGraphviz = "text/vnd.graphviz; charset=utf-8"
-	mimeMermaid  = echo.MIMETextPlainCharsetUTF8
-)
-
-// lineageFormat reads ?format=: json (the default), dot or mermaid.
-func lineageFormat(c echo.Context) (string, error) {
-	switch f := c.QueryParam("format"); f {
-	case "", lineageFormatJSON:
-		return lineageFormatJSON, nil
-	case lineageFormatDOT, lineageFormatMermaid:
-		return f, nil
-	default:
-		return "", badRequest("query parameter \"format\" must be json, dot or mermaid", map[string]any{"format": "unknown format"})
-	}
-}
-
-// writeLineageText answers with l as Graphviz DOT or as a Mermaid
-// flowchart.
-func writeLineageText(c echo.Context, format string, l *domain.Lineage) error {
-	if format == lineageFormatDOT {
-		return c.Blob(http.StatusOK, mimeGraphviz, []byte(lineageDOT(l)))
-	}
-	return c.Blob(http.StatusOK, mimeMermaid, []byte(lineageMermaid(l)))
-}
 
 // lineageAssets lists the root and then the reached nodes, each once, in
 // the order of the answer.
@@ -70,12 +37,12 @@ var dotEdgeStyle = map[domain.DependencyType]string{
 	domain.DependencyControl:  `style=dotted, color="#ea580c"`,
 }
 
-// lineageDOT renders a lineage answer as a Graphviz digraph laid out left
+// DOT renders a lineage answer as a Graphviz digraph laid out left
 // to right. Nodes are identified by asset id and labelled by name (an
 // asset of the tenant and a global one may share a name); the root is
 // drawn bold; each edge carries its type as a label and a style: data
 // solid, metadata dashed, control dotted.
-func lineageDOT(l *domain.Lineage) string {
+func DOT(l *domain.Lineage) string {
 	var b strings.Builder
 	b.WriteString("digraph lineage {\n")
 	b.WriteString("  rankdir=LR;\n")
@@ -137,11 +104,11 @@ var mermaidArrow = map[domain.DependencyType]string{
 	domain.DependencyControl:  "==>",
 }
 
-// lineageMermaid renders a lineage answer as a Mermaid flowchart laid out
+// Mermaid renders a lineage answer as a Mermaid flowchart laid out
 // left to right. Nodes get the ids n0 (the root), n1, ... in the order of
 // the answer and their asset names as quoted labels; data edges are solid
 // arrows, metadata edges dotted and control edges thick.
-func lineageMermaid(l *domain.Lineage) string {
+func Mermaid(l *domain.Lineage) string {
 	assets := lineageAssets(l)
 	ids := make(map[uuid.UUID]string, len(assets))
 	var b strings.Builder

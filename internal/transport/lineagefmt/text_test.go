@@ -1,4 +1,4 @@
-package httpapi
+package lineagefmt
 
 import (
 	"math/rand/v2"
@@ -162,7 +162,7 @@ func testLineage() *domain.Lineage {
 func TestLineageDOT(t *testing.T) {
 	t.Parallel()
 	l := testLineage()
-	got := lineageDOT(l)
+	got := DOT(l)
 	lines := strings.Split(strings.TrimSpace(got), "\n")
 	if lines[0] != "digraph lineage {" || lines[len(lines)-1] != "}" || !strings.Contains(got, "rankdir=LR;") {
 		t.Fatalf("not a left-to-right digraph:\n%s", got)
@@ -188,7 +188,7 @@ func TestLineageDOT(t *testing.T) {
 func TestLineageMermaid(t *testing.T) {
 	t.Parallel()
 	l := testLineage()
-	got := lineageMermaid(l)
+	got := Mermaid(l)
 	for _, want := range []string{
 		"flowchart LR\n",
 		"  n0[\"mart.revenue\"]\n",
@@ -206,7 +206,7 @@ func TestLineageMermaid(t *testing.T) {
 	}
 	// A node listed twice (the root among the nodes) is written once.
 	l.Nodes = append(l.Nodes, domain.LineageNode{Asset: l.Root, Depth: 1, Direction: domain.Upstream})
-	if n := strings.Count(lineageMermaid(l), "[\"mart.revenue\"]"); n != 1 {
+	if n := strings.Count(Mermaid(l), "[\"mart.revenue\"]"); n != 1 {
 		t.Errorf("the root is written %d times", n)
 	}
 }
