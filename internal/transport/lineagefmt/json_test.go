@@ -106,7 +106,7 @@ func (w *failAfter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestEncodeLineage_StopsOnWriteError(t *testing.T) {
+func TestEncodeJSON_StopsOnWriteError(t *testing.T) {
 	t.Parallel()
 	w := &failAfter{n: lineageChunk}
 	if err := EncodeJSON(w, bigLineage(3000)); err == nil {
