@@ -46,7 +46,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // noisyServerEnv, set to the pool size, makes this binary run the
@@ -116,9 +116,9 @@ func noisyServer(pool string) error {
 		return err
 	}
 	defer func() { _ = rt.Stop(2 * time.Second) }()
-	srv, err := httpapi.New(httpapi.Config{
+	srv, err := api.New(api.Config{
 		RequestTimeout: cfg.HTTP.RequestTimeout, TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
-	}, httpapi.Deps{DB: store, Log: log, Version: "bench"})
+	}, api.Deps{DB: store, Log: log, Version: "bench"})
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func noisyServer(pool string) error {
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{OpenLineage: ol})
+	srv.MountAPI(svc, api.APIOptions{OpenLineage: ol})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -262,7 +262,7 @@ func bigEvent(size int) []byte {
 // memoryRow sends eight 10 MiB events at once, one per tenant, each until
 // it is stored, and reports the child's peak resident memory.
 func (n *noisy) memoryRow(ctx context.Context) (row, error) {
-	size := httpapi.MaxLineageBodyBytes - 4096
+	size := api.MaxLineageBodyBytes - 4096
 	if n.e.o.Short && os.Getenv("SERVO_BENCH_NOISY_FULL_EVENTS") == "" {
 		size = 1 << 20
 	}

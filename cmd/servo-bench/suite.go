@@ -25,7 +25,7 @@ import (
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // options configure one run of the suite.
@@ -141,11 +141,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 
-	srv, err := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0"}, httpapi.Deps{DB: store, Pool: store, Log: log, Version: "bench"})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0"}, api.Deps{DB: store, Pool: store, Log: log, Version: "bench"})
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{Backfills: rt.Backfills()})
+	srv.MountAPI(svc, api.APIOptions{Backfills: rt.Backfills()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
 	"github.com/servo-data/servo/internal/testutil"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // TestBackfillsCLI drives `servo backfills` against a server: create with
@@ -45,11 +45,11 @@ func TestBackfillsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: store})
+	srv, err := api.New(api.Config{}, api.Deps{DB: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{Backfills: rt.Backfills()})
+	srv.MountAPI(svc, api.APIOptions{Backfills: rt.Backfills()})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	tenant := testdb.TenantID("cli")

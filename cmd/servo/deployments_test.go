@@ -35,7 +35,7 @@ import (
 
 	"github.com/servo-data/servo/internal/config"
 	"github.com/servo-data/servo/internal/deploycheck"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // imageRepo is the image every Servo container runs.
@@ -43,14 +43,14 @@ const imageRepo = "ghcr.io/servo-data/servo"
 
 // The health endpoints: /healthz answers while the process runs and never
 // touches the database; /readyz answers 503 while the database does not
-// answer or the server drains (internal/transport/http/health.go).
+// answer or the server drains (internal/transport/api/health.go).
 const (
 	livenessPath  = "/healthz"
 	readinessPath = "/readyz"
 )
 
 // serverPingTimeout is how long /readyz waits for the database: the default
-// of httpapi.Config.PingTimeout, which serve does not change.
+// of api.Config.PingTimeout, which serve does not change.
 const serverPingTimeout = 2 * time.Second
 
 // servoCommands is the command line of the real servo binary, read from
@@ -129,7 +129,7 @@ type serverFacts struct {
 }
 
 var facts = sync.OnceValues(func() (*serverFacts, error) {
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: stubDB{}, Pool: stubDB{}, Version: "test"})
+	srv, err := api.New(api.Config{}, api.Deps{DB: stubDB{}, Pool: stubDB{}, Version: "test"})
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,9 @@ var facts = sync.OnceValues(func() (*serverFacts, error) {
 	// One request first, so that the request metrics have a sample to show.
 	srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, livenessPath, nil))
 	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, httpapi.MetricsPath, nil))
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, api.MetricsPath, nil))
 	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("GET %s = %d", httpapi.MetricsPath, rec.Code)
+		return nil, fmt.Errorf("GET %s = %d", api.MetricsPath, rec.Code)
 	}
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
 		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {

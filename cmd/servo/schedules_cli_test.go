@@ -13,7 +13,7 @@ import (
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // TestSchedulesCLI drives servo schedules against a real server on SQLite.
@@ -21,11 +21,11 @@ func TestSchedulesCLI(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenSQLite(t)
 	svc := service.New(st)
-	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop()})
+	srv, err := api.New(api.Config{}, api.Deps{DB: st, Log: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{Schedules: schedule.New(st, svc, nil)})
+	srv.MountAPI(svc, api.APIOptions{Schedules: schedule.New(st, svc, nil)})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	key, _, err := svc.CreateAPIKey(domain.WithSystem(context.Background()), service.CreateAPIKeyInput{TenantID: "cli", CreateTenant: true})

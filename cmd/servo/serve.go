@@ -12,7 +12,8 @@ import (
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
-	httpapi "github.com/servo-data/servo/internal/transport/http"
+	"github.com/servo-data/servo/internal/transport/api"
+	"github.com/servo-data/servo/internal/transport/console"
 	"github.com/servo-data/servo/migrations"
 )
 
@@ -78,17 +79,18 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	if isolation == runtime.IsolationOff {
 		isolation = ""
 	}
-	srv, err := httpapi.New(
-		httpapi.Config{
+	srv, err := api.New(
+		api.Config{
 			Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout, RequestTimeout: cfg.HTTP.RequestTimeout,
 			RateLimit: float64(cfg.HTTP.RateLimit), RateBurst: cfg.HTTP.RateBurst,
 			TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
 		},
-		httpapi.Deps{DB: store, Pool: store, Log: log, Version: buildVersion(), StepIsolation: isolation},
+		api.Deps{DB: store, Pool: store, Log: log, Version: buildVersion(), StepIsolation: isolation},
 	)
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)
 	}
+	console.Mount(srv.Echo())
 	if cfg.Auth.AdminKey == "" {
 		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
 	}
@@ -114,7 +116,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		}
 		defer stopTicker()
 	}
-	srv.MountAPI(svc, httpapi.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol,
+	srv.MountAPI(svc, api.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol,
 		Backfills: rt.Backfills(), Schedules: orch.sched, Freshness: orch.fresh, Automations: orch.auto})
 	return srv.ListenAndServe(ctx)
 }
