@@ -33,15 +33,21 @@ func normalizeLineage(q *domain.LineageQuery) error {
 // Lineage answers q: the ancestors (upstream, through the edges entering
 // each node) and descendants (downstream, through the edges leaving it) of
 // q.Root, never siblings, each once at its shortest distance, within
-// q.MaxDepth hops. The walk is one query whatever its depth or width
-// (repository LineageWalk); a cycle cannot make it loop, and past
-// MaxLineageNodes nodes it stops and sets Truncated. Nodes come in order of
-// depth, upstream before downstream, then by name; edges oldest first.
+// q.MaxDepth hops. The walk is breadth first (walk below): one repository
+// round trip per level, whatever its width, and one for the rows; a cycle
+// cannot make it loop, and past MaxLineageNodes nodes it stops and sets
+// Truncated. Nodes come in order of depth, upstream before downstream, then
+// by name; edges oldest first.
 func (s *Service) Lineage(ctx context.Context, q domain.LineageQuery) (*domain.Lineage, error) {
+	return s.lineage(ctx, q, domain.MaxLineageNodes)
+}
+
+// lineage is Lineage with a node cap of maxNodes.
+func (s *Service) lineage(ctx context.Context, q domain.LineageQuery, maxNodes int) (*domain.Lineage, error) {
 	if err := normalizeLineage(&q); err != nil {
 		return nil, err
 	}
-	l, err := s.store.LineageWalk(ctx, q, domain.MaxLineageNodes)
+	l, err := walkLineage(ctx, s.store, q, maxNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -63,5 +69,8 @@ func (s *Service) Lineage(ctx context.Context, q domain.LineageQuery) (*domain.L
 		}
 		return bytes.Compare(a.ID[:], b.ID[:])
 	})
+	// A cycle can bring one edge to the walk from both of its ends (at
+	// different levels); sorted, the copies are neighbours.
+	l.Edges = slices.CompactFunc(l.Edges, func(a, b domain.AssetDependency) bool { return a.ID == b.ID })
 	return l, nil
 }
