@@ -25,8 +25,10 @@ import (
 //     on a tie. The root is never a node, even when a cycle comes back to it.
 //   - The nodes kept are the first maxNodes in the order (depth, upstream
 //     before downstream, id). A level that would go past maxNodes is cut to
-//     fit, Truncated is set and the walk stops; a walk that fills the cap
-//     exactly reads one more level to know whether it was cut.
+//     fit, Truncated is set and the walk stops, after one more read (short
+//     of the depth limit) of the edges of the level's kept nodes, for those
+//     that join nodes of the answer. A walk that fills the cap exactly reads
+//     one more level to know whether it was cut.
 //   - The edges reported are those the walk followed from the root, or from
 //     a node in the direction it is reported in (leaving a downstream node,
 //     entering an upstream one), whose other end is in the answer.
@@ -75,7 +77,10 @@ type lineageWalk struct {
 	keptEnd  int                 // nodes[1:keptEnd] are kept
 	edges    []domain.AssetDependency
 	ends     []walkEdge // ends[i] describes edges[i]
-	cut      bool
+	// cut is the depth of the level the cap cut, 0 if none; the level's
+	// nodes start at cutStart.
+	cut      int32
+	cutStart int
 }
 
 // walkLineage walks from q.Root (normalized) by the rules above, with at
@@ -94,22 +99,37 @@ func walkLineage(ctx context.Context, store domain.LineageRepository, q domain.L
 	w.index[q.Root] = 0
 	w.keptEnd = 1
 	var nextDown, nextUp []uuid.UUID
-	for depth := int32(1); depth <= int32(q.MaxDepth) && (len(down) > 0 || len(up) > 0) && !w.cut; depth++ {
+	for depth := int32(1); depth <= int32(q.MaxDepth) && (len(down) > 0 || len(up) > 0) && w.cut == 0; depth++ {
 		var err error
-		nextDown, nextUp, err = w.level(ctx, depth, down, up, nextDown[:0], nextUp[:0])
+		nextDown, nextUp, err = w.level(ctx, depth, down, up, nextDown[:0], nextUp[:0], false)
 		if err != nil {
 			return nil, err
 		}
 		down, nextDown = nextDown, down
 		up, nextUp = nextUp, up
 	}
+	if w.cut > 0 && w.cut < int32(q.MaxDepth) {
+		// The edges of the cut level's kept nodes, each from its own side.
+		down, up = down[:0], up[:0]
+		for i := w.cutStart; i < w.keptEnd; i++ {
+			if _, dir := w.nodes[i].depth(); dir == domain.Downstream {
+				down = append(down, w.nodes[i].id)
+			} else {
+				up = append(up, w.nodes[i].id)
+			}
+		}
+		if _, _, err := w.level(ctx, w.cut+1, down, up, nil, nil, true); err != nil {
+			return nil, err
+		}
+	}
 	return w.answer(ctx)
 }
 
 // level walks one level: it reads the edges of both frontiers (nodes at
 // depth-1), records the nodes they reach and appends to nextDown and
-// nextUp those that are new to each walk.
-func (w *lineageWalk) level(ctx context.Context, depth int32, down, up, nextDown, nextUp []uuid.UUID) ([]uuid.UUID, []uuid.UUID, error) {
+// nextUp those that are new to each walk. A closing level (after a cut)
+// only records the edges: the nodes they reach are not in the answer.
+func (w *lineageWalk) level(ctx context.Context, depth int32, down, up, nextDown, nextUp []uuid.UUID, closing bool) ([]uuid.UUID, []uuid.UUID, error) {
 	from := len(w.edges)
 	var err error
 	w.edges, err = w.store.LineageEdges(ctx, domain.EdgeQuery{DownstreamOf: down, UpstreamOf: up, Types: w.q.Types}, w.edges)
@@ -132,6 +152,10 @@ func (w *lineageWalk) level(ctx context.Context, depth int32, down, up, nextDown
 				end.via |= viaUp
 			}
 		}
+		if closing {
+			w.ends = append(w.ends, end)
+			continue
+		}
 		if end.via&viaDown != 0 {
 			if end.down < 0 {
 				end.down = w.add(e.DownstreamAssetID)
@@ -151,6 +175,9 @@ func (w *lineageWalk) level(ctx context.Context, depth int32, down, up, nextDown
 			}
 		}
 		w.ends = append(w.ends, end)
+	}
+	if closing {
+		return nil, nil, nil
 	}
 	kept := w.keptEnd - 1
 	fresh := w.nodes[levelStart:]
@@ -174,7 +201,7 @@ func (w *lineageWalk) level(ctx context.Context, depth int32, down, up, nextDown
 			w.ends[i].up, w.ends[i].down = w.pos(w.edges[i].UpstreamAssetID), w.pos(w.edges[i].DownstreamAssetID)
 		}
 		w.keptEnd = levelStart + (w.maxNodes - kept)
-		w.cut = true
+		w.cut, w.cutStart = depth, levelStart
 		return nextDown, nextUp, nil
 	}
 	w.keptEnd = len(w.nodes)
@@ -208,7 +235,7 @@ func (w *lineageWalk) answer(ctx context.Context) (*domain.Lineage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &domain.Lineage{Nodes: make([]domain.LineageNode, 0, len(assets)), Truncated: w.cut}
+	out := &domain.Lineage{Nodes: make([]domain.LineageNode, 0, len(assets)), Truncated: w.cut > 0}
 	foundRoot := false
 	for i := range assets {
 		n, ok := w.index[assets[i].ID]

@@ -260,6 +260,38 @@ func TestLineageWalkCap(t *testing.T) {
 	})
 }
 
+// TestLineageWalkCapEdgesOfTheCutLevel: when the cap cuts a level short of
+// the depth limit, the edges that leave its kept nodes towards nodes of the
+// answer are still reported, as they are when the level is not cut.
+//
+//	r -> a -> n1, n2, n3;  s0 -> s1 (the two smallest ids of n1..n3)
+func TestLineageWalkCapEdgesOfTheCutLevel(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		svc, tn, _ := setup(t, b)
+		r, a := tn.asset("r"), tn.asset("a")
+		tn.edge(r, a)
+		level2 := []*domain.Asset{tn.asset("n1"), tn.asset("n2"), tn.asset("n3")}
+		for _, n := range level2 {
+			tn.edge(a, n)
+		}
+		slices.SortFunc(level2, func(x, y *domain.Asset) int { return bytes.Compare(x.ID[:], y.ID[:]) })
+		s0, s1 := level2[0], level2[1]
+		tn.edge(s0, s1)
+		nodes := map[string]string{"a": "downstream@1", s0.Name: "downstream@2", s1.Name: "downstream@2"}
+		for _, tc := range []lineageCase{
+			{"depth 5", domain.LineageQuery{Root: r.ID, Direction: domain.Downstream, MaxDepth: 5},
+				nodes, sorted("r->a", "a->"+s0.Name, "a->"+s1.Name, s0.Name+"->"+s1.Name)},
+			{"depth 2: the cut level is the last", domain.LineageQuery{Root: r.ID, Direction: domain.Downstream, MaxDepth: 2},
+				nodes, sorted("r->a", "a->"+s0.Name, "a->"+s1.Name)},
+		} {
+			l, err := svc.LineageCapped(tn.ctx, tc.q, 3)
+			mustOK(t, err)
+			checkLineage(t, l, tc, true)
+		}
+	})
+}
+
 func sorted(s ...string) []string {
 	slices.Sort(s)
 	return s
