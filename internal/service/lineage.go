@@ -1,11 +1,7 @@
 package service
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -47,30 +43,5 @@ func (s *Service) lineage(ctx context.Context, q domain.LineageQuery, maxNodes i
 	if err := normalizeLineage(&q); err != nil {
 		return nil, err
 	}
-	l, err := walkLineage(ctx, s.store, q, maxNodes)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(l.Nodes, func(a, b domain.LineageNode) int {
-		if c := cmp.Compare(a.Depth, b.Depth); c != 0 {
-			return c
-		}
-		if a.Direction != b.Direction {
-			return -strings.Compare(string(a.Direction), string(b.Direction)) // upstream before downstream
-		}
-		if c := strings.Compare(a.Asset.Name, b.Asset.Name); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.Asset.ID[:], b.Asset.ID[:])
-	})
-	slices.SortFunc(l.Edges, func(a, b domain.AssetDependency) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.ID[:], b.ID[:])
-	})
-	// A cycle can bring one edge to the walk from both of its ends (at
-	// different levels); sorted, the copies are neighbours.
-	l.Edges = slices.CompactFunc(l.Edges, func(a, b domain.AssetDependency) bool { return a.ID == b.ID })
-	return l, nil
+	return walkLineage(ctx, s.store, q, maxNodes)
 }

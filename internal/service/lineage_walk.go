@@ -2,8 +2,12 @@ package service
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -81,24 +85,62 @@ type lineageWalk struct {
 	// nodes start at cutStart.
 	cut      int32
 	cutStart int
+
+	// Scratch reused by the next walk (walkPool): frontiers, the ids and
+	// rows read, the sort keys of the answer.
+	frontiers [4][]uuid.UUID
+	ids       []uuid.UUID
+	assets    []domain.Asset
+	nodeKeys  []nodeKey
+	edgeKeys  []edgeKey
+}
+
+// walkPool keeps the walks' buffers from one request to the next: a walk
+// of thousands of nodes would otherwise grow its map and slices anew, and
+// clear every grown array, each time.
+var walkPool = sync.Pool{New: func() any { return &lineageWalk{index: make(map[uuid.UUID]int32, 64)} }}
+
+// maxPooledEdges bounds the edge buffer a walk hands back to walkPool.
+const maxPooledEdges = 1 << 16
+
+// release hands w back to walkPool, unless its buffers grew very large.
+func (w *lineageWalk) release() {
+	if cap(w.edges) > maxPooledEdges {
+		return
+	}
+	w.store = nil
+	w.q = domain.LineageQuery{}
+	clear(w.index)
+	w.nodes, w.edges, w.ends = w.nodes[:0], w.edges[:0], w.ends[:0]
+	w.ids, w.nodeKeys, w.edgeKeys = w.ids[:0], w.nodeKeys[:0], w.edgeKeys[:0]
+	// Asset rows hold pointers into the previous answer: drop them.
+	clear(w.assets)
+	w.assets = w.assets[:0]
+	for i := range w.frontiers {
+		w.frontiers[i] = w.frontiers[i][:0]
+	}
+	w.cut, w.cutStart, w.keptEnd = 0, 0, 0
+	walkPool.Put(w)
 }
 
 // walkLineage walks from q.Root (normalized) by the rules above, with at
 // most maxNodes nodes.
 func walkLineage(ctx context.Context, store domain.LineageRepository, q domain.LineageQuery, maxNodes int) (*domain.Lineage, error) {
-	w := &lineageWalk{store: store, q: q, maxNodes: maxNodes, index: make(map[uuid.UUID]int32, 64)}
+	w := walkPool.Get().(*lineageWalk)
+	defer w.release()
+	w.store, w.q, w.maxNodes = store, q, maxNodes
 	root := walkNode{id: q.Root, down: -1, up: -1}
-	var down, up []uuid.UUID
+	down, up, nextDown, nextUp := w.frontiers[0][:0], w.frontiers[1][:0], w.frontiers[2][:0], w.frontiers[3][:0]
+	defer func() { w.frontiers = [4][]uuid.UUID{down, up, nextDown, nextUp} }()
 	if q.Direction != domain.Upstream {
-		root.down, down = 0, []uuid.UUID{q.Root}
+		root.down, down = 0, append(down, q.Root)
 	}
 	if q.Direction != domain.Downstream {
-		root.up, up = 0, []uuid.UUID{q.Root}
+		root.up, up = 0, append(up, q.Root)
 	}
 	w.nodes = append(w.nodes, root)
 	w.index[q.Root] = 0
 	w.keptEnd = 1
-	var nextDown, nextUp []uuid.UUID
 	for depth := int32(1); depth <= int32(q.MaxDepth) && (len(down) > 0 || len(up) > 0) && w.cut == 0; depth++ {
 		var err error
 		nextDown, nextUp, err = w.level(ctx, depth, down, up, nextDown[:0], nextUp[:0], false)
@@ -118,7 +160,7 @@ func walkLineage(ctx context.Context, store domain.LineageRepository, q domain.L
 				up = append(up, w.nodes[i].id)
 			}
 		}
-		if _, _, err := w.level(ctx, w.cut+1, down, up, nil, nil, true); err != nil {
+		if _, _, err := w.level(ctx, w.cut+1, down, up, nextDown[:0], nextUp[:0], true); err != nil {
 			return nil, err
 		}
 	}
@@ -224,21 +266,74 @@ func (w *lineageWalk) add(id uuid.UUID) int32 {
 	return n
 }
 
-// answer reads the rows of the root and the kept nodes and assembles the
-// lineage: nodes and edges in no particular order.
-func (w *lineageWalk) answer(ctx context.Context) (*domain.Lineage, error) {
-	ids := make([]uuid.UUID, w.keptEnd)
-	for i := range ids {
-		ids[i] = w.nodes[i].id
+// nodeKey is a node of the answer in the order the answer lists them:
+// depth, upstream before downstream, name, id.
+type nodeKey struct {
+	depth int32
+	down  bool
+	asset int32 // position in the rows read
+	name  string
+	id    uuid.UUID
+}
+
+func compareNodeKeys(a, b nodeKey) int {
+	if a.depth != b.depth {
+		return cmp.Compare(a.depth, b.depth)
 	}
-	assets, err := w.store.LineageAssets(ctx, ids, make([]domain.Asset, 0, len(ids)))
+	if a.down != b.down {
+		if b.down {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
+}
+
+// edgeKey is an edge of the answer in the order the answer lists them:
+// oldest first, then by id (as two big-endian halves).
+type edgeKey struct {
+	sec    int64
+	nsec   int32
+	edge   int32 // position in edges
+	hi, lo uint64
+}
+
+func compareEdgeKeys(a, b edgeKey) int {
+	if a.sec != b.sec {
+		return cmp.Compare(a.sec, b.sec)
+	}
+	if a.nsec != b.nsec {
+		return cmp.Compare(a.nsec, b.nsec)
+	}
+	if a.hi != b.hi {
+		return cmp.Compare(a.hi, b.hi)
+	}
+	return cmp.Compare(a.lo, b.lo)
+}
+
+// answer reads the rows of the root and the kept nodes and assembles the
+// lineage in its order: nodes by depth, upstream before downstream, name
+// and id; edges oldest first, then by id, each once. The sorts run on
+// small keys, and the answer's slices are allocated once at their size.
+func (w *lineageWalk) answer(ctx context.Context) (*domain.Lineage, error) {
+	w.ids = w.ids[:0]
+	for i := range w.keptEnd {
+		w.ids = append(w.ids, w.nodes[i].id)
+	}
+	var err error
+	w.assets, err = w.store.LineageAssets(ctx, w.ids, slices.Grow(w.assets[:0], len(w.ids)))
 	if err != nil {
 		return nil, err
 	}
-	out := &domain.Lineage{Nodes: make([]domain.LineageNode, 0, len(assets)), Truncated: w.cut > 0}
+	out := &domain.Lineage{Truncated: w.cut > 0}
 	foundRoot := false
-	for i := range assets {
-		n, ok := w.index[assets[i].ID]
+	keys := w.nodeKeys[:0]
+	for i := range w.assets {
+		a := &w.assets[i]
+		n, ok := w.index[a.ID]
 		if !ok || int(n) >= w.keptEnd {
 			continue
 		}
@@ -248,17 +343,28 @@ func (w *lineageWalk) answer(ctx context.Context) (*domain.Lineage, error) {
 		}
 		node.found = true
 		if n == 0 {
-			out.Root, foundRoot = assets[i], true
+			out.Root, foundRoot = *a, true
 			continue
 		}
 		depth, dir := node.depth()
-		out.Nodes = append(out.Nodes, domain.LineageNode{Asset: assets[i], Depth: depth, Direction: dir})
+		keys = append(keys, nodeKey{depth: int32(depth), down: dir == domain.Downstream, asset: int32(i), name: a.Name, id: a.ID})
 	}
+	w.nodeKeys = keys
 	if !foundRoot {
 		return nil, errNotFound("asset")
 	}
-	// Keep, in place, the edges followed from the root or from a node in
-	// its reported direction, both ends in the answer.
+	slices.SortFunc(keys, compareNodeKeys)
+	out.Nodes = make([]domain.LineageNode, len(keys))
+	for i, k := range keys {
+		dir := domain.Upstream
+		if k.down {
+			dir = domain.Downstream
+		}
+		out.Nodes[i] = domain.LineageNode{Asset: w.assets[k.asset], Depth: int(k.depth), Direction: dir}
+	}
+
+	// The edges followed from the root or from a node in its reported
+	// direction, both ends in the answer.
 	in := func(n int32) bool { return n == 0 || (n > 0 && int(n) < w.keptEnd && w.nodes[n].found) }
 	from := func(n int32, dir domain.Direction) bool {
 		if n == 0 {
@@ -270,17 +376,24 @@ func (w *lineageWalk) answer(ctx context.Context) (*domain.Lineage, error) {
 		_, d := w.nodes[n].depth()
 		return d == dir
 	}
-	edges := w.edges[:0]
-	for i, e := range w.edges {
+	ekeys := w.edgeKeys[:0]
+	for i := range w.edges {
 		end := w.ends[i]
 		if (end.via&viaDown != 0 && from(end.up, domain.Downstream) && in(end.down)) ||
 			(end.via&viaUp != 0 && from(end.down, domain.Upstream) && in(end.up)) {
-			edges = append(edges, e)
+			e := &w.edges[i]
+			ekeys = append(ekeys, edgeKey{sec: e.CreatedAt.Unix(), nsec: int32(e.CreatedAt.Nanosecond()), edge: int32(i),
+				hi: binary.BigEndian.Uint64(e.ID[:8]), lo: binary.BigEndian.Uint64(e.ID[8:])})
 		}
 	}
-	out.Edges = edges
-	if out.Edges == nil {
-		out.Edges = []domain.AssetDependency{}
+	w.edgeKeys = ekeys
+	slices.SortFunc(ekeys, compareEdgeKeys)
+	// A cycle can bring one edge to the walk from both of its ends (at
+	// different levels); sorted, the copies are neighbours.
+	ekeys = slices.CompactFunc(ekeys, func(a, b edgeKey) bool { return a.hi == b.hi && a.lo == b.lo })
+	out.Edges = make([]domain.AssetDependency, len(ekeys))
+	for i, k := range ekeys {
+		out.Edges[i] = w.edges[k.edge]
 	}
 	return out, nil
 }
