@@ -60,16 +60,25 @@ type DependencyRepository interface {
 	DependencyListForAsset(ctx context.Context, assetID uuid.UUID, dir Direction) ([]AssetDependency, error)
 	// DependencyEdges returns the edges selected by q in one query.
 	DependencyEdges(ctx context.Context, q EdgeQuery) ([]AssetDependency, error)
-	// LineageWalk walks the graph from q.Root (MaxDepth and Direction set)
-	// in one query: the root, each node reached within MaxDepth at its
-	// shortest depth, and the edges followed between them, in no order. It
-	// keeps the first maxNodes nodes by depth and sets Truncated when there
-	// were more. A root the scope cannot see is ErrNotFound.
-	LineageWalk(ctx context.Context, q LineageQuery, maxNodes int) (*Lineage, error)
 	DependencyDelete(ctx context.Context, id uuid.UUID) error
 	// DependencyDeleteForAsset removes every edge touching the asset and
 	// reports how many went.
 	DependencyDeleteForAsset(ctx context.Context, assetID uuid.UUID) (int64, error)
+}
+
+// LineageRepository reads what the service's lineage walk needs, each call
+// in one round trip whatever the number of ids: one level's edges for a
+// whole frontier, then the rows of the nodes reached. The walk itself
+// (frontier, visited set, depth, cap) is the service's.
+type LineageRepository interface {
+	// LineageEdges appends to dst the scope tenant's edges that leave any
+	// of q.DownstreamOf or enter any of q.UpstreamOf, of q.Types when set,
+	// each once and in no order. Edges are tenant rows: the system scope
+	// has none.
+	LineageEdges(ctx context.Context, q EdgeQuery, dst []AssetDependency) ([]AssetDependency, error)
+	// LineageAssets appends to dst the rows of those of ids the scope can
+	// see, in no order; the others are skipped.
+	LineageAssets(ctx context.Context, ids []uuid.UUID, dst []Asset) ([]Asset, error)
 }
 
 // WorkflowRepository stores workflow versions of the scope's tenant.
@@ -169,6 +178,7 @@ type Store interface {
 	TenantRepository
 	AssetRepository
 	DependencyRepository
+	LineageRepository
 	WorkflowRepository
 	ExecutionRepository
 	APIKeyRepository

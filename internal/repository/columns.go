@@ -218,8 +218,7 @@ func (s *Store) ColumnHasEdges(ctx context.Context, assetID uuid.UUID, column st
 	return len(rows) > 0, err
 }
 
-// columnLineageSQL walks column edges in one statement, as lineageSQL walks
-// asset edges: two recursive CTEs, down from the root column and up to it,
+// columnLineageSQL walks column edges in one statement: two recursive CTEs, down from the root column and up to it,
 // each read only up to a bound; a column keeps its shortest depth, upstream
 // on a tie; the kept columns are joined with their assets, followed by the
 // edges leaving (downstream) or entering (upstream) the root and every kept

@@ -1,268 +1,290 @@
 package repository
 
 import (
-	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"gorm.io/gorm"
 
 	"github.com/servo-data/servo/internal/domain"
 )
 
-// The lineage walk is one statement. Two recursive CTEs walk the tenant's
-// edges down from the root and up from it; each emits its rows level by
-// level, so a prefix of either is a breadth-first prefix, and each is read
-// only up to a bound (a recursive CTE is evaluated as far as it is read).
-// A node keeps its shortest depth, upstream on a tie (which only a cycle can
-// make): the key depth*2+(1 if downstream) orders both at once. The nodes
-// kept are the first maxNodes+1 by that key and id. The answer is the root
-// and the kept nodes joined with their asset rows, followed by the edges
-// leaving (downstream) or entering (upstream) the root and every kept node
-// short of the depth limit.
+// The lineage walk is the service's (internal/service/lineage.go); the
+// repository answers its two questions, each in one round trip: the edges
+// of one level for a whole frontier, and the rows of the nodes reached.
 //
-// Every part is driven by the kept nodes through an index, never by a scan
-// of a tenant's edges or assets: CROSS JOIN makes SQLite keep the left side
-// as the outer loop (PostgreSQL plans it as the inner join it is). Edges,
-// nodes and assets are filtered by tenant here as well as by row-level
-// security: this is raw SQL, which the tenancy callbacks do not rewrite.
-// Columns a row kind does not use hold an empty string or the nil UUID
-// rather than NULL, so that pgx decodes them straight into Go values.
-const lineageSQL = `WITH RECURSIVE
-down(id, depth) AS (
-	SELECT {uuid}, 0 WHERE ?
-	UNION
-	SELECT d.downstream_asset_id, w.depth + 1
-	FROM down w JOIN asset_dependencies d ON d.upstream_asset_id = w.id
-	WHERE w.depth < ? AND {noindex}d.tenant_id = ?{types}
-),
-up(id, depth) AS (
-	SELECT {uuid}, 0 WHERE ?
-	UNION
-	SELECT d.upstream_asset_id, w.depth + 1
-	FROM up w JOIN asset_dependencies d ON d.downstream_asset_id = w.id
-	WHERE w.depth < ? AND {noindex}d.tenant_id = ?{types}
-),
-kept(id, depth, dir) AS MATERIALIZED (
-	SELECT id, min(k) / 2, CASE min(k) % 2 WHEN 1 THEN 'downstream' ELSE 'upstream' END
-	FROM (
-		SELECT id, depth * 2 + 1 AS k FROM (SELECT id, depth FROM down LIMIT ?) x
-		UNION ALL
-		SELECT id, depth * 2 FROM (SELECT id, depth FROM up LIMIT ?) y
-	) w
-	GROUP BY id HAVING min(k) > 1
-	ORDER BY min(k), id LIMIT ?
-)
-SELECT 'n' AS kind, k.depth, k.dir, a.id, a.tenant_id, a.name, a.description, a.asset_type, a.owner,
-	a.tags, a.compute, a.created_at, a.updated_at, {nil} AS up, {nil} AS down, '' AS dep_type
-FROM (SELECT id, depth, dir FROM kept UNION ALL SELECT {uuid}, 0, '') k CROSS JOIN assets a
-WHERE a.id = k.id AND (a.tenant_id = ? OR a.tenant_id IS NULL)
-UNION ALL
-SELECT 'e', 0, '', e.id, e.tenant_id, '', '', '', '',
-	NULL, NULL, e.created_at, e.created_at, e.upstream_asset_id, e.downstream_asset_id, e.dependency_type
-FROM (SELECT id, depth FROM kept WHERE dir = 'downstream' UNION ALL SELECT {uuid}, 0 WHERE ?) f
-CROSS JOIN asset_dependencies e
-WHERE e.upstream_asset_id = f.id AND f.depth < ? AND {noindex}e.tenant_id = ?{typesE}
-UNION ALL
-SELECT 'e', 0, '', e.id, e.tenant_id, '', '', '', '',
-	NULL, NULL, e.created_at, e.created_at, e.upstream_asset_id, e.downstream_asset_id, e.dependency_type
-FROM (SELECT id, depth FROM kept WHERE dir = 'upstream' UNION ALL SELECT {uuid}, 0 WHERE ?) f
-CROSS JOIN asset_dependencies e
-WHERE e.downstream_asset_id = f.id AND f.depth < ? AND {noindex}e.tenant_id = ?{typesE}`
+// On PostgreSQL outside a transaction both are read with pgx itself in the
+// tenant pipeline (pgread.go): one statement text per shape, so pgx
+// prepares it once per connection, the ids sent as one uuid[] parameter,
+// binary rows decoded straight into Go values. Edges and assets are
+// filtered by tenant here as well as by row-level security: this is raw
+// SQL, which the tenancy callbacks do not rewrite. Elsewhere (SQLite, or
+// inside a transaction) the same questions go through GORM.
 
-// lineageStatement returns lineageSQL for the dialect and the number of
-// edge types, with its arguments.
-func (s *Store) lineageStatement(tenant string, q domain.LineageQuery, maxNodes int) (string, []any) {
-	// SQLite, without statistics, would look edges up by their tenant
-	// (every edge of the tenant, for each node) rather than by their end;
-	// a unary + keeps it off the tenant index.
-	uuidParam, nilUUID, noIndex := "CAST(? AS uuid)", "CAST('"+uuid.Nil.String()+"' AS uuid)", ""
-	if s.dialect != Postgres {
-		uuidParam, nilUUID, noIndex = "?", "'"+uuid.Nil.String()+"'", "+"
-	}
-	types, typesE := "", ""
-	var typeArgs []any
-	if len(q.Types) > 0 {
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(q.Types)), ", ")
-		types = " AND d.dependency_type IN (" + marks + ")"
-		typesE = " AND e.dependency_type IN (" + marks + ")"
-		for _, t := range q.Types {
-			typeArgs = append(typeArgs, string(t))
-		}
-	}
-	sqlText := strings.NewReplacer("{uuid}", uuidParam, "{nil}", nilUUID, "{noindex}", noIndex, "{types}", types, "{typesE}", typesE).Replace(lineageSQL)
+// lineageEdgeCols are the columns of an edge the walk reads, in the order
+// decodeEdge expects them.
+const lineageEdgeCols = "SELECT id, upstream_asset_id, downstream_asset_id, dependency_type, partition_mapping, created_at FROM asset_dependencies WHERE tenant_id = $1 AND "
 
-	root := q.Root.String()
-	down := q.Direction != domain.Upstream
-	up := q.Direction != domain.Downstream
-	// A walk reads at most this many (node, depth) rows in each direction:
-	// enough to hold more than maxNodes distinct nodes even if every one
-	// were reached at every depth, so the bound can only cut a walk that
-	// the node cap cuts anyway.
-	bound := (q.MaxDepth + 1) * (maxNodes + 1)
-	args := []any{root, down, q.MaxDepth, tenant}
-	args = append(args, typeArgs...)
-	args = append(args, root, up, q.MaxDepth, tenant)
-	args = append(args, typeArgs...)
-	args = append(args, bound, bound, maxNodes+1, root, tenant)
-	args = append(args, root, down, q.MaxDepth, tenant)
-	args = append(args, typeArgs...)
-	args = append(args, root, up, q.MaxDepth, tenant)
-	args = append(args, typeArgs...)
-	return sqlText, args
+// lineageEdgeSQL returns the statement for a shape of EdgeQuery: edges
+// leaving $2 (down), entering the next parameter (up), of the types in the
+// last (typed); $1 is the tenant.
+func lineageEdgeSQL(down, up, typed bool) string {
+	where, n := "", 1
+	next := func() string { n++; return fmt.Sprintf("$%d", n) }
+	switch {
+	case down && up:
+		where = "(upstream_asset_id = ANY(" + next() + "::uuid[]) OR downstream_asset_id = ANY(" + next() + "::uuid[]))"
+	case down:
+		where = "upstream_asset_id = ANY(" + next() + "::uuid[])"
+	default:
+		where = "downstream_asset_id = ANY(" + next() + "::uuid[])"
+	}
+	if typed {
+		where += " AND dependency_type = ANY(" + next() + "::text[])"
+	}
+	return lineageEdgeCols + where
 }
 
-// LineageWalk implements domain.DependencyRepository.
-func (s *Store) LineageWalk(ctx context.Context, q domain.LineageQuery, maxNodes int) (*domain.Lineage, error) {
+// lineageEdgeSQLs holds lineageEdgeSQL for each shape, indexed
+// [down][up][typed], built once: a constant text is prepared once per
+// connection.
+var lineageEdgeSQLs = func() (out [2][2][2]string) {
+	for _, down := range []bool{false, true} {
+		for _, up := range []bool{false, true} {
+			for _, typed := range []bool{false, true} {
+				out[b2i(down)][b2i(up)][b2i(typed)] = lineageEdgeSQL(down, up, typed)
+			}
+		}
+	}
+	return out
+}()
+
+// lineageAssetSQL reads the rows of $2 that tenant $1 can see: its own and
+// the global ones.
+const lineageAssetSQL = `SELECT id, tenant_id, name, description, asset_type, owner, tags, compute, partitions, created_at, updated_at
+FROM assets WHERE id = ANY($2::uuid[]) AND (tenant_id = $1 OR tenant_id IS NULL)`
+
+// pgxReads reports whether a read of ctx goes through pgxRead.
+func (s *Store) pgxReads(ctx context.Context) bool {
+	_, inTx := ctx.Value(txKey{}).(*txState)
+	return !inTx && s.dialect == Postgres && s.plainReads
+}
+
+// LineageEdges implements domain.LineageRepository.
+func (s *Store) LineageEdges(ctx context.Context, q domain.EdgeQuery, dst []domain.AssetDependency) ([]domain.AssetDependency, error) {
 	scope, err := domain.ScopeFrom(ctx)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	if scope.IsSystem() {
-		// Edges are tenant rows: in the system scope a (global) asset is
-		// its own whole lineage.
-		root, err := s.AssetGet(ctx, q.Root)
-		if err != nil {
-			return nil, err
+	if scope.IsSystem() || (len(q.DownstreamOf) == 0 && len(q.UpstreamOf) == 0) {
+		return dst, nil
+	}
+	if !s.pgxReads(ctx) {
+		edges, err := s.DependencyEdges(ctx, q)
+		return append(dst, edges...), err
+	}
+	tenant := scope.TenantID()
+	var types []string
+	if len(q.Types) > 0 {
+		types = make([]string, len(q.Types))
+		for i, t := range q.Types {
+			types[i] = string(t)
 		}
-		return &domain.Lineage{Root: *root, Nodes: []domain.LineageNode{}, Edges: []domain.AssetDependency{}}, nil
 	}
-	sqlText, args := s.lineageStatement(scope.TenantID(), q, maxNodes)
-	var out *domain.Lineage
-	if _, inTx := ctx.Value(txKey{}).(*txState); !inTx && s.dialect == Postgres && s.plainReads {
-		countRead(ctx)
-		err = s.pgxRead(ctx, readScope{tenant: scope.TenantID()}, dollarize(sqlText), args, func(rows pgx.Rows) error {
-			var err error
-			out, err = scanLineage(rows, q.Root, maxNodes)
+	sqlText := lineageEdgeSQLs[b2i(len(q.DownstreamOf) > 0)][b2i(len(q.UpstreamOf) > 0)][b2i(types != nil)]
+	args := make([]any, 1, 4)
+	args[0] = tenant
+	if len(q.DownstreamOf) > 0 {
+		args = append(args, uuidArray(q.DownstreamOf))
+	}
+	if len(q.UpstreamOf) > 0 {
+		args = append(args, uuidArray(q.UpstreamOf))
+	}
+	if types != nil {
+		args = append(args, types)
+	}
+	countRead(ctx)
+	err = s.pgxRead(ctx, readScope{tenant: tenant}, sqlText, args, func(rows pgx.Rows) error {
+		jsonbBinary, err := edgeFormats(rows)
+		if err != nil {
 			return err
-		})
-		if err != nil {
-			return nil, translate(err)
 		}
-		return out, nil
-	}
-	err = s.read(ctx, func(db *gorm.DB) error {
-		rows, err := db.Raw(sqlText, args...).Rows()
-		if err != nil {
-			return err
+		for rows.Next() {
+			e, err := decodeEdge(rows.RawValues(), tenant, jsonbBinary)
+			if err != nil {
+				return err
+			}
+			dst = push(dst, e)
 		}
-		defer func() { _ = rows.Close() }()
-		out, err = scanLineage(rows, q.Root, maxNodes)
-		return err
+		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return dst, translate(fmt.Errorf("lineage edges: %w", err))
 	}
-	return out, nil
+	return dst, nil
 }
 
-// rowScanner is what scanLineage needs of *sql.Rows and of pgx.Rows.
-type rowScanner interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
-// scanLineage reads lineageSQL's rows into a Lineage whose nodes and edges
-// are in no particular order.
-func scanLineage(rows rowScanner, root uuid.UUID, maxNodes int) (*domain.Lineage, error) {
-	out := &domain.Lineage{Nodes: []domain.LineageNode{}, Edges: []domain.AssetDependency{}}
-	foundRoot := false
-	var (
-		kind, dir                       string
-		depth                           int
-		id, upID, downID                uuidCol
-		tenant                          *string
-		name, desc, typ, owner, depType string
-		tags                            stringList
-		compute                         jsonObject[domain.ComputeSpec]
-		created, updated                flexTime
-	)
-	for rows.Next() {
-		if err := rows.Scan(&kind, &depth, &dir, &id, &tenant, &name, &desc, &typ, &owner,
-			&tags, &compute, &created, &updated, &upID, &downID, &depType); err != nil {
-			return nil, fmt.Errorf("scan lineage: %w", err)
-		}
-		if kind == "e" {
-			t := ""
-			if tenant != nil {
-				t = *tenant
+// LineageAssets implements domain.LineageRepository.
+func (s *Store) LineageAssets(ctx context.Context, ids []uuid.UUID, dst []domain.Asset) ([]domain.Asset, error) {
+	scope, err := domain.ScopeFrom(ctx)
+	if err != nil {
+		return dst, err
+	}
+	if len(ids) == 0 {
+		return dst, nil
+	}
+	if !s.pgxReads(ctx) || scope.IsSystem() {
+		assets, err := s.AssetGetMany(ctx, ids)
+		return append(dst, assets...), err
+	}
+	tenant := scope.TenantID()
+	countRead(ctx)
+	err = s.pgxRead(ctx, readScope{tenant: tenant}, lineageAssetSQL, []any{tenant, uuidArray(ids)}, func(rows pgx.Rows) error {
+		var (
+			id               uuidCol
+			tenantCol        sharedText
+			name, desc, typ  string
+			owner            string
+			tags             stringList
+			compute          jsonObject[domain.ComputeSpec]
+			partitions       jsonObject[domain.PartitionsDef]
+			created, updated flexTime
+		)
+		tenantCol.shared = tenant
+		for rows.Next() {
+			if err := rows.Scan(&id, &tenantCol, &name, &desc, &typ, &owner, &tags, &compute, &partitions, &created, &updated); err != nil {
+				return err
 			}
-			out.Edges = push(out.Edges, domain.AssetDependency{
-				ID: id.u, TenantID: t, UpstreamAssetID: upID.u, DownstreamAssetID: downID.u,
-				DependencyType: domain.DependencyType(depType), CreatedAt: created.t.UTC(),
+			if tags == nil {
+				tags = stringList{}
+			}
+			dst = push(dst, domain.Asset{
+				ID: id.u, TenantID: tenantCol.ptr(), Name: name, Description: desc, AssetType: typ, Owner: owner,
+				Tags: tags, Compute: compute.V, Partitions: partitions.V,
+				CreatedAt: created.t.UTC(), UpdatedAt: updated.t.UTC(),
 			})
-			continue
+			tags = nil
 		}
-		row := assetRow{ID: id.u, TenantID: tenant, Name: name, Description: desc, AssetType: typ,
-			Owner: owner, Tags: tags, Compute: compute, CreatedAt: created.t, UpdatedAt: updated.t}
-		a := row.toDomain()
-		if id.u == root {
-			// The root's own row (depth 0); a walk that came back to the
-			// root through a cycle does not list it as a node.
-			if depth == 0 {
-				out.Root, foundRoot = a, true
+		return rows.Err()
+	})
+	if err != nil {
+		return dst, translate(fmt.Errorf("lineage assets: %w", err))
+	}
+	return dst, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// uuidArray returns ids as pgx encodes a uuid[] parameter without a
+// conversion per element (uuid.UUID would go through its text form).
+func uuidArray(ids []uuid.UUID) [][16]byte {
+	out := make([][16]byte, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// lineageEdgeColumns is the number of columns of lineageEdgeSQL.
+const lineageEdgeColumns = 6
+
+// edgeFormats checks the columns of an edge statement and returns whether
+// partition_mapping (jsonb) came in the binary format. The uuid and
+// timestamp columns must be binary (pgx asks for it); text and jsonb may
+// come in either.
+func edgeFormats(rows pgx.Rows) (jsonbBinary bool, err error) {
+	fields := rows.FieldDescriptions()
+	if len(fields) != lineageEdgeColumns {
+		return false, fmt.Errorf("%d columns, want %d", len(fields), lineageEdgeColumns)
+	}
+	for _, i := range []int{0, 1, 2, 5} {
+		if fields[i].Format != pgx.BinaryFormatCode {
+			return false, fmt.Errorf("column %s not in binary format", fields[i].Name)
+		}
+	}
+	return fields[4].Format == pgx.BinaryFormatCode, nil
+}
+
+// pgEpoch is the zero of PostgreSQL's binary timestamps.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// decodeEdge decodes one row of lineageEdgeSQL. The dependency type is one
+// of three constants, so it costs no allocation; the tenant is the scope's.
+func decodeEdge(raw [][]byte, tenant string, jsonbBinary bool) (domain.AssetDependency, error) {
+	var e domain.AssetDependency
+	if len(raw[0]) != 16 || len(raw[1]) != 16 || len(raw[2]) != 16 || len(raw[5]) != 8 {
+		return e, errors.New("malformed row")
+	}
+	e.ID, e.UpstreamAssetID, e.DownstreamAssetID = uuid.UUID(raw[0]), uuid.UUID(raw[1]), uuid.UUID(raw[2])
+	e.TenantID = tenant
+	switch domain.DependencyType(raw[3]) {
+	case domain.DependencyData:
+		e.DependencyType = domain.DependencyData
+	case domain.DependencyMetadata:
+		e.DependencyType = domain.DependencyMetadata
+	case domain.DependencyControl:
+		e.DependencyType = domain.DependencyControl
+	default:
+		e.DependencyType = domain.DependencyType(string(raw[3]))
+	}
+	if pm := raw[4]; pm != nil {
+		if jsonbBinary {
+			// jsonb's binary form is a version byte and the text.
+			if len(pm) < 1 || pm[0] != 1 {
+				return e, errors.New("malformed partition_mapping")
 			}
-			continue
+			pm = pm[1:]
 		}
-		out.Nodes = push(out.Nodes, domain.LineageNode{Asset: a, Depth: depth, Direction: domain.Direction(dir)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read lineage: %w", err)
-	}
-	if !foundRoot {
-		return nil, errNotFound("asset")
-	}
-	if len(out.Nodes) > maxNodes {
-		// The statement kept one node more than the cap to tell a cut walk
-		// from one that ended by itself.
-		out.Truncated = true
-		out.Nodes = dropLastKept(out.Nodes)
-	}
-	// An edge whose far end is not in the answer leads past the node cap.
-	in := make(map[uuid.UUID]bool, len(out.Nodes)+1)
-	in[root] = true
-	for _, n := range out.Nodes {
-		in[n.Asset.ID] = true
-	}
-	edges := out.Edges[:0]
-	for _, e := range out.Edges {
-		if in[e.UpstreamAssetID] && in[e.DownstreamAssetID] {
-			edges = append(edges, e)
+		var m jsonObject[domain.PartitionMapping]
+		if err := m.Scan(pm); err != nil {
+			return e, err
 		}
+		e.PartitionMapping = m.V
 	}
-	out.Edges = edges
-	return out, nil
+	us := int64(binary.BigEndian.Uint64(raw[5]))
+	e.CreatedAt = pgEpoch.Add(time.Duration(us) * time.Microsecond)
+	return e, nil
 }
 
-// dropLastKept removes the last node in the statement's keep order
-// (depth, then upstream before downstream, then id).
-func dropLastKept(nodes []domain.LineageNode) []domain.LineageNode {
-	last := 0
-	for i := range nodes {
-		if keptAfter(nodes[i], nodes[last]) {
-			last = i
-		}
-	}
-	return append(nodes[:last], nodes[last+1:]...)
+// sharedText scans a nullable text column and hands back one shared
+// pointer for the value it is told to expect (the scope's tenant), so that
+// thousands of rows of one tenant do not each allocate a string.
+type sharedText struct {
+	shared string
+	ptrTo  *string // &shared's copy, made on first use
+	v      *string
 }
 
-// keptAfter reports whether a comes after b in the statement's keep order.
-func keptAfter(a, b domain.LineageNode) bool {
-	if a.Depth != b.Depth {
-		return a.Depth > b.Depth
+// ScanBytes implements pgtype.BytesScanner; a NULL comes as nil.
+func (t *sharedText) ScanBytes(b []byte) error {
+	switch {
+	case b == nil:
+		t.v = nil
+	case string(b) == t.shared:
+		if t.ptrTo == nil {
+			s := t.shared
+			t.ptrTo = &s
+		}
+		t.v = t.ptrTo
+	default:
+		s := string(b)
+		t.v = &s
 	}
-	if a.Direction != b.Direction {
-		return a.Direction == domain.Downstream
-	}
-	return bytes.Compare(a.Asset.ID[:], b.Asset.ID[:]) > 0
+	return nil
 }
+
+// ptr returns the value scanned last, nil for NULL.
+func (t *sharedText) ptr() *string { return t.v }
 
 // push appends v to s, doubling its capacity when full: append grows a
 // large slice by a quarter at a time, which for an answer of tens of
@@ -328,4 +350,12 @@ func (f *flexTime) parse(s string) error {
 		}
 	}
 	return fmt.Errorf("timestamp: cannot parse %q", s)
+}
+
+// rowScanner is what a scan of a walk's rows needs of *sql.Rows and of
+// pgx.Rows.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
 }

@@ -258,21 +258,3 @@ func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []
 		return errors.Join(err, rows.Err(), br.Close())
 	})
 }
-
-// dollarize numbers the ? placeholders of query as $1, $2, ...; query holds
-// no other question marks.
-func dollarize(query string) string {
-	var b strings.Builder
-	b.Grow(len(query) + 64)
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/servo-data/servo/internal/domain"
 )
 
 var faultMu sync.Mutex
@@ -32,4 +34,10 @@ func SettleFaultFor(id uuid.UUID, err error) (restore func()) {
 		defer faultMu.Unlock()
 		delete(faults, id)
 	}
+}
+
+// LineageCapped is Lineage with a node cap of maxNodes instead of
+// domain.MaxLineageNodes.
+func (s *Service) LineageCapped(ctx context.Context, q domain.LineageQuery, maxNodes int) (*domain.Lineage, error) {
+	return s.lineage(ctx, q, maxNodes)
 }
