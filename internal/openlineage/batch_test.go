@@ -102,8 +102,8 @@ func mixedEvents(t *testing.T, at time.Time) []any {
 		runEvent("not-a-uuid", "START", at, "ns/bad", []string{"ns/bad-in"}, nil),
 		"not an event",
 		runEvent(r3, "START", at.Add(4*time.Minute), "ns/c", []string{"ns/z"}, []string{"ns/x"}), // closes a cycle
-		runEvent(r1, "FAIL", at.Add(6*time.Minute), "ns/a", []string{"ns/x"}, []string{"ns/y"}), // a later FAIL on a success
-		runEvent(r1, "COMPLETE", at.Add(time.Minute), "ns/thief", nil, nil),                     // another job's runId
+		runEvent(r1, "FAIL", at.Add(6*time.Minute), "ns/a", []string{"ns/x"}, []string{"ns/y"}),  // a later FAIL on a success
+		runEvent(r1, "COMPLETE", at.Add(time.Minute), "ns/thief", nil, nil),                      // another job's runId
 		child,
 		fixture(t, "marquez/event_dataset_event.json"),
 		fixture(t, "marquez/event_job_event.json"),
