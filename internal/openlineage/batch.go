@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,51 +63,53 @@ func (in *Ingester) IngestBatch(ctx context.Context, events []any) []BatchOutcom
 		}
 		return out
 	}
-	ps := in.prepareAll(ctx, events)
+	ps, ready := in.prepareAll(ctx, events)
 	in.maybePrune(ctx, sc.TenantID())
 	for start := 0; start < len(ps); {
+		end := min(start+ChunkSize, len(ps))
+		// The next chunk is read and validated meanwhile.
+		for i := start; i < end; i++ {
+			<-ready[i]
+		}
 		if ctx.Err() != nil {
 			for i := start; i < len(ps); i++ {
+				<-ready[i]
 				out[i].Err = ErrNotAttempted
 			}
 			break
 		}
-		end := min(start+ChunkSize, len(ps))
 		start += in.chunk(ctx, ps[start:end], out[start:end])
 	}
 	return out
 }
 
-// prepareAll prepares events on every CPU. Events left when ctx ends are
-// marked not attempted (err ErrNotAttempted, no hash).
-func (in *Ingester) prepareAll(ctx context.Context, events []any) []prepared {
-	ps := make([]prepared, len(events))
-	workers := min(runtime.GOMAXPROCS(0), len(events))
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
+// prepareAll prepares events in order on every CPU, in the background:
+// ready[i] closes once ps[i] is set. Events left when ctx ends are marked
+// not attempted (err ErrNotAttempted, no hash).
+func (in *Ingester) prepareAll(ctx context.Context, events []any) (ps []prepared, ready []chan struct{}) {
+	ps = make([]prepared, len(events))
+	ready = make([]chan struct{}, len(events))
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), len(events)) {
 		go func() {
-			defer wg.Done()
 			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
+				i := int(next.Add(1) - 1)
 				if i >= len(events) {
 					return
 				}
 				if ctx.Err() != nil {
 					ps[i] = prepared{err: ErrNotAttempted}
-					continue
+				} else {
+					ps[i] = in.prepare(events[i])
 				}
-				ps[i] = in.prepare(events[i])
+				close(ready[i])
 			}
 		}()
 	}
-	wg.Wait()
-	return ps
+	return ps, ready
 }
 
 // chunk stores a run of prepared events and fills their outcomes; it
