@@ -213,8 +213,8 @@ func createRows[R any](tx *gorm.DB, rows []R) error {
 }
 
 // LineageBatchWrite implements domain.LineageBatchRepository: one
-// multi-row INSERT per table (more past batchRows rows), in the order the
-// keys need, and one compare-and-swap UPDATE per run that existed before.
+// multi-row INSERT per table, and one UPDATE for the runs that existed
+// before (more past batchRows rows), in the order the keys need.
 func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) error {
 	t := now()
 	stamp := func(at time.Time) time.Time {
@@ -260,18 +260,12 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 		if err := createRows(tx, runs); err != nil {
 			return err
 		}
-		for _, u := range b.RunUpdates {
-			r := u.Run
-			res := tx.Model(&executionRow{}).Where("id = ? AND state = ?", r.ID, string(u.From)).Updates(map[string]any{
-				"state": string(r.State), "attempt": r.Attempt, "started_at": utcPtr(r.StartedAt), "completed_at": utcPtr(r.CompletedAt),
-				"error_message": r.ErrorMessage, "updated_at": stamp(r.UpdatedAt),
-			})
-			if res.Error != nil {
-				return res.Error
+		for rest := b.RunUpdates; len(rest) > 0; {
+			n := min(len(rest), batchRows)
+			if err := s.updateRuns(ctx, tx, rest[:n], stamp); err != nil {
+				return err
 			}
-			if res.RowsAffected == 0 {
-				return fmt.Errorf("%w: run %s is no longer %s", domain.ErrConflict, r.ID, u.From)
-			}
+			rest = rest[n:]
 		}
 		events := make([]runEventRow, len(b.RunEvents))
 		for i, e := range b.RunEvents {
@@ -319,6 +313,45 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 		}
 		return createRows(tx, lineage)
 	})
+}
+
+// updateRuns moves runs in one UPDATE ... FROM (VALUES ...), each only if
+// it is still in its From state (as ExecutionTransition's compare-and-swap);
+// a run that is not is ErrConflict. The statement names the context's
+// tenant, and row-level security applies as well.
+func (s *Store) updateRuns(ctx context.Context, tx *gorm.DB, us []domain.RunUpdate, stamp func(time.Time) time.Time) error {
+	sc, err := domain.ScopeFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if sc.IsSystem() {
+		return fmt.Errorf("%w: runs belong to tenants", domain.ErrForbidden)
+	}
+	row := "(?, ?, ?, ?, ?, ?, ?, ?)"
+	if s.dialect == Postgres {
+		row = "(?::uuid, ?::text, ?::text, ?::int, ?::timestamptz, ?::timestamptz, ?::text, ?::timestamptz)"
+	}
+	var q strings.Builder
+	q.WriteString("UPDATE executions AS e SET state = v.column3, attempt = v.column4, started_at = v.column5, completed_at = v.column6, error_message = v.column7, updated_at = v.column8 FROM (VALUES ")
+	args := make([]any, 0, len(us)*8+1)
+	for i, u := range us {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(row)
+		r := u.Run
+		args = append(args, r.ID, string(u.From), string(r.State), r.Attempt, utcPtr(r.StartedAt), utcPtr(r.CompletedAt), r.ErrorMessage, stamp(r.UpdatedAt))
+	}
+	q.WriteString(") AS v WHERE e.tenant_id = ? AND e.id = v.column1 AND e.state = v.column2")
+	args = append(args, sc.TenantID())
+	res := tx.Exec(q.String(), args...)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != int64(len(us)) {
+		return fmt.Errorf("%w: %d of %d runs were no longer in the state the batch read", domain.ErrConflict, int64(len(us))-res.RowsAffected, len(us))
+	}
+	return nil
 }
 
 var _ domain.LineageBatchRepository = (*Store)(nil)
