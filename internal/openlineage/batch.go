@@ -145,7 +145,8 @@ func (in *Ingester) chunk(ctx context.Context, ps []prepared, out []BatchOutcome
 			return pl.done + 1
 		}
 		return n
-	case errors.Is(err, errOutOfTime) || ctx.Err() != nil && !errors.Is(err, domain.ErrConflict):
+	case errors.Is(err, errOutOfTime):
+		// Rolled back before its commit: nothing of the chunk was written.
 		for i := range out {
 			out[i].Err = ErrNotAttempted
 		}
