@@ -17,7 +17,8 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 )
 
-// ChunkSize is how many events of a batch share one transaction.
+// ChunkSize is how many events of a batch share one transaction, unless
+// Options.BatchChunk says otherwise.
 const ChunkSize = 250
 
 // chunkGrace bounds how long a chunk's transaction may outlive the
@@ -42,7 +43,7 @@ type BatchOutcome struct {
 // IngestBatch ingests events in order, in the tenant of ctx, and reports
 // each event's outcome as Ingest would have: the same events one after the
 // other through Ingest end in the same state. Events are read and
-// validated in parallel, then stored in chunks of up to ChunkSize events,
+// validated in parallel, then stored in chunks (Options.BatchChunk),
 // each chunk in one transaction with a few set-based statements per kind
 // of row. An event the set-based path does not cover (dataset and job
 // events, parent run facets, a run that another job owns, two terminal
@@ -66,7 +67,7 @@ func (in *Ingester) IngestBatch(ctx context.Context, events []any) []BatchOutcom
 	ps, ready := in.prepareAll(ctx, events)
 	in.maybePrune(ctx, sc.TenantID())
 	for start := 0; start < len(ps); {
-		end := min(start+ChunkSize, len(ps))
+		end := min(start+in.chunkSize, len(ps))
 		// The next chunk is read and validated meanwhile.
 		for i := start; i < end; i++ {
 			<-ready[i]

@@ -145,6 +145,7 @@ func outcome(t *testing.T, f *fx, res *openlineage.Result, err error) string {
 
 // world is state() with what it leaves out: dataset versions, column
 // edges, every workflow version's assets, run timestamps and histories.
+// Ids Servo makes are left out; run ids are the runIds.
 func (f *fx) world() string {
 	f.t.Helper()
 	lines := []string{f.state()}
@@ -161,21 +162,25 @@ func (f *fx) world() string {
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		cols := map[string]bool{}
 		for _, v := range vs {
 			run := ""
 			if v.ExecutionID != nil {
 				run = v.ExecutionID.String()
 			}
 			lines = append(lines, fmt.Sprintf("version %s v%d %v run %s", a.Name, v.Version, v.Fields, run))
-			for _, fl := range v.Fields {
-				cols[fl.Name] = true
-			}
 		}
-		for col := range cols {
-			nodes, edges := columnWalk(f.t, f, a.Name, col, domain.Upstream)
-			lines = append(lines, fmt.Sprintf("columns %s.%s %v %v", a.Name, col, nodes, edges))
-		}
+	}
+	ids := make([]uuid.UUID, 0, len(names))
+	for id := range names {
+		ids = append(ids, id)
+	}
+	edges, err := f.b.Store.ColumnEdgesInto(f.ctx, ids)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, e := range edges {
+		lines = append(lines, fmt.Sprintf("column edge %s.%s -> %s.%s %s/%s %q masking %v %s", names[e.UpstreamAssetID], e.UpstreamColumn,
+			names[e.DownstreamAssetID], e.DownstreamColumn, e.TransformationType, e.TransformationSubtype, e.Description, e.Masking, e.Source))
 	}
 	wfs, err := f.svc.ListWorkflows(f.ctx, domain.Page{Limit: 500})
 	if err != nil {
@@ -239,7 +244,7 @@ func TestIngestBatch_SameAsOneByOne(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	cases := map[string]func(t *testing.T) []any{
-		"spark across chunks": func(*testing.T) []any { return sparkLike(openlineage.ChunkSize/2+40, 12, at) },
+		"spark across chunks": func(*testing.T) []any { return sparkLike(40, 6, at) },
 		"mixed":               func(t *testing.T) []any { return mixedEvents(t, at) },
 		"seed graph":          func(t *testing.T) []any { return seedEvents(t, at) },
 	}
@@ -248,7 +253,12 @@ func TestIngestBatch_SameAsOneByOne(t *testing.T) {
 			t.Parallel()
 			testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
 				one := newFx(t, b, openlineage.Lenient)
-				bulk := newFxWith(t, b, one.svc, one.ing, one.clock)
+				// Small chunks, so that runs and workflows span several.
+				small, err := openlineage.New(one.svc, b.Store, openlineage.Options{Now: one.clock.Now, BatchChunk: 7})
+				if err != nil {
+					t.Fatal(err)
+				}
+				bulk := newFxWith(t, b, one.svc, small, one.clock)
 				evs := events(t)
 				var want []string
 				for _, ev := range evs {

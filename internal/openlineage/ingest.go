@@ -62,6 +62,9 @@ type Options struct {
 	Log *zap.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BatchChunk is how many events of a batch share one transaction;
+	// zero means ChunkSize.
+	BatchChunk int
 	// OutputsCompleted, when set, hears of the output assets of a run
 	// event that left its run succeeded (a COMPLETE), in the event's
 	// transaction.
@@ -80,6 +83,7 @@ type Ingester struct {
 	log       *zap.Logger
 	now       func() time.Time
 	completed func(ctx context.Context, assets []uuid.UUID, at time.Time) error
+	chunkSize int
 
 	mu        sync.Mutex
 	lastPrune map[string]time.Time // by tenant
@@ -102,6 +106,12 @@ func New(svc *service.Service, store Store, opts Options) (*Ingester, error) {
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
 	}
+	if opts.BatchChunk < 0 {
+		return nil, fmt.Errorf("openlineage: batch chunk %d is negative", opts.BatchChunk)
+	}
+	if opts.BatchChunk == 0 {
+		opts.BatchChunk = ChunkSize
+	}
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
@@ -115,6 +125,7 @@ func New(svc *service.Service, store Store, opts Options) (*Ingester, error) {
 	return &Ingester{
 		svc: svc, store: store, schema: schema, mode: opts.Mode, retention: opts.Retention,
 		log: opts.Log, now: opts.Now, lastPrune: map[string]time.Time{}, completed: opts.OutputsCompleted,
+		chunkSize: opts.BatchChunk,
 	}, nil
 }
 
