@@ -78,8 +78,8 @@ func sparkBatch(n int) []map[string]any {
 	return out
 }
 
-// measureOpenLineage ingests a batch of Spark events into a fresh tenant,
-// one event after the other as POST /lineage/batch does, and holds it
+// measureOpenLineage ingests a batch of Spark events into a fresh tenant
+// as POST /lineage/batch does (Ingester.IngestBatch), and holds it
 // against COPYing the rows the batch stores at least (one workflow per job,
 // one run per runId, one lineage_events row per event) as the owner.
 func measureOpenLineage(ctx context.Context, e *env) ([]row, error) {
@@ -115,10 +115,14 @@ func measureOpenLineage(ctx context.Context, e *env) ([]row, error) {
 		}
 		lastTenant = t
 		tctx := domain.WithTenant(ctx, t)
+		batch := make([]any, len(events))
+		for i := range events {
+			batch[i] = events[i]
+		}
 		began := time.Now()
-		for _, ev := range events {
-			if _, err := ing.Ingest(tctx, ev); err != nil {
-				failed = err
+		for i, o := range ing.IngestBatch(tctx, batch) {
+			if o.Err != nil {
+				failed = fmt.Errorf("event %d: %w", i, o.Err)
 				return result{Errors: 1}
 			}
 		}

@@ -41,6 +41,11 @@
 // terminal event older than the one that decided the run's state. Equal
 // eventTimes keep the state the first event set.
 //
+// Batches (Ingester.IngestBatch) end as the same events sent one by one
+// would: they are stored in chunks, each in one transaction whose reads
+// and writes are one set-based statement per kind of row, and the events
+// the set-based path does not cover are stored alone in their place.
+//
 // Transitions are stamped with the event's eventTime (never before the run's
 // started_at), so started_at and completed_at say when the work ran.
 package openlineage

@@ -41,10 +41,14 @@ const (
 const attempts = 5
 
 // Store is what ingestion needs from storage besides the service layer:
-// transactions, and the raw events.
+// transactions, the raw events, and the set-based reads and writes of the
+// batch path.
 type Store interface {
 	domain.Transactor
 	domain.LineageEventRepository
+	domain.LineageBatchRepository
+	// WorkflowRefs returns the names and versions of workflow ids.
+	WorkflowRefs(ctx context.Context, ids []uuid.UUID) ([]domain.WorkflowRef, error)
 }
 
 // Options configure an Ingester.
@@ -58,6 +62,9 @@ type Options struct {
 	Log *zap.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BatchChunk is how many events of a batch share one transaction;
+	// zero means ChunkSize.
+	BatchChunk int
 	// OutputsCompleted, when set, hears of the output assets of a run
 	// event that left its run succeeded (a COMPLETE), in the event's
 	// transaction.
@@ -76,6 +83,7 @@ type Ingester struct {
 	log       *zap.Logger
 	now       func() time.Time
 	completed func(ctx context.Context, assets []uuid.UUID, at time.Time) error
+	chunkSize int
 
 	mu        sync.Mutex
 	lastPrune map[string]time.Time // by tenant
@@ -98,6 +106,12 @@ func New(svc *service.Service, store Store, opts Options) (*Ingester, error) {
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
 	}
+	if opts.BatchChunk < 0 {
+		return nil, fmt.Errorf("openlineage: batch chunk %d is negative", opts.BatchChunk)
+	}
+	if opts.BatchChunk == 0 {
+		opts.BatchChunk = ChunkSize
+	}
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
@@ -111,6 +125,7 @@ func New(svc *service.Service, store Store, opts Options) (*Ingester, error) {
 	return &Ingester{
 		svc: svc, store: store, schema: schema, mode: opts.Mode, retention: opts.Retention,
 		log: opts.Log, now: opts.Now, lastPrune: map[string]time.Time{}, completed: opts.OutputsCompleted,
+		chunkSize: opts.BatchChunk,
 	}, nil
 }
 
@@ -156,59 +171,95 @@ func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
 		return nil, err
 	}
 	if sc.IsSystem() {
-		return nil, fmt.Errorf("%w: OpenLineage events belong to a tenant; send them with a tenant's API key", domain.ErrForbidden)
+		return nil, errSystemScope
 	}
+	p := in.prepare(v)
+	if p.hash == "" {
+		return nil, p.err
+	}
+	in.maybePrune(ctx, sc.TenantID())
+	return in.ingestPrepared(ctx, p)
+}
+
+// errSystemScope refuses events sent in the system scope.
+var errSystemScope = fmt.Errorf("%w: OpenLineage events belong to a tenant; send them with a tenant's API key", domain.ErrForbidden)
+
+// prepared is an event read and checked before it touches the database:
+// its canonical body and hash (empty when it has none), what the mapping
+// reads of it, the warnings of a lenient reading, or why it is refused.
+type prepared struct {
+	body     []byte
+	hash     string
+	e        *event
+	warnings []string
+	err      error
+}
+
+// prepare reads one decoded event: canonical JSON and hash, validation,
+// and what the mapping needs. It needs no database.
+func (in *Ingester) prepare(v any) prepared {
 	ev, ok := v.(map[string]any)
 	if !ok {
-		return nil, domain.Invalid("#", "an event must be a JSON object")
+		return prepared{err: domain.Invalid("#", "an event must be a JSON object")}
 	}
 	body, hash, err := canonical(ev)
 	if err != nil {
-		return nil, err
+		return prepared{err: err}
 	}
-	in.maybePrune(ctx, sc.TenantID())
-	if prior, err := in.store.LineageEventGetByHash(ctx, hash); err == nil {
+	p := prepared{body: body, hash: hash}
+	checked := ev
+	var kind Kind
+	if in.mode == Lenient {
+		checked, p.warnings = forgive(ev)
+		var dropped []Problem
+		kind, checked, dropped, err = in.schema.ValidateLenient(checked)
+		if err != nil {
+			p.err = err
+			return p
+		}
+		for _, d := range dropped {
+			p.warnings = append(p.warnings, d.Path+": "+d.Message)
+		}
+	} else if kind, err = in.schema.Validate(checked); err != nil {
+		p.err = err
+		return p
+	}
+	if p.e, err = readEvent(checked, kind); err != nil {
+		p.e, p.err = nil, err
+		return p
+	}
+	if err := checkSize(p.e); err != nil {
+		p.e, p.err = nil, err
+	}
+	return p
+}
+
+// ingestPrepared stores and maps one prepared event in a transaction of
+// its own: a second copy of a stored event is a duplicate, whether or not
+// it reads as valid now.
+func (in *Ingester) ingestPrepared(ctx context.Context, p prepared) (*Result, error) {
+	if prior, err := in.store.LineageEventGetByHash(ctx, p.hash); err == nil {
 		return in.duplicate(ctx, prior)
 	} else if !errors.Is(err, domain.ErrNotFound) {
 		return nil, err
 	}
-
-	checked, warnings := ev, []string(nil)
-	var kind Kind
-	if in.mode == Lenient {
-		checked, warnings = forgive(ev)
-		var dropped []Problem
-		kind, checked, dropped, err = in.schema.ValidateLenient(checked)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range dropped {
-			warnings = append(warnings, p.Path+": "+p.Message)
-		}
-	} else if kind, err = in.schema.Validate(checked); err != nil {
-		return nil, err
-	}
-	e, err := readEvent(checked, kind)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSize(e); err != nil {
-		return nil, err
+	if p.err != nil {
+		return nil, p.err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := in.apply(ctx, e, body, hash, warnings)
+		res, err := in.apply(ctx, p.e, p.body, p.hash, p.warnings)
 		if err == nil {
 			return res, nil
 		}
-		var p permanent
-		if errors.As(err, &p) {
-			return nil, p.err
+		var perm permanent
+		if errors.As(err, &perm) {
+			return nil, perm.err
 		}
 		if !errors.Is(err, domain.ErrConflict) {
 			return nil, err
 		}
 		// A concurrent writer won a race: maybe with this very event.
-		if prior, gerr := in.store.LineageEventGetByHash(ctx, hash); gerr == nil {
+		if prior, gerr := in.store.LineageEventGetByHash(ctx, p.hash); gerr == nil {
 			return in.duplicate(ctx, prior)
 		}
 		if attempt == attempts {

@@ -572,7 +572,7 @@ func TestNew_Options(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenSQLite(t)
 	svc := service.New(st)
-	for _, o := range []openlineage.Options{{Mode: "loose"}, {Retention: -time.Second}} {
+	for _, o := range []openlineage.Options{{Mode: "loose"}, {Retention: -time.Second}, {BatchChunk: -1}} {
 		if _, err := openlineage.New(svc, st, o); err == nil {
 			t.Errorf("New(%+v) succeeded", o)
 		}

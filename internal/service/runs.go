@@ -152,6 +152,18 @@ func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*doma
 	return out, nil
 }
 
+// RunSucceeded tells the observers of successful runs that run has
+// succeeded, as TransitionRun does, for runs whose transitions were
+// written in bulk (OpenLineage batches), in the caller's transaction.
+func (s *Service) RunSucceeded(ctx context.Context, run *domain.Execution) error {
+	for _, o := range s.observers {
+		if err := o.RunSucceeded(ctx, run); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CancelRun cancels a run that has not finished, whatever state it is in.
 // Cancelling a finished run is ErrConflict.
 func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*domain.Execution, error) {

@@ -211,23 +211,18 @@ func (h *lineageAPI) ingestBatch(c echo.Context) error {
 	if len(list) > MaxLineageBatch {
 		return domain.Invalid("body", "the batch holds %d events; send at most %d per request", len(list), MaxLineageBatch)
 	}
-	ctx := c.Request().Context()
+	outcomes := h.ing.IngestBatch(c.Request().Context(), list)
 	out := LineageBatchDTO{Results: make([]LineageBatchItemDTO, len(list))}
-	for i, ev := range list {
-		if ctx.Err() != nil {
-			// Out of time: the events before were each committed or not,
-			// as their results say; these were not attempted.
-			for j := i; j < len(list); j++ {
-				out.Results[j] = LineageBatchItemDTO{Index: j, Error: notStored("not attempted: the request ran out of time")}
-			}
-			break
+	for i, o := range outcomes {
+		switch {
+		case errors.Is(o.Err, openlineage.ErrNotAttempted):
+			// Out of time: nothing of this event was written.
+			out.Results[i] = LineageBatchItemDTO{Index: i, Error: notStored("not attempted: the request ran out of time")}
+		case o.Err != nil:
+			out.Results[i] = LineageBatchItemDTO{Index: i, Error: h.itemError(c, i, o.Err)}
+		default:
+			out.Results[i] = LineageBatchItemDTO{Index: i, OK: true, LineageOutcomeDTO: lineageOutcome(o.Result)}
 		}
-		res, err := h.ing.Ingest(ctx, ev)
-		if err != nil {
-			out.Results[i] = LineageBatchItemDTO{Index: i, Error: h.itemError(c, i, err)}
-			continue
-		}
-		out.Results[i] = LineageBatchItemDTO{Index: i, OK: true, LineageOutcomeDTO: lineageOutcome(res)}
 	}
 	return c.JSON(http.StatusOK, out)
 }
