@@ -144,13 +144,10 @@ type permanent struct{ err error }
 func (p permanent) Error() string { return p.err.Error() }
 func (p permanent) Unwrap() error { return p.err }
 
-// Ingest validates one decoded event (an object decoded with json.Number
-// numbers, as jsonschema.UnmarshalJSON does), stores it and maps it, in the
-// tenant of ctx, in one transaction: an event that fails changes nothing.
-// An invalid event is an error matching domain.ErrInvalid (a *SchemaError
-// when the schema refuses it); the system scope is refused with
-// domain.ErrForbidden.
-func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
+// IngestJSON is Ingest of an event sent as JSON text. It never decodes the
+// event whole: the facets are decoded one at a time to be validated (see
+// skeleton.go), so the memory an event takes stays near its size.
+func (in *Ingester) IngestJSON(ctx context.Context, raw []byte) (*Result, error) {
 	sc, err := domain.ScopeFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -158,11 +155,10 @@ func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
 	if sc.IsSystem() {
 		return nil, fmt.Errorf("%w: OpenLineage events belong to a tenant; send them with a tenant's API key", domain.ErrForbidden)
 	}
-	ev, ok := v.(map[string]any)
-	if !ok {
+	if !isObject(raw) {
 		return nil, domain.Invalid("#", "an event must be a JSON object")
 	}
-	body, hash, err := canonical(ev)
+	body, hash, err := canonicalJSON(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -173,22 +169,7 @@ func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
 		return nil, err
 	}
 
-	checked, warnings := ev, []string(nil)
-	var kind Kind
-	if in.mode == Lenient {
-		checked, warnings = forgive(ev)
-		var dropped []Problem
-		kind, checked, dropped, err = in.schema.ValidateLenient(checked)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range dropped {
-			warnings = append(warnings, p.Path+": "+p.Message)
-		}
-	} else if kind, err = in.schema.Validate(checked); err != nil {
-		return nil, err
-	}
-	e, err := readEvent(checked, kind)
+	e, warnings, err := in.schema.read(body, in.mode)
 	if err != nil {
 		return nil, err
 	}
