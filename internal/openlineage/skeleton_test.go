@@ -216,7 +216,9 @@ func variants(t testing.TB, raw []byte) [][]byte {
 		func(ev map[string]any) { delete(ev, "schemaURL") },
 		func(ev map[string]any) { delete(ev, "job") },
 		func(ev map[string]any) { delete(ev, "run") },
-		func(ev map[string]any) { ev["dataset"] = map[string]any{"namespace": "n", "name": "d", "facets": map[string]any{"schema": map[string]any{"_producer": "p", "fields": 1}}} },
+		func(ev map[string]any) {
+			ev["dataset"] = map[string]any{"namespace": "n", "name": "d", "facets": map[string]any{"schema": map[string]any{"_producer": "p", "fields": 1}}}
+		},
 		func(ev map[string]any) { ev["eventTime"] = "2020-12-28T19:51:01.641499" },
 	} {
 		ev := fresh()
@@ -310,5 +312,93 @@ func TestRead_SameAsWholeEvent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFacetPlaces pins what the skeleton relies on in the event schema:
+// the members of each facets object match one base facet definition, and
+// nothing else looks at them.
+func TestFacetPlaces(t *testing.T) {
+	t.Parallel()
+	docs, err := readEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := docs[0].doc["$defs"].(map[string]any)
+	// properties collects a definition's properties, its own and its
+	// allOf members'.
+	var properties func(s map[string]any) map[string]any
+	properties = func(s map[string]any) map[string]any {
+		out := map[string]any{}
+		if p, ok := s["properties"].(map[string]any); ok {
+			for k, v := range p {
+				out[k] = v
+			}
+		}
+		all, _ := s["allOf"].([]any)
+		for _, item := range all {
+			for k, v := range properties(item.(map[string]any)) {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for _, c := range []struct{ def, prop string }{
+		{"Run", "facets"}, {"Job", "facets"}, {"Dataset", "facets"}, {"InputDataset", "inputFacets"}, {"OutputDataset", "outputFacets"},
+	} {
+		got, _ := properties(defs[c.def].(map[string]any))[c.prop].(map[string]any)
+		var slot string
+		switch c.prop {
+		case "inputFacets":
+			slot = "InputDatasetFacet"
+		case "outputFacets":
+			slot = "OutputDatasetFacet"
+		default:
+			slot = c.def + "Facet"
+		}
+		want := map[string]any{"description": got["description"], "type": "object", "anyOf": []any{
+			map[string]any{"type": "object", "additionalProperties": map[string]any{"$ref": "#/$defs/" + slot}},
+		}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s.%s = %v, want %v", c.def, c.prop, got, want)
+		}
+	}
+	for _, slot := range locSlot {
+		names, ok := prunable(defs, slot)
+		if !ok || !names["_producer"] || !names["_schemaURL"] {
+			t.Errorf("%s: looks at %v (%v), want the base facet members", slot, names, ok)
+		}
+	}
+}
+
+func TestPrunable(t *testing.T) {
+	t.Parallel()
+	base := map[string]any{"type": "object", "properties": map[string]any{"_producer": map[string]any{"type": "string"}}, "additionalProperties": true, "required": []any{"_producer"}}
+	tests := []struct {
+		name string
+		def  map[string]any
+		want []string // nil: not prunable
+	}{
+		{"base", base, []string{"_producer"}},
+		{"through allOf and $ref", map[string]any{"allOf": []any{map[string]any{"$ref": "#/$defs/Base"}, map[string]any{"properties": map[string]any{"_deleted": true}}}}, []string{"_deleted", "_producer"}},
+		{"closed", map[string]any{"allOf": []any{map[string]any{"$ref": "#/$defs/Base"}}, "additionalProperties": false}, nil},
+		{"additionalProperties with a schema", map[string]any{"additionalProperties": map[string]any{"type": "string"}}, nil},
+		{"patternProperties", map[string]any{"patternProperties": map[string]any{"^x": true}}, nil},
+		{"unevaluatedProperties", map[string]any{"unevaluatedProperties": false}, nil},
+		{"minProperties", map[string]any{"minProperties": 2}, nil},
+		{"anyOf", map[string]any{"anyOf": []any{map[string]any{"$ref": "#/$defs/Base"}}}, nil},
+		{"a remote $ref", map[string]any{"$ref": "https://example.com/x.json"}, nil},
+		{"a loop", map[string]any{"$ref": "#/$defs/Slot"}, nil},
+	}
+	for _, tt := range tests {
+		names, ok := prunable(map[string]any{"Base": base, "Slot": tt.def}, "Slot")
+		var got []string
+		for n := range names {
+			got = append(got, n)
+		}
+		sort.Strings(got)
+		if ok != (tt.want != nil) || (ok && !reflect.DeepEqual(got, tt.want)) {
+			t.Errorf("%s: %v %v, want %v", tt.name, got, ok, tt.want)
+		}
 	}
 }
