@@ -149,7 +149,8 @@ func eventFiles(t testing.TB) []string {
 // each facet replaced by an array, a string, itself without _producer,
 // with a _schemaURL that is no string, with _deleted no boolean, and with
 // its own members all numbers; and the event without a schemaURL, job or
-// run, with a dataset, with a zoneless eventTime.
+// run, with a dataset, with a zoneless eventTime. Of a large event only the
+// first facet of each place is changed.
 func variants(t testing.TB, raw []byte) [][]byte {
 	t.Helper()
 	enc := func(v any) []byte {
@@ -203,6 +204,9 @@ func variants(t testing.TB, raw []byte) [][]byte {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		if len(raw) > 32<<10 && len(keys) > 1 {
+			keys = keys[:1]
+		}
 		for _, k := range keys {
 			for _, change := range changes {
 				ev := fresh()
