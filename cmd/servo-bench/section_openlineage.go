@@ -115,9 +115,12 @@ func measureOpenLineage(ctx context.Context, e *env) ([]row, error) {
 		}
 		lastTenant = t
 		tctx := domain.WithTenant(ctx, t)
-		batch := make([]any, len(events))
+		batch := make([][]byte, len(events))
 		for i := range events {
-			batch[i] = events[i]
+			if batch[i], err = json.Marshal(events[i]); err != nil {
+				failed = err
+				return result{Errors: 1}
+			}
 		}
 		began := time.Now()
 		for i, o := range ing.IngestBatch(tctx, batch) {

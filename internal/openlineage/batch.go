@@ -52,7 +52,7 @@ type BatchOutcome struct {
 // that lost a race to a concurrent writer. When ctx ends, the chunk in
 // flight rolls back and its events, like the rest, are ErrNotAttempted;
 // a chunk whose commit began is stored.
-func (in *Ingester) IngestBatch(ctx context.Context, events []any) []BatchOutcome {
+func (in *Ingester) IngestBatch(ctx context.Context, events [][]byte) []BatchOutcome {
 	out := make([]BatchOutcome, len(events))
 	sc, err := domain.ScopeFrom(ctx)
 	if err == nil && sc.IsSystem() {
@@ -87,7 +87,7 @@ func (in *Ingester) IngestBatch(ctx context.Context, events []any) []BatchOutcom
 // prepareAll prepares events in order on every CPU, in the background:
 // ready[i] closes once ps[i] is set. Events left when ctx ends are marked
 // not attempted (err ErrNotAttempted, no hash).
-func (in *Ingester) prepareAll(ctx context.Context, events []any) (ps []prepared, ready []chan struct{}) {
+func (in *Ingester) prepareAll(ctx context.Context, events [][]byte) (ps []prepared, ready []chan struct{}) {
 	ps = make([]prepared, len(events))
 	ready = make([]chan struct{}, len(events))
 	for i := range ready {

@@ -2,6 +2,7 @@ package openlineage_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -266,7 +267,7 @@ func TestIngestBatch_SameAsOneByOne(t *testing.T) {
 					want = append(want, outcome(t, one, res, err))
 				}
 				oneWorld := one.world()
-				outs := bulk.ing.IngestBatch(bulk.ctx, evs)
+				outs := bulk.ing.IngestBatch(bulk.ctx, rawEvents(t, evs))
 				if len(outs) != len(evs) {
 					t.Fatalf("%d outcomes for %d events", len(outs), len(evs))
 				}
@@ -282,7 +283,7 @@ func TestIngestBatch_SameAsOneByOne(t *testing.T) {
 					t.Error("the batch of one tenant changed the other")
 				}
 				// The same batch again changes nothing and says so.
-				for i, o := range bulk.ing.IngestBatch(bulk.ctx, evs) {
+				for i, o := range bulk.ing.IngestBatch(bulk.ctx, rawEvents(t, evs)) {
 					if o.Err == nil && !o.Result.Duplicate {
 						t.Errorf("event %d sent again is not a duplicate", i)
 					}
@@ -304,7 +305,7 @@ func TestIngestBatch_Tenants(t *testing.T) {
 		a := newFx(t, b, openlineage.Lenient)
 		other := newFxWith(t, b, a.svc, a.ing, a.clock)
 		evs := sparkLike(20, 4, time.Now().Add(-time.Hour))
-		for i, o := range a.ing.IngestBatch(a.ctx, evs) {
+		for i, o := range a.ing.IngestBatch(a.ctx, rawEvents(t, evs)) {
 			if o.Err != nil {
 				t.Fatalf("A's event %d: %v", i, o.Err)
 			}
@@ -313,7 +314,7 @@ func TestIngestBatch_Tenants(t *testing.T) {
 		if other.state() != "" {
 			t.Fatalf("A's batch reached the other tenant:\n%s", other.state())
 		}
-		for i, o := range other.ing.IngestBatch(other.ctx, evs) {
+		for i, o := range other.ing.IngestBatch(other.ctx, rawEvents(t, evs)) {
 			if o.Err != nil || o.Result.Duplicate {
 				t.Fatalf("the other tenant's event %d: %+v %v (a duplicate of A's?)", i, o.Result, o.Err)
 			}
@@ -333,7 +334,7 @@ func TestIngestBatch_Tenants(t *testing.T) {
 		if ra.TenantID == rb.TenantID || *ra.WorkflowID == *rb.WorkflowID {
 			t.Errorf("one runId, two tenants: runs %+v and %+v", ra, rb)
 		}
-		for _, o := range a.ing.IngestBatch(domain.WithSystem(context.Background()), evs[:2]) {
+		for _, o := range a.ing.IngestBatch(domain.WithSystem(context.Background()), rawEvents(t, evs[:2])) {
 			if !errors.Is(o.Err, domain.ErrForbidden) {
 				t.Errorf("system scope: %v, want ErrForbidden", o.Err)
 			}
@@ -349,7 +350,7 @@ func TestIngestBatch_EndedRequest(t *testing.T) {
 		f := newFx(t, b, openlineage.Lenient)
 		ctx, cancel := context.WithCancel(f.ctx)
 		cancel()
-		for i, o := range f.ing.IngestBatch(ctx, sparkLike(10, 3, time.Now())) {
+		for i, o := range f.ing.IngestBatch(ctx, rawEvents(t, sparkLike(10, 3, time.Now()))) {
 			if !errors.Is(o.Err, openlineage.ErrNotAttempted) {
 				t.Errorf("event %d: %+v %v, want ErrNotAttempted", i, o.Result, o.Err)
 			}
@@ -370,7 +371,7 @@ func TestIngestBatch_Concurrent(t *testing.T) {
 		alone := newFx(t, b, openlineage.Lenient)
 		f := newFxWith(t, b, alone.svc, alone.ing, alone.clock)
 		events := sparkLike(60, 6, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
-		for i, o := range alone.ing.IngestBatch(alone.ctx, events) {
+		for i, o := range alone.ing.IngestBatch(alone.ctx, rawEvents(t, events)) {
 			if o.Err != nil {
 				t.Fatalf("event %d: %v", i, o.Err)
 			}
@@ -383,7 +384,7 @@ func TestIngestBatch_Concurrent(t *testing.T) {
 			// Each worker starts at another place in the list.
 			shifted := append(append([]any{}, events[w*40:]...), events[:w*40]...)
 			wg.Go(func() {
-				for i, o := range f.ing.IngestBatch(f.ctx, shifted) {
+				for i, o := range f.ing.IngestBatch(f.ctx, rawEvents(t, shifted)) {
 					if o.Err != nil {
 						t.Errorf("worker %d, event %d: %v", w, i, o.Err)
 						continue
@@ -422,4 +423,18 @@ func summary(state string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// rawEvents writes each event as the JSON text a batch request carries.
+func rawEvents(t testing.TB, evs []any) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(evs))
+	for i, ev := range evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		out[i] = b
+	}
+	return out
 }

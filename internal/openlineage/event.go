@@ -1,12 +1,7 @@
 package openlineage
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -308,52 +303,11 @@ func printable(s string) bool {
 // refuses what the database could not store: NUL characters, and numbers
 // beyond the range of a float64.
 func canonical(v any) ([]byte, string, error) {
-	if err := storable(v, "#"); err != nil {
+	raw, err := encodeEvent(v)
+	if err != nil {
 		return nil, "", err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, "", domain.Invalid("#", "the event cannot be encoded: %v", err)
-	}
-	b := bytes.TrimRight(buf.Bytes(), "\n")
-	sum := sha256.Sum256(b)
-	return b, hex.EncodeToString(sum[:]), nil
-}
-
-// storable walks v for values the database refuses.
-func storable(v any, at string) error {
-	switch x := v.(type) {
-	case string:
-		if strings.ContainsRune(x, 0) {
-			return domain.Invalid(at, "must not hold NUL characters")
-		}
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil && !math.IsInf(f, 0) {
-			return domain.Invalid(at, "%s is not a number", x)
-		}
-		if math.IsInf(f, 0) {
-			return domain.Invalid(at, "%s is out of range", x)
-		}
-	case map[string]any:
-		for k, val := range x {
-			if strings.ContainsRune(k, 0) {
-				return domain.Invalid(at, "keys must not hold NUL characters")
-			}
-			if err := storable(val, at+"/"+escape(k)); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, val := range x {
-			if err := storable(val, at+"/"+strconv.Itoa(i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return canonicalJSON(raw)
 }
 
 // failureMessage reads the errorMessage run facet's message.

@@ -159,13 +159,10 @@ type permanent struct{ err error }
 func (p permanent) Error() string { return p.err.Error() }
 func (p permanent) Unwrap() error { return p.err }
 
-// Ingest validates one decoded event (an object decoded with json.Number
-// numbers, as jsonschema.UnmarshalJSON does), stores it and maps it, in the
-// tenant of ctx, in one transaction: an event that fails changes nothing.
-// An invalid event is an error matching domain.ErrInvalid (a *SchemaError
-// when the schema refuses it); the system scope is refused with
-// domain.ErrForbidden.
-func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
+// IngestJSON is Ingest of an event sent as JSON text. It never decodes the
+// event whole: the facets are decoded one at a time to be validated (see
+// skeleton.go), so the memory an event takes stays near its size.
+func (in *Ingester) IngestJSON(ctx context.Context, raw []byte) (*Result, error) {
 	sc, err := domain.ScopeFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -173,7 +170,7 @@ func (in *Ingester) Ingest(ctx context.Context, v any) (*Result, error) {
 	if sc.IsSystem() {
 		return nil, errSystemScope
 	}
-	p := in.prepare(v)
+	p := in.prepare(raw)
 	if p.hash == "" {
 		return nil, p.err
 	}
@@ -195,42 +192,27 @@ type prepared struct {
 	err      error
 }
 
-// prepare reads one decoded event: canonical JSON and hash, validation,
-// and what the mapping needs. It needs no database.
-func (in *Ingester) prepare(v any) prepared {
-	ev, ok := v.(map[string]any)
-	if !ok {
+// prepare reads one event's JSON text: canonical JSON and hash,
+// validation, and what the mapping needs. It needs no database.
+func (in *Ingester) prepare(raw []byte) prepared {
+	if !isObject(raw) {
 		return prepared{err: domain.Invalid("#", "an event must be a JSON object")}
 	}
-	body, hash, err := canonical(ev)
+	body, hash, err := canonicalJSON(raw)
 	if err != nil {
 		return prepared{err: err}
 	}
 	p := prepared{body: body, hash: hash}
-	checked := ev
-	var kind Kind
-	if in.mode == Lenient {
-		checked, p.warnings = forgive(ev)
-		var dropped []Problem
-		kind, checked, dropped, err = in.schema.ValidateLenient(checked)
-		if err != nil {
-			p.err = err
-			return p
-		}
-		for _, d := range dropped {
-			p.warnings = append(p.warnings, d.Path+": "+d.Message)
-		}
-	} else if kind, err = in.schema.Validate(checked); err != nil {
+	e, warnings, err := in.schema.read(body, in.mode)
+	if err != nil {
 		p.err = err
 		return p
 	}
-	if p.e, err = readEvent(checked, kind); err != nil {
-		p.e, p.err = nil, err
+	if err := checkSize(e); err != nil {
+		p.err = err
 		return p
 	}
-	if err := checkSize(p.e); err != nil {
-		p.e, p.err = nil, err
-	}
+	p.e, p.warnings = e, warnings
 	return p
 }
 

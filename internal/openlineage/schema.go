@@ -73,6 +73,8 @@ type Schema struct {
 	// strict asserts JSON Schema formats; loose reads them as annotations,
 	// as draft 2020-12 does without the format-assertion vocabulary.
 	strict, loose *compiled
+	// keep says what a skeleton keeps of the facets at each place.
+	keep *[numLocs]map[string]bool
 }
 
 // compiled is the embedded schemas compiled one way.
@@ -156,7 +158,7 @@ func LoadSchema() (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Schema{strict: strict, loose: loose}, nil
+	return &Schema{strict: strict, loose: loose, keep: pruning(docs[0].doc)}, nil
 }
 
 // compile compiles the embedded schemas, asserting formats or not.

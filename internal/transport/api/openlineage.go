@@ -108,9 +108,10 @@ func (h *lineageAPI) ready(c echo.Context) error {
 	return nil
 }
 
-// readLineageBody reads a JSON body of at most MaxLineageBodyBytes, numbers
-// kept as sent (json.Number).
-func readLineageBody(c echo.Context) (any, error) {
+// readLineageBody reads a body of at most MaxLineageBodyBytes that is one
+// JSON value and returns its text: the events are read from the text (see
+// openlineage.Ingester.IngestJSON), never decoded whole.
+func readLineageBody(c echo.Context) ([]byte, error) {
 	req := c.Request()
 	tooLarge := &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxLineageBodyBytes)}
 	// Read into a buffer of the announced size: io.ReadAll's doubling
@@ -141,16 +142,33 @@ func readLineageBody(c echo.Context) (any, error) {
 	if err := checkUTF8Body(body); err != nil {
 		return nil, err
 	}
+	if json.Valid(body) {
+		return body, nil
+	}
+	// Not one valid JSON value: say why as the decoder does, without
+	// building the value.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	if err := dec.Decode(&skipJSON{}); err != nil {
 		return nil, jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, badRequest("the body must hold exactly one JSON value", nil)
 	}
-	return v, nil
+	return nil, badRequest("malformed JSON", nil)
+}
+
+// skipJSON decodes any JSON value into nothing.
+type skipJSON struct{}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+// firstByte returns the first byte of JSON text that is not white space.
+func firstByte(b []byte) byte {
+	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) > 0 {
+		return b[0]
+	}
+	return 0
 }
 
 // lineageError gives a schema failure its details: each failing location,
@@ -178,14 +196,14 @@ func (h *lineageAPI) ingest(c echo.Context) error {
 	if err := h.ready(c); err != nil {
 		return err
 	}
-	v, err := readLineageBody(c)
+	raw, err := readLineageBody(c)
 	if err != nil {
 		return err
 	}
-	if _, ok := v.(map[string]any); !ok {
+	if firstByte(raw) != '{' {
 		return badRequest("the body must be one OpenLineage event, a JSON object; send arrays of events to "+APIPrefix+"/lineage/batch", nil)
 	}
-	res, err := h.ing.Ingest(c.Request().Context(), v)
+	res, err := h.ing.IngestJSON(c.Request().Context(), raw)
 	if err != nil {
 		return h.lineageError(err)
 	}
@@ -200,12 +218,15 @@ func (h *lineageAPI) ingestBatch(c echo.Context) error {
 	if err := h.ready(c); err != nil {
 		return err
 	}
-	v, err := readLineageBody(c)
+	raw, err := readLineageBody(c)
 	if err != nil {
 		return err
 	}
-	list, ok := v.([]any)
-	if !ok {
+	if firstByte(raw) != '[' {
+		return badRequest("the body must be a JSON array of OpenLineage events", nil)
+	}
+	list, err := openlineage.SplitBatch(raw)
+	if err != nil {
 		return badRequest("the body must be a JSON array of OpenLineage events", nil)
 	}
 	if len(list) > MaxLineageBatch {
