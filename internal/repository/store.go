@@ -16,6 +16,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
+	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/repository/tenantconn"
 )
@@ -61,16 +62,16 @@ type PoolConfig struct {
 
 func (p *PoolConfig) defaults() {
 	if p.MaxOpen <= 0 {
-		p.MaxOpen = 5
+		p.MaxOpen = defaults.MaxOpenConns
 	}
 	if p.MaxIdle <= 0 || p.MaxIdle > p.MaxOpen {
 		p.MaxIdle = p.MaxOpen
 	}
 	if p.ConnectTimeout <= 0 {
-		p.ConnectTimeout = 30 * time.Second
+		p.ConnectTimeout = defaults.ConnectTimeout
 	}
 	if p.SlowQuery <= 0 {
-		p.SlowQuery = 200 * time.Millisecond
+		p.SlowQuery = defaults.SlowQueryThreshold
 	}
 }
 

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
+
+	"github.com/servo-data/servo/internal/domain"
 )
 
 // apiCSP is the Content-Security-Policy of every response but the
@@ -229,7 +229,7 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 					return badRequest(fmt.Sprintf("query parameter %q is over %d bytes", strings.ToValidUTF8(truncate(name, 64), "?"), MaxQueryValueBytes),
 						map[string]any{"query": "too long"})
 				}
-				if !cleanText(v) {
+				if !domain.ValidText(v) {
 					return badRequest(fmt.Sprintf("query parameter %q must be valid UTF-8 without control characters", strings.ToValidUTF8(name, "?")),
 						map[string]any{"query": "invalid text"})
 				}
@@ -237,17 +237,4 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
-}
-
-// cleanText reports whether s is valid UTF-8 without control characters.
-func cleanText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }
