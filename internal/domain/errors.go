@@ -25,6 +25,11 @@ var (
 	// ErrUnauthenticated means the caller's credentials are missing, unknown
 	// or revoked.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnavailable means the database could not serve the request now: it
+	// is down, restarting, refusing connections or out of them, or it did
+	// not answer before the request's context ended. Trying again later may
+	// succeed; it is never the caller's mistake nor a bug.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // ValidationError lists the fields that failed validation. It matches

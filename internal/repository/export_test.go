@@ -12,3 +12,7 @@ import (
 func ReadContext(ctx context.Context, tenant string) context.Context {
 	return tenantconn.WithRead(ctx, tenantconn.Scope{Tenant: tenant})
 }
+
+// Translate is the store's one translation of database errors into domain
+// errors, for its table tests.
+var Translate = translate
