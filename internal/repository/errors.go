@@ -17,7 +17,7 @@ import (
 
 // translate maps database errors onto domain errors, once, at the storage
 // boundary. Errors that already are domain errors pass through. An absent
-// row, or a reference to one, is domain.ErrNotFound: the service names the
+// row, or a reference to one, is domain.ErrNoRows: the service names the
 // resource. An error
 // that says the database could not serve the request now (see unavailable)
 // becomes domain.ErrUnavailable, still wrapping the cause, so that a
@@ -37,7 +37,7 @@ func translate(err error) error {
 		case "23505": // unique_violation
 			return fmt.Errorf("%w: already exists (%s)", domain.ErrConflict, pgErr.ConstraintName)
 		case "23503": // foreign_key_violation: never say whether the other row exists
-			return fmt.Errorf("referenced row: %w", domain.ErrNotFound)
+			return fmt.Errorf("referenced row: %w", domain.ErrNoRows)
 		case "23514", "23502", "22001", "22P02", "22021": // check, not null, too long, bad text
 			return fmt.Errorf("%w: rejected by the schema (%s)", domain.ErrInvalid, pgErr.ConstraintName)
 		case "42501": // insufficient_privilege, row-level security
@@ -55,11 +55,11 @@ func translate(err error) error {
 	}
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return fmt.Errorf("row: %w", domain.ErrNotFound)
+		return fmt.Errorf("row: %w", domain.ErrNoRows)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%w: already exists", domain.ErrConflict)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return fmt.Errorf("referenced row: %w", domain.ErrNotFound)
+		return fmt.Errorf("referenced row: %w", domain.ErrNoRows)
 	case errors.Is(err, gorm.ErrCheckConstraintViolated):
 		return fmt.Errorf("%w: rejected by the schema", domain.ErrInvalid)
 	case errors.Is(err, gorm.ErrMissingWhereClause):
@@ -71,7 +71,7 @@ func translate(err error) error {
 	case strings.Contains(msg, "UNIQUE constraint failed"):
 		return fmt.Errorf("%w: already exists", domain.ErrConflict)
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
-		return fmt.Errorf("referenced row: %w", domain.ErrNotFound)
+		return fmt.Errorf("referenced row: %w", domain.ErrNoRows)
 	case strings.Contains(msg, "CHECK constraint failed"), strings.Contains(msg, "NOT NULL constraint failed"):
 		return fmt.Errorf("%w: rejected by the schema", domain.ErrInvalid)
 	case strings.Contains(msg, "interrupted (9)"):

@@ -53,7 +53,9 @@ func TestTranslate_Unavailable(t *testing.T) {
 		{"undefined table", &pgconn.PgError{Code: "42P01"}, false, nil},
 		{"unique violation", &pgconn.PgError{Code: "23505"}, false, domain.ErrConflict},
 		{"serialization failure", &pgconn.PgError{Code: "40001"}, false, domain.ErrConflict},
-		{"record not found", gorm.ErrRecordNotFound, false, domain.ErrNotFound},
+		{"record not found", gorm.ErrRecordNotFound, false, domain.ErrNoRows},
+		{"foreign key violation", &pgconn.PgError{Code: "23503"}, false, domain.ErrNoRows},
+		{"SQLite foreign key", errors.New("FOREIGN KEY constraint failed"), false, domain.ErrNoRows},
 		{"SQLite unique", errors.New("UNIQUE constraint failed: assets.name"), false, domain.ErrConflict},
 		{"already a domain error", fmt.Errorf("asset: %w", domain.ErrNotFound), false, domain.ErrNotFound},
 	} {
@@ -115,3 +117,62 @@ func TestStore_EndedContextIsUnavailable(t *testing.T) {
 	})
 }
 
+// TestStore_AbsenceIsErrNoRows checks on both backends that the repository
+// reports a row it cannot find in its own terms, domain.ErrNoRows (which
+// matches ErrNotFound), never as a named NotFoundError (the service names
+// the resource), and that another tenant's row reads exactly like a row
+// that does not exist.
+func TestStore_AbsenceIsErrNoRows(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		sys := domain.WithSystem(context.Background())
+		ctxOf := func(prefix string) context.Context {
+			id := testdb.TenantID(prefix)
+			if err := b.Store.TenantCreate(sys, &domain.Tenant{ID: id, Name: id}); err != nil {
+				t.Fatal(err)
+			}
+			return domain.WithTenant(context.Background(), id)
+		}
+		ctx, other := ctxOf("norows-a"), ctxOf("norows-b")
+		theirs := &domain.Asset{Name: "theirs", AssetType: "table"}
+		if err := b.Store.AssetCreate(other, theirs); err != nil {
+			t.Fatal(err)
+		}
+		missing := uuid.New()
+		for _, tc := range []struct {
+			name string
+			call func() error
+		}{
+			{"get a missing asset", func() error { _, err := b.Store.AssetGet(ctx, missing); return err }},
+			{"get another tenant's asset", func() error { _, err := b.Store.AssetGet(ctx, theirs.ID); return err }},
+			{"get by a missing name", func() error { _, err := b.Store.AssetGetByName(ctx, "nope"); return err }},
+			{"update a missing asset", func() error {
+				_, err := b.Store.AssetUpdate(ctx, missing, func(*domain.Asset) error { return nil })
+				return err
+			}},
+			{"delete another tenant's asset", func() error { return b.Store.AssetDelete(ctx, theirs.ID) }},
+			{"delete a missing workflow", func() error { return b.Store.WorkflowDelete(ctx, missing) }},
+			{"get a missing workflow", func() error { _, err := b.Store.WorkflowGet(ctx, missing); return err }},
+			{"get a missing run", func() error { _, err := b.Store.ExecutionGet(ctx, missing); return err }},
+			{"get a missing tenant", func() error { _, err := b.Store.TenantGet(sys, "no-such-tenant"); return err }},
+			{"edge to another tenant's asset (foreign key)", func() error {
+				mine := &domain.Asset{Name: "mine", AssetType: "table"}
+				if err := b.Store.AssetCreate(ctx, mine); err != nil {
+					return err
+				}
+				return b.Store.DependencyCreate(ctx, &domain.AssetDependency{UpstreamAssetID: mine.ID, DownstreamAssetID: theirs.ID, DependencyType: domain.DependencyData})
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				err := tc.call()
+				if !errors.Is(err, domain.ErrNoRows) || !errors.Is(err, domain.ErrNotFound) {
+					t.Fatalf("err = %v, want ErrNoRows (and so ErrNotFound)", err)
+				}
+				var nf *domain.NotFoundError
+				if errors.As(err, &nf) {
+					t.Errorf("the repository named the resource: %+v", nf)
+				}
+			})
+		}
+	})
+}

@@ -370,12 +370,13 @@ func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []
 // dollarize numbers the ? placeholders of query as $1, $2, ...
 func dollarize(query string) string { return tenantconn.Dollarize(query) }
 
-// errNotFound wraps domain.ErrNotFound with what was missing.
+// errNotFound reports an absent row, in the repository's terms
+// (domain.ErrNoRows), with what was missing.
 func errNotFound(what string) error {
-	return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	return fmt.Errorf("%s: %w", what, domain.ErrNoRows)
 }
 
-// firstOrNotFound turns GORM's record-not-found into domain.ErrNotFound.
+// firstOrNotFound turns GORM's record-not-found into domain.ErrNoRows.
 func firstOrNotFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return errNotFound(what)
