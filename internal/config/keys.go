@@ -1,5 +1,13 @@
 package config
 
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/servo-data/servo/internal/config/defaults"
+)
+
 // EnvConfigFile names the environment variable that points at the YAML
 // configuration file when no --config flag is given.
 const EnvConfigFile = "SERVO_CONFIG"
@@ -41,12 +49,12 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Database.MigrateURL },
 	},
 	{
-		Name: "database.app_role", Env: "SERVO_APP_ROLE", Default: "servo_app",
+		Name: "database.app_role", Env: "SERVO_APP_ROLE", Default: defaults.AppRole,
 		Doc:   "PostgreSQL role the server connects as; migrations grant it its privileges.",
 		field: func(c *Config) any { return &c.Database.AppRole },
 	},
 	{
-		Name: "database.max_open_conns", Env: "SERVO_DATABASE_MAX_OPEN_CONNS", Default: "5",
+		Name: "database.max_open_conns", Env: "SERVO_DATABASE_MAX_OPEN_CONNS", Default: strconv.Itoa(defaults.MaxOpenConns),
 		Doc:   "Maximum open database connections (SQLite always uses one).",
 		field: func(c *Config) any { return &c.Database.MaxOpenConns },
 	},
@@ -56,32 +64,32 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Database.MaxIdleConns },
 	},
 	{
-		Name: "database.conn_max_lifetime", Env: "SERVO_DATABASE_CONN_MAX_LIFETIME", Default: "30m",
+		Name: "database.conn_max_lifetime", Env: "SERVO_DATABASE_CONN_MAX_LIFETIME", Default: duration(defaults.ConnMaxLifetime),
 		Doc:   "Recycle a database connection after this long (0: never).",
 		field: func(c *Config) any { return &c.Database.ConnMaxLifetime },
 	},
 	{
-		Name: "database.connect_timeout", Env: "SERVO_DATABASE_CONNECT_TIMEOUT", Default: "30s",
+		Name: "database.connect_timeout", Env: "SERVO_DATABASE_CONNECT_TIMEOUT", Default: duration(defaults.ConnectTimeout),
 		Doc:   "How long start-up keeps retrying to reach the database.",
 		field: func(c *Config) any { return &c.Database.ConnectTimeout },
 	},
 	{
-		Name: "database.slow_query_threshold", Env: "SERVO_DATABASE_SLOW_QUERY_THRESHOLD", Default: "200ms",
+		Name: "database.slow_query_threshold", Env: "SERVO_DATABASE_SLOW_QUERY_THRESHOLD", Default: duration(defaults.SlowQueryThreshold),
 		Doc:   "Queries slower than this are logged as warnings.",
 		field: func(c *Config) any { return &c.Database.SlowQueryThreshold },
 	},
 	{
-		Name: "http.addr", Env: "SERVO_HTTP_ADDR", Default: ":8080",
+		Name: "http.addr", Env: "SERVO_HTTP_ADDR", Default: defaults.HTTPAddr,
 		Doc:   "Address the HTTP server listens on, as host:port.",
 		field: func(c *Config) any { return &c.HTTP.Addr },
 	},
 	{
-		Name: "http.shutdown_timeout", Env: "SERVO_HTTP_SHUTDOWN_TIMEOUT", Default: "15s",
+		Name: "http.shutdown_timeout", Env: "SERVO_HTTP_SHUTDOWN_TIMEOUT", Default: duration(defaults.ShutdownTimeout),
 		Doc:   "How long a graceful shutdown waits for in-flight requests.",
 		field: func(c *Config) any { return &c.HTTP.ShutdownTimeout },
 	},
 	{
-		Name: "http.request_timeout", Env: "SERVO_HTTP_REQUEST_TIMEOUT", Default: "15s",
+		Name: "http.request_timeout", Env: "SERVO_HTTP_REQUEST_TIMEOUT", Default: duration(defaults.RequestTimeout),
 		Doc:   "Longest an API request may take, its wait for a pooled database connection included; past it the answer is 503 unavailable.",
 		field: func(c *Config) any { return &c.HTTP.RequestTimeout },
 	},
@@ -96,12 +104,12 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.RateBurst },
 	},
 	{
-		Name: "http.tenant_pool_share", Env: "SERVO_HTTP_TENANT_POOL_SHARE", Default: "40",
+		Name: "http.tenant_pool_share", Env: "SERVO_HTTP_TENANT_POOL_SHARE", Default: strconv.Itoa(defaults.TenantPoolShare),
 		Doc:   "Percentage of database.max_open_conns (at least one request) one tenant may hold at once on the expensive routes: lineage walks, OpenLineage ingestion and raw events; more get 429 with Retry-After at once.",
 		field: func(c *Config) any { return &c.HTTP.TenantPoolShare },
 	},
 	{
-		Name: "http.decode_budget", Env: "SERVO_HTTP_DECODE_BUDGET", Default: "8388608",
+		Name: "http.decode_budget", Env: "SERVO_HTTP_DECODE_BUDGET", Default: strconv.Itoa(defaults.DecodeBudget),
 		Doc:   "Request-body bytes the OpenLineage routes may read and decode at once, server-wide (8 MiB; a larger body takes all of it); a request waits up to half of http.request_timeout for room, then gets 429 with Retry-After.",
 		field: func(c *Config) any { return &c.HTTP.DecodeBudget },
 	},
@@ -121,7 +129,7 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Runtime.AllowedHosts },
 	},
 	{
-		Name: "runtime.max_running_per_tenant", Env: "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT", Default: "4",
+		Name: "runtime.max_running_per_tenant", Env: "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT", Default: strconv.Itoa(defaults.MaxRunningPerTenant),
 		Doc:   "Most steps and materializations of one tenant running at once, across all workers; the rest wait queued, oldest first. Keep it below runtime.workers so that one tenant's backlog leaves slots to the others.",
 		field: func(c *Config) any { return &c.Runtime.MaxRunningPerTenant },
 	},
@@ -131,22 +139,22 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Runtime.StartsPerMinute },
 	},
 	{
-		Name: "runtime.workers", Env: "SERVO_RUNTIME_WORKERS", Default: "10",
+		Name: "runtime.workers", Env: "SERVO_RUNTIME_WORKERS", Default: strconv.Itoa(defaults.Workers),
 		Doc:   "Jobs one worker process works at once.",
 		field: func(c *Config) any { return &c.Runtime.Workers },
 	},
 	{
-		Name: "runtime.lease", Env: "SERVO_RUNTIME_LEASE", Default: "30m",
+		Name: "runtime.lease", Env: "SERVO_RUNTIME_LEASE", Default: duration(defaults.Lease),
 		Doc:   "The longest one step's job may run before it is worked again (step timeouts may be at most half of it); a dead worker is noticed sooner, through runtime.heartbeat_timeout.",
 		field: func(c *Config) any { return &c.Runtime.Lease },
 	},
 	{
-		Name: "runtime.heartbeat_timeout", Env: "SERVO_RUNTIME_HEARTBEAT_TIMEOUT", Default: "30s",
+		Name: "runtime.heartbeat_timeout", Env: "SERVO_RUNTIME_HEARTBEAT_TIMEOUT", Default: duration(defaults.HeartbeatTimeout),
 		Doc:   "How long a running step may go without its worker's heartbeat (renewed every sixth of it) before the step is failed as lost, its slot freed and the step retried per its policy.",
 		field: func(c *Config) any { return &c.Runtime.HeartbeatTimeout },
 	},
 	{
-		Name: "runtime.kill_grace", Env: "SERVO_RUNTIME_KILL_GRACE", Default: "10s",
+		Name: "runtime.kill_grace", Env: "SERVO_RUNTIME_KILL_GRACE", Default: duration(defaults.KillGrace),
 		Doc:   "Time a cancelled or timed-out command gets between SIGTERM and SIGKILL.",
 		field: func(c *Config) any { return &c.Runtime.KillGrace },
 	},
@@ -156,42 +164,42 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Runtime.SigningKey },
 	},
 	{
-		Name: "runtime.isolation", Env: "SERVO_RUNTIME_ISOLATION", Default: "auto",
+		Name: "runtime.isolation", Env: "SERVO_RUNTIME_ISOLATION", Default: defaults.Isolation,
 		Doc:   "How command steps are isolated: bwrap (a bubblewrap sandbox), user (only the step user), none (as the server itself: development only, warned at every start), or auto (bwrap where found, else user).",
 		field: func(c *Config) any { return &c.Runtime.Isolation },
 	},
 	{
 		Name: "runtime.step_user", Env: "SERVO_RUNTIME_STEP_USER", Default: "",
-		Doc:   "Account command steps run as, a name or uid:gid, when the server runs as root (empty: servo-step).",
+		Doc:   "Account command steps run as, a name or uid:gid, when the server runs as root (empty: " + defaults.StepUser + ").",
 		field: func(c *Config) any { return &c.Runtime.StepUser },
 	},
 	{
-		Name: "runtime.step_network", Env: "SERVO_RUNTIME_STEP_NETWORK", Default: "host",
+		Name: "runtime.step_network", Env: "SERVO_RUNTIME_STEP_NETWORK", Default: defaults.StepNetwork,
 		Doc:   "Network of command steps: host (shared with the server's host) or none (cut off; needs bwrap); a spec may cut its own network but not open it where this is none.",
 		field: func(c *Config) any { return &c.Runtime.StepNetwork },
 	},
 	{
-		Name: "runtime.step_path", Env: "SERVO_RUNTIME_STEP_PATH", Default: "/usr/local/bin:/usr/bin:/bin",
+		Name: "runtime.step_path", Env: "SERVO_RUNTIME_STEP_PATH", Default: defaults.StepPath,
 		Doc:   "PATH of command steps, where a bare argv[0] is looked up; steps inherit nothing of the server's environment.",
 		field: func(c *Config) any { return &c.Runtime.StepPath },
 	},
 	{
-		Name: "openlineage.mode", Env: "SERVO_OPENLINEAGE_MODE", Default: "lenient",
+		Name: "openlineage.mode", Env: "SERVO_OPENLINEAGE_MODE", Default: defaults.OpenLineageMode,
 		Doc:   "How OpenLineage events are validated: strict (only events valid against the 2-0-2 schema) or lenient (also a missing schemaURL or an eventTime without a zone, with a warning).",
 		field: func(c *Config) any { return &c.OpenLineage.Mode },
 	},
 	{
-		Name: "openlineage.retention", Env: "SERVO_OPENLINEAGE_RETENTION", Default: "720h",
+		Name: "openlineage.retention", Env: "SERVO_OPENLINEAGE_RETENTION", Default: duration(defaults.OpenLineageRetention),
 		Doc:   "How long raw OpenLineage events are kept after they are received.",
 		field: func(c *Config) any { return &c.OpenLineage.Retention },
 	},
 	{
-		Name: "log.level", Env: "SERVO_LOG_LEVEL", Default: "info",
+		Name: "log.level", Env: "SERVO_LOG_LEVEL", Default: defaults.LogLevel,
 		Doc:   "Lowest level logged: debug, info, warn or error.",
 		field: func(c *Config) any { return &c.Log.Level },
 	},
 	{
-		Name: "log.format", Env: "SERVO_LOG_FORMAT", Default: "json",
+		Name: "log.format", Env: "SERVO_LOG_FORMAT", Default: defaults.LogFormat,
 		Doc:   "Log format: json (production) or console (development).",
 		field: func(c *Config) any { return &c.Log.Format },
 	},
@@ -234,4 +242,17 @@ func keyByEnv(env string) (Key, bool) {
 		}
 	}
 	return Key{}, false
+}
+
+// duration writes d as a key's default is written in the file: "30m", not
+// "30m0s".
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -47,7 +47,7 @@ func (a *Asset) Validate() error {
 	var v Validator
 	checkName(&v, "name", a.Name)
 	n := utf8.RuneCountInString(a.AssetType)
-	v.Check(n >= 1 && n <= MaxTypeLen && validText(a.AssetType), "asset_type", "must be 1 to %d printable characters", MaxTypeLen)
+	v.Check(n >= 1 && n <= MaxTypeLen && ValidText(a.AssetType), "asset_type", "must be 1 to %d printable characters", MaxTypeLen)
 	checkCommon(&v, a.Description, a.Owner, a.Tags)
 	if err := v.Err(); err != nil {
 		return err

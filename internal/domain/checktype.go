@@ -136,7 +136,7 @@ func identifier(v *Validator, field string, raw json.RawMessage) {
 		return
 	}
 	n := utf8.RuneCountInString(s)
-	v.Check(n >= 1 && n <= MaxNameLen && validText(s), field, "must be 1 to %d printable characters", MaxNameLen)
+	v.Check(n >= 1 && n <= MaxNameLen && ValidText(s), field, "must be 1 to %d printable characters", MaxNameLen)
 }
 
 func columnList(v *Validator, field string, raw json.RawMessage) {
@@ -148,7 +148,7 @@ func columnList(v *Validator, field string, raw json.RawMessage) {
 	v.Check(len(cols) >= 1 && len(cols) <= 1000, field, "must name 1 to 1000 columns")
 	for _, c := range cols {
 		n := utf8.RuneCountInString(c)
-		if n < 1 || n > MaxNameLen || !validText(c) {
+		if n < 1 || n > MaxNameLen || !ValidText(c) {
 			v.Add(field, "each column must be 1 to %d printable characters", MaxNameLen)
 			return
 		}
@@ -229,7 +229,7 @@ func expectedColumns(v *Validator, field string, raw json.RawMessage) {
 		return
 	}
 	for k, t := range typed {
-		if k == "" || !validText(k) || !validText(t) || utf8.RuneCountInString(k) > MaxNameLen || utf8.RuneCountInString(t) > MaxTypeLen {
+		if k == "" || !ValidText(k) || !ValidText(t) || utf8.RuneCountInString(k) > MaxNameLen || utf8.RuneCountInString(t) > MaxTypeLen {
 			v.Add(field, "column names and types must be printable text")
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -25,7 +26,58 @@ var (
 	// ErrUnauthenticated means the caller's credentials are missing, unknown
 	// or revoked.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnavailable means the database could not serve the request now: it
+	// is down, restarting, refusing connections or out of them, or it did
+	// not answer before the request's context ended. Trying again later may
+	// succeed; it is never the caller's mistake nor a bug.
+	ErrUnavailable = errors.New("unavailable")
 )
+
+// ErrNoRows is how a repository reports that a row it was asked for is
+// absent or not visible in the caller's scope, in its own terms: it names a
+// row, not a resource of the API. The service turns it into a
+// NotFoundError (NameNotFound). It matches ErrNotFound, so that a caller
+// that only asks whether the row was there reads both the same way.
+var ErrNoRows = fmt.Errorf("no such row: %w", ErrNotFound)
+
+// NotFoundError says which resource the caller asked for and could not
+// see: one that does not exist and one of another tenant read the same.
+// It matches ErrNotFound with errors.Is; the HTTP answer says "not found"
+// and no more.
+type NotFoundError struct {
+	// Resource names the kind of thing: "asset", "workflow", "run", ...
+	Resource string
+	// Ref is the id or name asked for; empty when there is none to tell.
+	Ref string
+}
+
+// NewNotFound returns a *NotFoundError for the resource and reference.
+func NewNotFound(resource, ref string) error {
+	return &NotFoundError{Resource: resource, Ref: ref}
+}
+
+// Error implements error: the resource, the reference when known, and
+// "not found".
+func (e *NotFoundError) Error() string {
+	if e.Ref == "" {
+		return e.Resource + " not found"
+	}
+	return e.Resource + " " + strconv.Quote(e.Ref) + " not found"
+}
+
+// Is reports whether target is ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// NameNotFound turns a repository's ErrNoRows into a *NotFoundError for
+// the resource and reference the caller asked for; any other error
+// (a NotFoundError already named by an inner call too) and nil are
+// returned as they are.
+func NameNotFound(err error, resource, ref string) error {
+	if err == nil || !errors.Is(err, ErrNoRows) {
+		return err
+	}
+	return &NotFoundError{Resource: resource, Ref: ref}
+}
 
 // ValidationError lists the fields that failed validation. It matches
 // ErrInvalid with errors.Is.

@@ -80,10 +80,10 @@ func (e *Execution) Validate() error {
 	v.Check(e.State.Valid(), "state", "unknown state %q", e.State)
 	v.Check(e.Trigger.Valid(), "trigger", "must be one of manual, scheduled, upstream, backfill, openlineage")
 	v.Check(e.Attempt >= 1, "attempt", "must be at least 1")
-	v.Check(utf8.RuneCountInString(e.PartitionKey) <= MaxPartitionKeyLen && validText(e.PartitionKey), "partition_key", "must be at most %d printable characters", MaxPartitionKeyLen)
+	v.Check(utf8.RuneCountInString(e.PartitionKey) <= MaxPartitionKeyLen && ValidText(e.PartitionKey), "partition_key", "must be at most %d printable characters", MaxPartitionKeyLen)
 	if e.IdempotencyKey != nil {
 		n := utf8.RuneCountInString(*e.IdempotencyKey)
-		v.Check(n >= 1 && n <= MaxIdempotencyKeyLen && validText(*e.IdempotencyKey), "idempotency_key", "must be 1 to %d printable characters", MaxIdempotencyKeyLen)
+		v.Check(n >= 1 && n <= MaxIdempotencyKeyLen && ValidText(*e.IdempotencyKey), "idempotency_key", "must be 1 to %d printable characters", MaxIdempotencyKeyLen)
 	}
 	return v.Err()
 }

@@ -24,6 +24,6 @@ func (t *Tenant) Validate() error {
 	var v Validator
 	v.Check(tenantIDPattern.MatchString(t.ID), "id", "must match ^[a-z0-9][a-z0-9_-]{0,62}$")
 	v.Check(len(t.Name) <= 255, "name", "must be at most 255 characters")
-	v.Check(validText(t.Name), "name", "must be valid UTF-8 without control characters")
+	v.Check(ValidText(t.Name), "name", "must be valid UTF-8 without control characters")
 	return v.Err()
 }

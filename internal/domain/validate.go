@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// validText reports whether s is valid UTF-8 without control characters.
-func validText(s string) bool {
+// ValidText reports whether s is valid UTF-8 without control characters.
+func ValidText(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -19,7 +19,7 @@ func validText(s string) bool {
 	return true
 }
 
-// validLongText is validText that also allows tabs and newlines.
+// validLongText is ValidText that also allows tabs and newlines.
 func validLongText(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
@@ -45,7 +45,7 @@ const (
 func checkName(v *Validator, field, name string) {
 	n := utf8.RuneCountInString(name)
 	v.Check(n >= 1 && n <= MaxNameLen, field, "must be 1 to %d characters", MaxNameLen)
-	v.Check(validText(name), field, "must be valid UTF-8 without control characters")
+	v.Check(ValidText(name), field, "must be valid UTF-8 without control characters")
 	v.Check(!strings.ContainsFunc(name, IsBidiControl), field, "must not hold bidirectional control characters (U+202A-U+202E, U+2066-U+2069)")
 	_, isID := ParseRef(name)
 	v.Check(!isID, field, "must not read as a UUID (a path takes an id or a name, and this would be taken for an id)")
@@ -55,7 +55,7 @@ func checkCommon(v *Validator, description, owner string, tags []string) {
 	v.Check(utf8.RuneCountInString(description) <= MaxDescriptionLen, "description", "must be at most %d characters", MaxDescriptionLen)
 	v.Check(validLongText(description), "description", "must be valid UTF-8 without control characters")
 	v.Check(utf8.RuneCountInString(owner) <= MaxOwnerLen, "owner", "must be at most %d characters", MaxOwnerLen)
-	v.Check(validText(owner), "owner", "must be valid UTF-8 without control characters")
+	v.Check(ValidText(owner), "owner", "must be valid UTF-8 without control characters")
 	checkTags(v, tags)
 }
 
@@ -67,7 +67,7 @@ func checkTags(v *Validator, tags []string) {
 	seen := make(map[string]struct{}, len(tags))
 	for _, t := range tags {
 		n := utf8.RuneCountInString(t)
-		if n < 1 || n > MaxTagLen || !validText(t) {
+		if n < 1 || n > MaxTagLen || !ValidText(t) {
 			v.Add("tags", "each tag must be 1 to %d printable characters", MaxTagLen)
 			return
 		}

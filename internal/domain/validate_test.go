@@ -123,8 +123,8 @@ func TestValidText(t *testing.T) {
 		{"c1 control \u0085", false, false},
 		{"bad utf-8 \xc3\x28", false, false},
 	} {
-		if got := validText(tt.s); got != tt.short {
-			t.Errorf("validText(%q) = %v, want %v", tt.s, got, tt.short)
+		if got := ValidText(tt.s); got != tt.short {
+			t.Errorf("ValidText(%q) = %v, want %v", tt.s, got, tt.short)
 		}
 		if got := validLongText(tt.s); got != tt.long {
 			t.Errorf("validLongText(%q) = %v, want %v", tt.s, got, tt.long)

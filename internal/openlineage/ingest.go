@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 )
@@ -19,7 +20,7 @@ import (
 // Defaults and limits.
 const (
 	// DefaultRetention is how long raw events are kept by default.
-	DefaultRetention = 720 * time.Hour
+	DefaultRetention = defaults.OpenLineageRetention
 	// PruneInterval is the least time between two prunes of one tenant's
 	// events.
 	PruneInterval = time.Minute

@@ -11,11 +11,14 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
+	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/repository/tenantconn"
 )
 
 // Dialect names the database behind a Store.
@@ -49,20 +52,26 @@ type PoolConfig struct {
 	ConnectTimeout time.Duration
 	// SlowQuery is the threshold above which queries are logged as slow.
 	SlowQuery time.Duration
+	// StockPool keeps pgx's stock database/sql pool on PostgreSQL: a
+	// transaction sets the tenant context with a statement of its own and
+	// every read opens a transaction. By default the pool is tenantconn's,
+	// which sends the tenant context with BEGIN and with each read, a round
+	// trip less. Ignored on SQLite.
+	StockPool bool
 }
 
 func (p *PoolConfig) defaults() {
 	if p.MaxOpen <= 0 {
-		p.MaxOpen = 5
+		p.MaxOpen = defaults.MaxOpenConns
 	}
 	if p.MaxIdle <= 0 || p.MaxIdle > p.MaxOpen {
 		p.MaxIdle = p.MaxOpen
 	}
 	if p.ConnectTimeout <= 0 {
-		p.ConnectTimeout = 30 * time.Second
+		p.ConnectTimeout = defaults.ConnectTimeout
 	}
 	if p.SlowQuery <= 0 {
-		p.SlowQuery = 200 * time.Millisecond
+		p.SlowQuery = defaults.SlowQueryThreshold
 	}
 }
 
@@ -73,7 +82,7 @@ type Store struct {
 	dialect Dialect
 	log     *zap.Logger
 	// plainReads: read runs queries outside a transaction (SQLite, and
-	// PostgreSQL through the scoped pool, which sets the scope with each
+	// PostgreSQL through tenantconn's pool, which sets the scope with each
 	// query); otherwise reads open a transaction like writes.
 	plainReads bool
 }
@@ -97,15 +106,8 @@ func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*S
 	if err != nil {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
-	plain := dialect == SQLite || scopedPoolFor(url)
+	plain := dialect == SQLite || !pool.StockPool
 	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain}, nil
-}
-
-// scopedPoolFor reports whether a PostgreSQL URL gets the pool of
-// pgbegin.go: a URL with a time zone keeps GORM's own pool, which registers
-// it.
-func scopedPoolFor(url string) bool {
-	return !strings.Contains(strings.ToLower(url), "timezone=")
 }
 
 // OpenMigrator connects like Open but without tenant scoping, for the
@@ -119,14 +121,13 @@ func openGorm(ctx context.Context, url string, dialect Dialect, pool PoolConfig,
 	var dialector gorm.Dialector
 	switch dialect {
 	case Postgres:
-		// Every URL but one with a time zone gets the pool whose
-		// transactions and reads carry the tenant context in the same round
-		// trip (pgbegin.go, pgread.go).
-		if !scopedPoolFor(url) {
+		// Unless asked for the stock pool, the pool's transactions and reads
+		// carry the tenant context in the same round trip (tenantconn).
+		if pool.StockPool {
 			dialector = postgres.Open(url)
 			break
 		}
-		pool, err := openScopedPool(url)
+		pool, err := tenantconn.Open(url)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", dialect, err)
 		}
@@ -275,16 +276,16 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		return fn(ctx)
 	}
 	db := s.db.WithContext(ctx)
-	var bs *beginScope
+	var begin *tenantconn.Begin
 	if s.dialect == Postgres {
-		// Ask the connection to set the scope as it begins (pgbegin.go);
+		// Ask the connection to set the scope as it begins (tenantconn);
 		// setScope below covers a connection that did not.
-		tenant, system := scopeSettings(scope)
-		bs = &beginScope{query: scopedBeginQuery(tenant, system)}
-		db = s.db.WithContext(context.WithValue(ctx, beginScopeKey{}, bs))
+		var bctx context.Context
+		bctx, begin = tenantconn.WithBegin(ctx, scopeSettings(scope))
+		db = s.db.WithContext(bctx)
 	}
 	err = db.Transaction(func(tx *gorm.DB) error {
-		if bs == nil || !bs.began {
+		if !begin.Began() {
 			if err := s.setScope(tx, scope); err != nil {
 				return err
 			}
@@ -296,11 +297,12 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 
 // scopeSettings returns the values of app.tenant_id and app.system for
 // scope.
-func scopeSettings(scope domain.Scope) (tenant, system string) {
+func scopeSettings(scope domain.Scope) tenantconn.Scope {
+	s := tenantconn.Scope{Tenant: scope.TenantID()}
 	if scope.IsSystem() {
-		system = "on"
+		s.System = "on"
 	}
-	return scope.TenantID(), system
+	return s
 }
 
 // setScope makes the scope visible to row-level security for the rest of
@@ -309,8 +311,8 @@ func (s *Store) setScope(tx *gorm.DB, scope domain.Scope) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	tenant, system := scopeSettings(scope)
-	err := tx.Exec("SELECT set_config('app.tenant_id', ?, true), set_config('app.system', ?, true)", tenant, system).Error
+	set := scopeSettings(scope)
+	err := tx.Exec(tenantconn.SetScopeSQL, set.Tenant, set.System).Error
 	if err != nil {
 		return fmt.Errorf("set tenant context: %w", err)
 	}
@@ -336,7 +338,7 @@ func (s *Store) run(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // read calls fn with the transaction ctx carries or, outside one, with a
 // handle whose every query sets the scope in the same round trip and its
-// own implicit transaction (pgread.go). It is for read-only work whose
+// own implicit transaction (tenantconn). It is for read-only work whose
 // statements need no snapshot in common; fn must not write.
 func (s *Store) read(ctx context.Context, fn func(db *gorm.DB) error) error {
 	if _, ok := ctx.Value(txKey{}).(*txState); ok || !s.plainReads {
@@ -348,18 +350,33 @@ func (s *Store) read(ctx context.Context, fn func(db *gorm.DB) error) error {
 	}
 	qctx := ctx
 	if s.dialect == Postgres {
-		tenant, system := scopeSettings(scope)
-		qctx = context.WithValue(ctx, readScopeKey{}, &readScope{tenant: tenant, system: system})
+		qctx = tenantconn.WithRead(ctx, scopeSettings(scope))
 	}
 	return translate(fn(s.db.WithContext(qctx)))
 }
 
-// errNotFound wraps domain.ErrNotFound with what was missing.
-func errNotFound(what string) error {
-	return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+// readScope holds the settings a pgxRead runs under.
+type readScope struct {
+	tenant, system string
 }
 
-// firstOrNotFound turns GORM's record-not-found into domain.ErrNotFound.
+// pgxRead runs query (with $n placeholders) outside a transaction on a
+// connection of the pool, in one pipeline with the scope's settings, and
+// hands fn pgx's own rows (tenantconn.Query).
+func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []any, fn func(rows pgx.Rows) error) error {
+	return tenantconn.Query(ctx, s.sqlDB, tenantconn.Scope{Tenant: rs.tenant, System: rs.system}, query, args, fn)
+}
+
+// dollarize numbers the ? placeholders of query as $1, $2, ...
+func dollarize(query string) string { return tenantconn.Dollarize(query) }
+
+// errNotFound reports an absent row, in the repository's terms
+// (domain.ErrNoRows), with what was missing.
+func errNotFound(what string) error {
+	return fmt.Errorf("%s: %w", what, domain.ErrNoRows)
+}
+
+// firstOrNotFound turns GORM's record-not-found into domain.ErrNoRows.
 func firstOrNotFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return errNotFound(what)

@@ -220,14 +220,5 @@ func (s *Store) WorkflowUpdate(ctx context.Context, id uuid.UUID, fn func(*domai
 // WorkflowDelete implements domain.WorkflowRepository. Its asset links and
 // runs go with it (ON DELETE CASCADE).
 func (s *Store) WorkflowDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ?", id).Delete(&workflowRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errNotFound("workflow")
-		}
-		return nil
-	})
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[workflowRow](tx, id, "workflow") })
 }

@@ -4,12 +4,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
 )
 
 // DefaultStepPath is the PATH command steps get unless runtime.step_path
 // says otherwise.
-const DefaultStepPath = "/usr/local/bin:/usr/bin:/bin"
+const DefaultStepPath = defaults.StepPath
 
 // stepEnv builds a command step's whole environment; nothing is inherited
 // from the server. It is exactly: PATH (the operator's), HOME and TMPDIR

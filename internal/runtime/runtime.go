@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/servo-data/servo/internal/backfill"
+	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
 	"github.com/servo-data/servo/internal/service"
 )
@@ -71,16 +72,16 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.MaxRunningPerTenant <= 0 {
-		c.MaxRunningPerTenant = 4
+		c.MaxRunningPerTenant = defaults.MaxRunningPerTenant
 	}
 	if c.Workers <= 0 {
-		c.Workers = 10
+		c.Workers = defaults.Workers
 	}
 	if c.Lease <= 0 {
-		c.Lease = 30 * time.Minute
+		c.Lease = defaults.Lease
 	}
 	if c.HeartbeatTimeout <= 0 {
-		c.HeartbeatTimeout = 30 * time.Second
+		c.HeartbeatTimeout = defaults.HeartbeatTimeout
 	}
 	if c.WaitPoll <= 0 {
 		c.WaitPoll = time.Second
@@ -89,7 +90,7 @@ func (c *Config) defaults() {
 		c.CancelPoll = 500 * time.Millisecond
 	}
 	if c.KillGrace <= 0 {
-		c.KillGrace = 10 * time.Second
+		c.KillGrace = defaults.KillGrace
 	}
 	if c.FetchPollInterval <= 0 {
 		c.FetchPollInterval = 200 * time.Millisecond

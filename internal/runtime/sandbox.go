@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
 )
 
@@ -35,7 +36,7 @@ const IsolationOff = "off"
 
 // DefaultStepUser is the account command steps run as when the server runs
 // as root and runtime.step_user is not set.
-const DefaultStepUser = "servo-step"
+const DefaultStepUser = defaults.StepUser
 
 // ErrNoIsolation is returned when command steps are enabled but cannot be
 // isolated from the server.

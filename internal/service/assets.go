@@ -49,19 +49,21 @@ func (s *Service) CreateAsset(ctx context.Context, in CreateAssetInput) (*domain
 
 // GetAsset returns an asset by id.
 func (s *Service) GetAsset(ctx context.Context, id uuid.UUID) (*domain.Asset, error) {
-	return s.store.AssetGet(ctx, id)
+	a, err := s.store.AssetGet(ctx, id)
+	return a, notFound(err, "asset", id)
 }
 
 // ResolveAsset finds an asset by UUID or by name; the tenant's own asset
 // wins over a global one of the same name.
 func (s *Service) ResolveAsset(ctx context.Context, ref string) (*domain.Asset, error) {
 	if id, ok := domain.ParseRef(ref); ok {
-		return s.store.AssetGet(ctx, id)
+		return s.GetAsset(ctx, id)
 	}
 	if ref == "" {
 		return nil, domain.Invalid("asset", "is required")
 	}
-	return s.store.AssetGetByName(ctx, ref)
+	a, err := s.store.AssetGetByName(ctx, ref)
+	return a, notFound(err, "asset", ref)
 }
 
 // ListAssets returns one page of assets matching f.
@@ -84,7 +86,7 @@ func (s *Service) writableAsset(ctx context.Context, id uuid.UUID) (*domain.Asse
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.AssetGet(ctx, id)
+	a, err := s.GetAsset(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func (s *Service) UpdateAssetIf(ctx context.Context, id uuid.UUID, patch domain.
 			a.Normalize()
 			return s.validateAsset(a)
 		})
-		return err
+		return notFound(err, "asset", id)
 	})
 	if err != nil {
 		return nil, err
@@ -135,7 +137,7 @@ func (s *Service) DeleteAsset(ctx context.Context, id uuid.UUID) error {
 		if _, err := s.writableAsset(ctx, id); err != nil {
 			return err
 		}
-		return s.store.AssetDelete(ctx, id)
+		return notFound(s.store.AssetDelete(ctx, id), "asset", id)
 	})
 }
 

@@ -130,12 +130,13 @@ func (s *Service) CreateColumnDependency(ctx context.Context, e domain.ColumnEdg
 
 // GetColumnDependency returns one column edge.
 func (s *Service) GetColumnDependency(ctx context.Context, id uuid.UUID) (*domain.ColumnEdge, error) {
-	return s.store.ColumnEdgeGet(ctx, id)
+	e, err := s.store.ColumnEdgeGet(ctx, id)
+	return e, notFound(err, "column dependency", id)
 }
 
 // DeleteColumnDependency deletes one column edge.
 func (s *Service) DeleteColumnDependency(ctx context.Context, id uuid.UUID) error {
-	return s.store.ColumnEdgeDelete(ctx, id)
+	return notFound(s.store.ColumnEdgeDelete(ctx, id), "column dependency", id)
 }
 
 // ColumnLineage answers q: the columns upstream (through the edges

@@ -69,7 +69,8 @@ func (s *Service) CreateMappedDependency(ctx context.Context, upstream, downstre
 
 // GetDependency returns one edge.
 func (s *Service) GetDependency(ctx context.Context, id uuid.UUID) (*domain.AssetDependency, error) {
-	return s.store.DependencyGet(ctx, id)
+	d, err := s.store.DependencyGet(ctx, id)
+	return d, notFound(err, "dependency", id)
 }
 
 // AssetDependencies returns the edges entering (upstream) and leaving
@@ -122,7 +123,7 @@ func (s *Service) AssetDependenciesIn(ctx context.Context, assetID uuid.UUID, di
 
 // DeleteDependency removes one edge.
 func (s *Service) DeleteDependency(ctx context.Context, id uuid.UUID) error {
-	return s.store.DependencyDelete(ctx, id)
+	return notFound(s.store.DependencyDelete(ctx, id), "dependency", id)
 }
 
 // DeleteAssetDependencies removes every edge touching an asset and reports

@@ -87,7 +87,8 @@ func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain
 
 // GetRun returns one run.
 func (s *Service) GetRun(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
-	return s.store.ExecutionGet(ctx, id)
+	r, err := s.store.ExecutionGet(ctx, id)
+	return r, notFound(err, "run", id)
 }
 
 // ListRuns returns one page of runs matching f.
@@ -191,7 +192,7 @@ func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*
 
 // DeleteRun deletes one run.
 func (s *Service) DeleteRun(ctx context.Context, id uuid.UUID) error {
-	return s.store.ExecutionDelete(ctx, id)
+	return notFound(s.store.ExecutionDelete(ctx, id), "run", id)
 }
 
 // LinkRunParent makes parentID the parent of a run that has none, unless

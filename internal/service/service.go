@@ -78,6 +78,17 @@ func forbiddenGlobal(what string) error {
 	return fmt.Errorf("%w: global %s are read-only for tenants", domain.ErrForbidden, what)
 }
 
+// errNotFound is the service's own report that no what answers the
+// caller's reference.
 func errNotFound(what string) error {
-	return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	return domain.NewNotFound(what, "")
+}
+
+// notFound names the resource and reference of a repository's absent row
+// (domain.NameNotFound); other errors pass through.
+func notFound(err error, resource string, ref any) error {
+	if err == nil {
+		return nil
+	}
+	return domain.NameNotFound(err, resource, fmt.Sprint(ref))
 }

@@ -41,7 +41,8 @@ func (s *Service) GetTenant(ctx context.Context, id string) (*domain.Tenant, err
 	if err := domain.ValidateTenantID(id); err != nil {
 		return nil, err
 	}
-	return s.store.TenantGet(ctx, id)
+	t, err := s.store.TenantGet(ctx, id)
+	return t, notFound(err, "tenant", id)
 }
 
 // ListTenants lists every tenant. System scope only.

@@ -92,7 +92,8 @@ func (s *Service) resolveWorkflowAssets(ctx context.Context, refs []string) ([]u
 
 // GetWorkflow returns one workflow version by id.
 func (s *Service) GetWorkflow(ctx context.Context, id uuid.UUID) (*domain.Workflow, error) {
-	return s.store.WorkflowGet(ctx, id)
+	w, err := s.store.WorkflowGet(ctx, id)
+	return w, notFound(err, "workflow", id)
 }
 
 // ResolveWorkflow finds a workflow by UUID, or by name at a version (0 for
@@ -102,19 +103,21 @@ func (s *Service) ResolveWorkflow(ctx context.Context, ref string, version int) 
 		return nil, domain.Invalid("version", "must be positive")
 	}
 	if id, ok := domain.ParseRef(ref); ok {
-		w, err := s.store.WorkflowGet(ctx, id)
+		w, err := s.GetWorkflow(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		if version > 0 && w.Version != version {
-			return s.store.WorkflowGetByName(ctx, w.Name, version)
+			w, err := s.store.WorkflowGetByName(ctx, w.Name, version)
+			return w, notFound(err, "workflow", ref)
 		}
 		return w, nil
 	}
 	if ref == "" {
 		return nil, domain.Invalid("workflow", "is required")
 	}
-	return s.store.WorkflowGetByName(ctx, ref, version)
+	w, err := s.store.WorkflowGetByName(ctx, ref, version)
+	return w, notFound(err, "workflow", ref)
 }
 
 // ListWorkflows lists the latest version of every workflow.
@@ -149,7 +152,7 @@ func (s *Service) UpdateWorkflow(ctx context.Context, id uuid.UUID, patch domain
 // UpdateWorkflowIf is UpdateWorkflow with a precondition that sees the
 // current row, locked for the update; see UpdateAssetIf.
 func (s *Service) UpdateWorkflowIf(ctx context.Context, id uuid.UUID, patch domain.WorkflowPatch, check func(current *domain.Workflow) error) (*domain.Workflow, error) {
-	return s.store.WorkflowUpdate(ctx, id, func(w *domain.Workflow) error {
+	w, err := s.store.WorkflowUpdate(ctx, id, func(w *domain.Workflow) error {
 		if check != nil {
 			if err := check(w); err != nil {
 				return err
@@ -159,11 +162,12 @@ func (s *Service) UpdateWorkflowIf(ctx context.Context, id uuid.UUID, patch doma
 		w.Normalize()
 		return w.Validate()
 	})
+	return w, notFound(err, "workflow", id)
 }
 
 // DeleteWorkflow deletes one workflow version and its runs.
 func (s *Service) DeleteWorkflow(ctx context.Context, id uuid.UUID) error {
-	return s.store.WorkflowDelete(ctx, id)
+	return notFound(s.store.WorkflowDelete(ctx, id), "workflow", id)
 }
 
 // DeleteWorkflowVersions deletes every version of the named workflow, and

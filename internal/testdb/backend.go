@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/repository"
+	"github.com/servo-data/servo/internal/repository/tenantconn"
 	"github.com/servo-data/servo/migrations"
 )
 
@@ -35,34 +36,11 @@ func (b *Backend) Postgres() bool { return b.Name == "postgres" }
 func (b *Backend) Exec(t testing.TB, query string, args ...any) {
 	t.Helper()
 	if b.Postgres() {
-		query = dollarize(query)
+		query = tenantconn.Dollarize(query)
 	}
 	if _, err := b.Raw.ExecContext(context.Background(), query, args...); err != nil {
 		t.Fatalf("exec %q: %v", query, err)
 	}
-}
-
-// dollarize rewrites ? placeholders as $1, $2, ...
-func dollarize(q string) string {
-	out := make([]byte, 0, len(q)+8)
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			out = append(out, '$')
-			out = append(out, []byte(itoa(n))...)
-			continue
-		}
-		out = append(out, q[i])
-	}
-	return string(out)
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
 
 var (

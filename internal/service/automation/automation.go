@@ -157,10 +157,14 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*domain.Automation, 
 	if ref == "" {
 		return nil, domain.Invalid("automation", "is required")
 	}
-	if id, err := uuid.Parse(ref); err == nil && len(ref) == 36 {
-		return s.store.AutomationGet(ctx, id)
+	var a *domain.Automation
+	var err error
+	if id, perr := uuid.Parse(ref); perr == nil && len(ref) == 36 {
+		a, err = s.store.AutomationGet(ctx, id)
+	} else {
+		a, err = s.store.AutomationGetByName(ctx, ref)
 	}
-	return s.store.AutomationGetByName(ctx, ref)
+	return a, domain.NameNotFound(err, "automation", ref)
 }
 
 // List returns one page of the tenant's automations, newest first.

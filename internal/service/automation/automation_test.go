@@ -336,3 +336,19 @@ func TestAutomationInputAndIsolation(t *testing.T) {
 		}
 	})
 }
+
+// TestResolve_NotFoundNamesTheAutomation checks on both backends that an
+// unknown automation, by name or id, is a domain.NotFoundError naming it.
+func TestResolve_NotFoundNamesTheAutomation(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		w := newWorld(t, b)
+		for _, ref := range []string{"no-such-automation", "0190f5d2-7c1a-7e3b-9a4c-1f2e3d4c5b6a"} {
+			_, err := w.auto.Resolve(w.ctx, ref)
+			var nf *domain.NotFoundError
+			if !errors.As(err, &nf) || nf.Resource != "automation" || nf.Ref != ref || errors.Is(err, domain.ErrNoRows) {
+				t.Errorf("Resolve(%q): err = %v, want a NotFoundError of automation %q", ref, err, ref)
+			}
+		}
+	})
+}

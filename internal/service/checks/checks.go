@@ -125,10 +125,14 @@ func (s *Service) resolveAsset(ctx context.Context, ref string) (*domain.Asset, 
 	if ref == "" {
 		return nil, domain.Invalid("asset_id", "is required")
 	}
-	if id, err := uuid.Parse(ref); err == nil && len(ref) == 36 {
-		return s.store.AssetGet(ctx, id)
+	var a *domain.Asset
+	var err error
+	if id, perr := uuid.Parse(ref); perr == nil && len(ref) == 36 {
+		a, err = s.store.AssetGet(ctx, id)
+	} else {
+		a, err = s.store.AssetGetByName(ctx, ref)
 	}
-	return s.store.AssetGetByName(ctx, ref)
+	return a, domain.NameNotFound(err, "asset", ref)
 }
 
 // ResolveAsset finds an asset by UUID or name.
@@ -167,7 +171,7 @@ func (s *Service) Create(ctx context.Context, in Input) (*domain.Check, error) {
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (*domain.Check, error) {
 	c, err := s.store.CheckGet(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, domain.NameNotFound(err, "check", id.String())
 	}
 	if err := s.nameAssets(ctx, []*domain.Check{c}); err != nil {
 		return nil, err
@@ -287,7 +291,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, p Patch, check func(
 
 // Delete removes a check; its results stay, without a check id.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	return s.store.CheckDelete(ctx, id)
+	return domain.NameNotFound(s.store.CheckDelete(ctx, id), "check", id.String())
 }
 
 // SyncResult names the checks a sync created, updated, left unchanged and

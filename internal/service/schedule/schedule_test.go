@@ -533,3 +533,24 @@ func TestTickLogIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestResolve_NotFoundNamesTheSchedule checks on both backends that an
+// unknown schedule, by name or id, is a domain.NotFoundError naming it.
+func TestResolve_NotFoundNamesTheSchedule(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		x := setup(t, b, "2026-03-29T12:00:00Z")
+		id := testdb.TenantID("sched-nf")
+		if _, err := x.runs.CreateTenant(domain.WithSystem(context.Background()), domain.Tenant{ID: id, Name: id}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := domain.WithTenant(context.Background(), id)
+		for _, ref := range []string{"no-such-schedule", "0190f5d2-7c1a-7e3b-9a4c-1f2e3d4c5b6a"} {
+			_, err := x.svc.Resolve(ctx, ref)
+			var nf *domain.NotFoundError
+			if !errors.As(err, &nf) || nf.Resource != "schedule" || nf.Ref != ref || errors.Is(err, domain.ErrNoRows) {
+				t.Errorf("Resolve(%q): err = %v, want a NotFoundError of schedule %q", ref, err, ref)
+			}
+		}
+	})
+}

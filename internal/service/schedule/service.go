@@ -206,10 +206,14 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*domain.Schedule, er
 	if ref == "" {
 		return nil, domain.Invalid("schedule", "is required")
 	}
-	if id, err := uuid.Parse(ref); err == nil && len(ref) == 36 {
-		return s.store.ScheduleGet(ctx, id)
+	var sc *domain.Schedule
+	var err error
+	if id, perr := uuid.Parse(ref); perr == nil && len(ref) == 36 {
+		sc, err = s.store.ScheduleGet(ctx, id)
+	} else {
+		sc, err = s.store.ScheduleGetByName(ctx, ref)
 	}
-	return s.store.ScheduleGetByName(ctx, ref)
+	return sc, domain.NameNotFound(err, "schedule", ref)
 }
 
 // List returns one page of the tenant's schedules, newest first.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -48,6 +49,20 @@ type ErrorDetail struct {
 	Message   string         `json:"message"`
 	Details   map[string]any `json:"details"`
 	RequestID string         `json:"request_id,omitempty"`
+}
+
+// errUnavailable is what a client sees when the database cannot serve its
+// request now: it is down, restarting, or every pooled connection stayed
+// busy for the whole request timeout.
+var errUnavailable = &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+	Message: "the database is unavailable or busy; retry shortly"}
+
+// unavailable reports whether err says that the request could not be
+// served now, as opposed to a bug: the repository said the database was
+// unavailable, or the request's context ended (the request timeout, or the
+// client going away). Such errors are 503, never 500.
+func unavailable(err error) bool {
+	return errors.Is(err, domain.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 func badRequest(msg string, details map[string]any) *APIError {

@@ -2,22 +2,18 @@ package api
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
+
+	"github.com/servo-data/servo/internal/domain"
 )
 
 // apiCSP is the Content-Security-Policy of every response but the
@@ -65,53 +61,6 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// errUnavailable is what a client sees when the database cannot serve its
-// request now: it is down, restarting, or every pooled connection stayed
-// busy for the whole request timeout.
-var errUnavailable = &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-	Message: "the database is unavailable or busy; retry shortly"}
-
-// unavailable reports whether err says that the database could not be
-// reached or did not answer in time, as opposed to a bug: a context that
-// ended (the request timeout, or the client going away), a failed connect,
-// a connection lost mid-request, a server shutting down or refusing
-// connections. Such errors are 503, never 500.
-func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
-		return true
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case strings.HasPrefix(pgErr.Code, "08"): // connection exception
-			return true
-		case strings.HasPrefix(pgErr.Code, "53"): // insufficient resources, too many connections
-			return true
-		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "57014":
-			// admin shutdown, crash shutdown, cannot connect now, query canceled
-			return true
-		}
-		return false
-	}
-	if pgconn.Timeout(err) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	// pgx reports a connection that died under a query with these texts
-	// and no type of their own.
-	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF") ||
-		strings.Contains(msg, "connection reset by peer") || strings.Contains(msg, "broken pipe")
 }
 
 // rateLimiter is a token bucket per key: each key may make burst requests
@@ -229,7 +178,7 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 					return badRequest(fmt.Sprintf("query parameter %q is over %d bytes", strings.ToValidUTF8(truncate(name, 64), "?"), MaxQueryValueBytes),
 						map[string]any{"query": "too long"})
 				}
-				if !cleanText(v) {
+				if !domain.ValidText(v) {
 					return badRequest(fmt.Sprintf("query parameter %q must be valid UTF-8 without control characters", strings.ToValidUTF8(name, "?")),
 						map[string]any{"query": "invalid text"})
 				}
@@ -237,17 +186,4 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
-}
-
-// cleanText reports whether s is valid UTF-8 without control characters.
-func cleanText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }

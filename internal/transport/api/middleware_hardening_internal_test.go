@@ -2,35 +2,30 @@ package api
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/servo-data/servo/internal/domain"
 )
 
-// TestDatabaseFailuresAre503 checks that every way the database can fail to
-// serve a request maps to 503 unavailable, and that a plain error still is
-// a 500 (not a client error).
+// TestDatabaseFailuresAre503 checks that every error that says the request
+// could not be served now maps to 503 unavailable: what the repository
+// reports as domain.ErrUnavailable (its classification of database errors
+// has its own test, TestTranslate_Unavailable) and a context that ended.
+// A plain error still is a 500 (not a client error), and a domain error
+// keeps its own status.
 func TestDatabaseFailuresAre503(t *testing.T) {
 	t.Parallel()
 	unavailableErrs := []error{
+		domain.ErrUnavailable,
+		fmt.Errorf("list assets: %w", domain.ErrUnavailable),
+		fmt.Errorf("%w: %w", domain.ErrUnavailable, errors.New("dial tcp: connection refused")),
 		context.DeadlineExceeded,
 		fmt.Errorf("begin: %w", context.DeadlineExceeded),
 		context.Canceled,
-		driver.ErrBadConn,
-		&pgconn.ConnectError{},
-		&pgconn.PgError{Code: "57P01"}, // admin shutdown (pg_ctl restart)
-		&pgconn.PgError{Code: "57P03"}, // cannot connect now (starting up)
-		&pgconn.PgError{Code: "08006"}, // connection failure
-		&pgconn.PgError{Code: "53300"}, // too many connections
-		&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")},
-		errors.New("failed to deallocate cached statement(s): conn closed"),
-		errors.New("read: unexpected EOF"),
 	}
 	for _, err := range unavailableErrs {
 		ae, ok := toAPIError(err)
@@ -38,10 +33,13 @@ func TestDatabaseFailuresAre503(t *testing.T) {
 			t.Errorf("toAPIError(%v) = %+v, %v; want 503 unavailable", err, ae, ok)
 		}
 	}
-	for _, err := range []error{errors.New("boom"), &pgconn.PgError{Code: "42P01"}} {
+	for _, err := range []error{errors.New("boom"), errors.New("ERROR: relation \"nope\" does not exist (SQLSTATE 42P01)")} {
 		if ae, ok := toAPIError(err); ok {
 			t.Errorf("toAPIError(%v) = %+v; want a bare 500", err, ae)
 		}
+	}
+	if ae, ok := toAPIError(fmt.Errorf("asset: %w", domain.ErrNotFound)); !ok || ae.Status != http.StatusNotFound {
+		t.Errorf("toAPIError(not found) = %+v, %v; want 404", ae, ok)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/servo-data/servo/internal/config/defaults"
 )
 
 // Pinger reports whether a dependency, such as the database, answers.
@@ -70,7 +72,7 @@ type Config struct {
 }
 
 // DefaultDecodeBudget is the default Config.DecodeBudget.
-const DefaultDecodeBudget = 8 << 20
+const DefaultDecodeBudget = defaults.DecodeBudget
 
 func (c *Config) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -78,16 +80,16 @@ func (c *Config) defaults() {
 			*d = v
 		}
 	}
-	set(&c.ShutdownTimeout, 15*time.Second)
+	set(&c.ShutdownTimeout, defaults.ShutdownTimeout)
 	set(&c.ReadHeaderTimeout, 5*time.Second)
 	set(&c.ReadTimeout, 30*time.Second)
 	set(&c.WriteTimeout, 60*time.Second)
 	set(&c.IdleTimeout, 120*time.Second)
 	set(&c.PingTimeout, 2*time.Second)
-	set(&c.RequestTimeout, 15*time.Second)
+	set(&c.RequestTimeout, defaults.RequestTimeout)
 	set(&c.DecodeWait, c.RequestTimeout/2)
 	if c.TenantInflight <= 0 {
-		c.TenantInflight = 2
+		c.TenantInflight = defaults.TenantInflight
 	}
 	if c.DecodeBudget <= 0 {
 		c.DecodeBudget = DefaultDecodeBudget

@@ -1,9 +1,11 @@
 package repository_test
 
 // Reads outside a transaction send the tenant context and the query in one
-// pipeline (pgread.go). These tests hold that path to what a transaction
-// gives: the scope in force for the query, row-level security on raw SQL,
-// nothing left on the pooled connection, and the same values read back.
+// pipeline (package tenantconn, which has tests of its own). These tests
+// hold the store's reads on that path to what a transaction gives: the
+// scope in force for the query, row-level security on raw SQL over the
+// schema, nothing left on the pooled connection, and the same values read
+// back.
 
 import (
 	"context"
@@ -172,5 +174,50 @@ func TestPipelinedRead_SameValuesAsTransaction(t *testing.T) {
 	other := e.seed(t, "pipe-other")
 	if _, err := e.st.AssetGet(ctx, other.assets[0]); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("another tenant's asset: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestStockPool_SameAnswers opens the store on pgx's stock pool (the
+// explicit option): every read and write opens a transaction that sets the
+// tenant context with a statement of its own, and answers what the default
+// pool answers, with the same walls.
+func TestStockPool_SameAnswers(t *testing.T) {
+	t.Parallel()
+	e := newRLSEnv(t)
+	a, b := e.seed(t, "stock-a"), e.seed(t, "stock-b")
+	st, err := repository.Open(context.Background(), e.d.AppURL, repository.PoolConfig{MaxOpen: 1, ConnectTimeout: 10 * time.Second, StockPool: true}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ctx := domain.WithTenant(context.Background(), a.id)
+
+	for _, id := range a.assets {
+		stock, err := st.AssetGet(ctx, id)
+		if err != nil {
+			t.Fatalf("own asset on the stock pool: %v", err)
+		}
+		def, err := e.st.AssetGet(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(stock, def) {
+			t.Errorf("asset on the stock pool:\n%+v\non the default pool:\n%+v", stock, def)
+		}
+	}
+	if _, err := st.AssetGet(ctx, b.assets[0]); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("another tenant's asset on the stock pool: err = %v, want ErrNotFound", err)
+	}
+	created := &domain.Asset{Name: "stock-write", AssetType: "table"}
+	if err := st.AssetCreate(ctx, created); err != nil {
+		t.Fatalf("write on the stock pool: %v", err)
+	}
+	if _, err := e.st.AssetGet(domain.WithTenant(context.Background(), b.id), created.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("tenant B reads tenant A's new asset: err = %v, want ErrNotFound", err)
+	}
+	// The stock pool's connections ignore a read context: raw SQL under one
+	// runs with no tenant set and sees no tenant's rows.
+	if got := readStrings(t, repository.ReadContext(context.Background(), a.id), st.SQLDB(), "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL"); len(got) != 0 {
+		t.Errorf("a read context on the stock pool sees %d tenant assets, want 0", len(got))
 	}
 }

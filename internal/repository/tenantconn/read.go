@@ -1,7 +1,8 @@
-package repository
+package tenantconn
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -16,12 +17,12 @@ import (
 
 // One round trip for a read and its tenant context.
 //
-// A read outside any transaction (Store.read) carries a readScope in its
-// context. The connections of the scoped pool (pgbegin.go) send each query
-// of such a context as a pipeline of two statements and one Sync:
+// A read outside any transaction carries its scope in its context
+// (WithRead). The connections of this pool send each query of such a
+// context as a pipeline of two statements and one Sync:
 //
-//	SELECT set_config('app.tenant_id', $1, true), set_config('app.system', $2, true)
-//	<the query GORM built, tenant clause included>
+//	SetScopeSQL, with the scope's values
+//	<the query, tenant clause included>
 //
 // PostgreSQL runs everything up to a Sync in one implicit transaction, so the
 // settings are in force for the query, row-level security reads them as it
@@ -29,26 +30,25 @@ import (
 // the pooled connection. A read costs one round trip instead of three
 // (BEGIN and scope, the query, COMMIT).
 
-// readScope holds the settings a query outside a transaction runs under.
-type readScope struct {
-	tenant, system string
+type readKey struct{}
+
+// WithRead returns ctx marking every query under it, on a connection of
+// this pool that is not in a transaction, as a read in scope: the query
+// runs in one pipeline with SetScopeSQL (whose text is constant, so pgx
+// prepares it once per connection).
+func WithRead(ctx context.Context, scope Scope) context.Context {
+	return context.WithValue(ctx, readKey{}, &scope)
 }
 
-type readScopeKey struct{}
-
-// scopeQuery sets both settings; its text is constant, so pgx prepares it
-// once per connection.
-const scopeQuery = "SELECT set_config('app.tenant_id', $1, true), set_config('app.system', $2, true)"
-
-// errWriteOutsideTx refuses a statement other than a query in a read
+// ErrWriteOutsideTx refuses a statement other than a query in a read
 // context: writes belong in a transaction.
-var errWriteOutsideTx = errors.New("repository: a write outside a transaction")
+var ErrWriteOutsideTx = errors.New("tenantconn: a write outside a transaction")
 
 // QueryContext implements driver.QueryerContext. A query in a read context,
 // on a connection that is not in a transaction, runs in the pipeline
 // described above; every other query takes pgx's ordinary path.
 func (c *scopedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	rs, ok := ctx.Value(readScopeKey{}).(*readScope)
+	rs, ok := ctx.Value(readKey{}).(*Scope)
 	conn := c.Conn.Conn()
 	if !ok || conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
 		return c.Conn.QueryContext(ctx, query, args)
@@ -75,9 +75,9 @@ func (c *scopedConn) QueryContext(ctx context.Context, query string, args []driv
 // sendScoped sends the scope's set_config and query as one pipeline and
 // returns the query's rows; the caller closes rows, then br. On error
 // nothing is left open.
-func sendScoped(ctx context.Context, conn *pgx.Conn, rs readScope, query string, args []any) (pgx.BatchResults, pgx.Rows, error) {
+func sendScoped(ctx context.Context, conn *pgx.Conn, rs Scope, query string, args []any) (pgx.BatchResults, pgx.Rows, error) {
 	var b pgx.Batch
-	b.Queue(scopeQuery, rs.tenant, rs.system)
+	b.Queue(SetScopeSQL, rs.Tenant, rs.System)
 	b.Queue(query, args...)
 	br := conn.SendBatch(ctx, &b)
 	if _, err := br.Exec(); err != nil {
@@ -95,8 +95,8 @@ func sendScoped(ctx context.Context, conn *pgx.Conn, rs readScope, query string,
 // ExecContext implements driver.ExecerContext: a statement outside a
 // transaction in a read context is refused.
 func (c *scopedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if _, ok := ctx.Value(readScopeKey{}).(*readScope); ok && c.Conn.Conn().PgConn().TxStatus() == 'I' {
-		return nil, errWriteOutsideTx
+	if _, ok := ctx.Value(readKey{}).(*Scope); ok && c.Conn.Conn().PgConn().TxStatus() == 'I' {
+		return nil, ErrWriteOutsideTx
 	}
 	return c.Conn.ExecContext(ctx, query, args)
 }
@@ -233,13 +233,14 @@ func scanAs[T any](m *pgtype.Map, oid uint32, format int16, out func(T) (driver.
 	}
 }
 
-// pgxRead runs query on a connection of the scoped pool with pgx itself, in
-// the same pipeline as the scope's set_config (one round trip, one implicit
-// transaction), and hands fn the rows: pgx decodes them from the binary
-// format into fn's targets without database/sql's conversions, which count
-// on an answer of tens of thousands of rows. query uses $n placeholders.
-func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []any, fn func(rows pgx.Rows) error) error {
-	conn, err := s.sqlDB.Conn(ctx)
+// Query runs query on a connection of db, a pool of Open, with pgx itself,
+// in the same pipeline as SetScopeSQL for scope (one round trip, one
+// implicit transaction), and hands fn the rows: pgx decodes them from the
+// binary format into fn's targets without database/sql's conversions,
+// which count on an answer of tens of thousands of rows. query uses $n
+// placeholders.
+func Query(ctx context.Context, db *sql.DB, scope Scope, query string, args []any, fn func(rows pgx.Rows) error) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -247,9 +248,9 @@ func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []
 	return conn.Raw(func(dc any) error {
 		sc, ok := dc.(*scopedConn)
 		if !ok {
-			return fmt.Errorf("repository: a %T is not a connection of the scoped pool", dc)
+			return fmt.Errorf("tenantconn: a %T is not a connection of this pool", dc)
 		}
-		br, rows, err := sendScoped(ctx, sc.Conn.Conn(), rs, query, args)
+		br, rows, err := sendScoped(ctx, sc.Conn.Conn(), scope, query, args)
 		if err != nil {
 			return err
 		}
