@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/repository/tenantconn"
 )
 
 // The lineage walk is the service's (internal/service/lineage.go); the
@@ -109,7 +110,7 @@ func (s *Store) LineageEdges(ctx context.Context, q domain.EdgeQuery, dst []doma
 		args = append(args, types)
 	}
 	countRead(ctx)
-	err = s.pgxRead(ctx, readScope{tenant: tenant}, sqlText, args, func(rows pgx.Rows) error {
+	err = s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, sqlText, args, func(rows pgx.Rows) error {
 		jsonbBinary, err := edgeFormats(rows)
 		if err != nil {
 			return err
@@ -144,7 +145,7 @@ func (s *Store) LineageAssets(ctx context.Context, ids []uuid.UUID, dst []domain
 	}
 	tenant := scope.TenantID()
 	countRead(ctx)
-	err = s.pgxRead(ctx, readScope{tenant: tenant}, lineageAssetSQL, []any{tenant, uuidArray(ids)}, func(rows pgx.Rows) error {
+	err = s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, lineageAssetSQL, []any{tenant, uuidArray(ids)}, func(rows pgx.Rows) error {
 		var (
 			id               uuidCol
 			tenantCol        sharedText

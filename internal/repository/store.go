@@ -355,20 +355,12 @@ func (s *Store) read(ctx context.Context, fn func(db *gorm.DB) error) error {
 	return translate(fn(s.db.WithContext(qctx)))
 }
 
-// readScope holds the settings a pgxRead runs under.
-type readScope struct {
-	tenant, system string
-}
-
 // pgxRead runs query (with $n placeholders) outside a transaction on a
 // connection of the pool, in one pipeline with the scope's settings, and
 // hands fn pgx's own rows (tenantconn.Query).
-func (s *Store) pgxRead(ctx context.Context, rs readScope, query string, args []any, fn func(rows pgx.Rows) error) error {
-	return tenantconn.Query(ctx, s.sqlDB, tenantconn.Scope{Tenant: rs.tenant, System: rs.system}, query, args, fn)
+func (s *Store) pgxRead(ctx context.Context, sc tenantconn.Scope, query string, args []any, fn func(rows pgx.Rows) error) error {
+	return tenantconn.Query(ctx, s.sqlDB, sc, query, args, fn)
 }
-
-// dollarize numbers the ? placeholders of query as $1, $2, ...
-func dollarize(query string) string { return tenantconn.Dollarize(query) }
 
 // errNotFound reports an absent row, in the repository's terms
 // (domain.ErrNoRows), with what was missing.
