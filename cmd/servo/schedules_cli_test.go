@@ -20,7 +20,7 @@ import (
 func TestSchedulesCLI(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenSQLite(t)
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := httpapi.New(httpapi.Config{}, httpapi.Deps{DB: st, Log: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)

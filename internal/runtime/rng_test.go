@@ -16,7 +16,7 @@ import (
 // without synchronisation.
 func TestRetryDelayConcurrent(t *testing.T) {
 	t.Parallel()
-	rt, err := New(nil, DB{Postgres: true}, Config{}, zap.NewNop(), false)
+	rt, err := New(nil, nil, DB{Postgres: true}, Config{}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,26 +85,36 @@ func newEnvFull(t *testing.T, log *zap.Logger, withRuntime bool, cfg httpapi.Con
 func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime bool, cfg httpapi.Config, olMode openlineage.Mode) *env {
 	t.Helper()
 	st := testdb.Open(t, d)
-	svc := service.New(st)
-	// A runtime that works runs, on a queue of this test's own (tests share
-	// the database), allowing one harmless command.
-	rt, err := runtime.New(svc, runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{
-		Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
-		FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
-		Lease: time.Minute, Queue: "api_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
-	}, log, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := service.New(st, nil, nil)
 	bf := backfill.New(st, svc, nil)
 	if withRuntime {
-		bf = backfill.New(st, svc, rt)
+		// A runtime that works runs, on a queue of this test's own (tests
+		// share the database), allowing one harmless command.
+		db := runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}
+		rcfg := runtime.Config{
+			Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
+			FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
+			Lease: time.Minute, Queue: "api_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
+		}
+		d, err := runtime.NewDispatcher(db, rcfg.Queue, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc = service.New(st, d, rcfg.ComputePolicy())
+		rt, err := runtime.New(svc, svc.Engine(), db, rcfg, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bf = backfill.New(st, svc, d)
 		rt.UseBackfills(bf)
-		svc.UseRuntime(rt, rt.Policy())
 		if err := rt.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = rt.Stop(ctx)
+		})
 	}
 	srv, err := httpapi.New(cfg, httpapi.Deps{DB: st, Log: log, Version: "test"})
 	if err != nil {

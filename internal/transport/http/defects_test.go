@@ -22,7 +22,7 @@ import (
 // without a runtime: triggered runs stay pending.
 func newEnvOnStore(t *testing.T, st *repository.Store, cfg httpapi.Config) *env {
 	t.Helper()
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := httpapi.New(cfg, httpapi.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -100,7 +100,7 @@ func TestPoolExhaustionIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := httpapi.New(httpapi.Config{RequestTimeout: 300 * time.Millisecond}, httpapi.Deps{DB: st})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,9 @@
-package service
+// Package engine is Servo's run engine: the life of a run from queued to
+// final (its state transitions and their history), the advance of workflow
+// runs through their steps, the per-tenant slots and start rate, retries
+// and the settling of attempts, and the leases of running attempts. It
+// works over the narrow Store it declares; the runtime drives it.
+package engine
 
 import (
 	"context"
@@ -14,46 +19,131 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 )
 
-// TriggerRun records a run and, when a runtime is connected, dispatches it
-// in the same transaction: the run is queued and its job exists, or
-// neither. A repeated idempotency key returns the first run untouched.
-func (s *Service) TriggerRun(ctx context.Context, in CreateRunInput) (*domain.Execution, bool, error) {
-	if in.Trigger == domain.TriggerOpenLineage {
-		return nil, false, domain.Invalid("trigger", "openlineage marks runs recorded from OpenLineage events; send those to the lineage routes")
-	}
-	if in.ID != nil {
-		return nil, false, domain.Invalid("id", "a run Servo starts gets an id of its own")
-	}
-	var run *domain.Execution
-	var created bool
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		run, created, err = s.CreateRun(ctx, in)
-		if err != nil || !created || s.dispatcher == nil {
-			return err
-		}
-		run, err = s.queue(ctx, run, time.Time{}, "triggered")
-		return err
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return run, created, nil
+// Store is what the engine needs of the database: runs, their history,
+// output and leases, and the workflows and edges that order steps. Every
+// method runs in the transaction ctx carries, if any.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	ExecutionCreate(ctx context.Context, e *domain.Execution) error
+	ExecutionGet(ctx context.Context, id uuid.UUID) (*domain.Execution, error)
+	ExecutionTransition(ctx context.Context, t domain.Transition) (*domain.Execution, error)
+	ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execution, error)
+	ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error)
+	ExecutionCountRunning(ctx context.Context) (int64, error)
+	ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
+	ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error)
+	ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
+	ExecutionLockTenantSlots(ctx context.Context) error
+
+	RunEventCreate(ctx context.Context, e *domain.RunEvent) error
+	RunLogPut(ctx context.Context, l *domain.RunLog) error
+
+	RunLeaseTake(ctx context.Context, l *domain.RunLease) error
+	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*domain.RunLease, error)
+	RunLeaseDelete(ctx context.Context, runID uuid.UUID) error
+	RunLeaseRenew(ctx context.Context, worker string, runIDs []uuid.UUID, at time.Time) (int64, error)
+	RunLeaseListStale(ctx context.Context, before time.Time, limit int) ([]domain.RunLease, error)
+
+	WorkflowGet(ctx context.Context, id uuid.UUID) (*domain.Workflow, error)
+	WorkflowGetByName(ctx context.Context, name string, version int) (*domain.Workflow, error)
+	WorkflowIDsByName(ctx context.Context, name string) ([]uuid.UUID, error)
+
+	DependencyEdges(ctx context.Context, q domain.EdgeQuery) ([]domain.AssetDependency, error)
 }
 
-// queue moves a pending run to queued and hands it to the dispatcher.
-func (s *Service) queue(ctx context.Context, run *domain.Execution, at time.Time, reason string) (*domain.Execution, error) {
-	queued, err := s.TransitionRun(ctx, domain.Transition{ID: run.ID, From: domain.StatePending, To: domain.StateQueued, Reason: reason})
+// Dispatcher hands queued runs to the workers.
+type Dispatcher interface {
+	// Dispatch enqueues a run for execution at the given time, in the
+	// transaction ctx carries, so that a rolled-back trigger leaves no job.
+	Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error
+}
+
+// RunObserver hears of every run that succeeded, in the transaction that
+// records the success: an error undoes the success.
+type RunObserver interface {
+	RunSucceeded(ctx context.Context, run *domain.Execution) error
+}
+
+// Engine moves runs through their lives over one store.
+type Engine struct {
+	store      Store
+	dispatcher Dispatcher
+	observers  []RunObserver
+}
+
+// New returns the engine over store. Runs it queues are dispatched to d; a
+// nil d queues runs without dispatching them (no worker will start them).
+func New(store Store, d Dispatcher) *Engine {
+	return &Engine{store: store, dispatcher: d}
+}
+
+// ObserveRuns adds o to the observers of successful runs.
+func (e *Engine) ObserveRuns(o RunObserver) {
+	e.observers = append(e.observers, o)
+}
+
+// TransitionRun moves a run along the state machine with compare-and-swap
+// and appends the move to the run's history, in one transaction: an illegal
+// move, or a run no longer in t.From, is ErrConflict and records nothing.
+func (e *Engine) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+	if err := domain.ValidateTransition(t.From, t.To); err != nil {
+		return nil, err
+	}
+	var out *domain.Execution
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if out, err = e.store.ExecutionTransition(ctx, t); err != nil {
+			return err
+		}
+		if t.From == domain.StateRunning && out.AssetID != nil {
+			// The attempt is over: so is its lease.
+			if err := e.store.RunLeaseDelete(ctx, t.ID); err != nil {
+				return err
+			}
+		}
+		reason := t.Reason
+		if reason == "" {
+			reason = t.ErrorMessage
+		}
+		if err := e.store.RunEventCreate(ctx, &domain.RunEvent{
+			ExecutionID: t.ID, From: t.From, To: t.To, At: out.UpdatedAt, Attempt: out.Attempt, Reason: reason,
+		}); err != nil {
+			return err
+		}
+		if t.To == domain.StateSucceeded {
+			for _, o := range e.observers {
+				if err := o.RunSucceeded(ctx, out); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if s.dispatcher == nil {
+	return out, nil
+}
+
+// Queue moves a pending run to queued and dispatches it to start now.
+func (e *Engine) Queue(ctx context.Context, run *domain.Execution, reason string) (*domain.Execution, error) {
+	return e.queue(ctx, run, time.Time{}, reason)
+}
+
+// queue moves a pending run to queued and hands it to the dispatcher.
+func (e *Engine) queue(ctx context.Context, run *domain.Execution, at time.Time, reason string) (*domain.Execution, error) {
+	queued, err := e.TransitionRun(ctx, domain.Transition{ID: run.ID, From: domain.StatePending, To: domain.StateQueued, Reason: reason})
+	if err != nil {
+		return nil, err
+	}
+	if e.dispatcher == nil {
 		return queued, nil
 	}
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if err := s.dispatcher.Dispatch(ctx, queued, at); err != nil {
+	if err := e.dispatcher.Dispatch(ctx, queued, at); err != nil {
 		return nil, fmt.Errorf("dispatch run %s: %w", run.ID, err)
 	}
 	return queued, nil
@@ -85,11 +175,11 @@ const (
 // it is the tenant's oldest queued one. The accounting runs under a
 // per-tenant lock in the database, so the limits hold across worker
 // processes.
-func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*domain.Execution, StartOutcome, error) {
+func (e *Engine) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*domain.Execution, StartOutcome, error) {
 	var out *domain.Execution
 	outcome := NotQueued
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := s.store.ExecutionGet(ctx, id)
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		run, err := e.store.ExecutionGet(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -98,7 +188,7 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 			return nil
 		}
 		if run.AssetID != nil {
-			started, wait, err := s.ClaimNext(ctx, lim, "")
+			started, wait, err := e.ClaimNext(ctx, lim, "")
 			switch {
 			case err != nil:
 				return err
@@ -112,15 +202,15 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 			return nil
 		}
 		if run.WorkflowID != nil {
-			if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
+			if err := e.store.ExecutionLockTenantSlots(ctx); err != nil {
 				return err
 			}
-			if wait, err := s.mustWaitWorkflow(ctx, run); err != nil || wait {
+			if wait, err := e.mustWaitWorkflow(ctx, run); err != nil || wait {
 				outcome = MustWait
 				return err
 			}
 		}
-		out, err = s.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
+		out, err = e.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
 		if err != nil {
 			return err
 		}
@@ -143,22 +233,22 @@ func (s *Service) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*
 // start. At most lim.MaxRunning runs run at once and no more than
 // lim.StartsPerMinute start in any minute, counted under the tenant's slot
 // lock.
-func (s *Service) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (started *domain.Execution, wait bool, err error) {
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.ExecutionLockTenantSlots(ctx); err != nil {
+func (e *Engine) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (started *domain.Execution, wait bool, err error) {
+	err = e.store.InTx(ctx, func(ctx context.Context) error {
+		if err := e.store.ExecutionLockTenantSlots(ctx); err != nil {
 			return err
 		}
-		head, full, err := s.nextRun(ctx, lim)
+		head, full, err := e.nextRun(ctx, lim)
 		if err != nil || full || head == uuid.Nil {
 			wait = full
 			return err
 		}
-		started, err = s.TransitionRun(ctx, domain.Transition{ID: head, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
+		started, err = e.TransitionRun(ctx, domain.Transition{ID: head, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
 		if err != nil {
 			return err
 		}
 		if worker != "" {
-			return s.store.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
+			return e.store.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
 		}
 		return nil
 	})
@@ -171,11 +261,11 @@ func (s *Service) ClaimNext(ctx context.Context, lim SlotLimits, worker string) 
 // SlotsFull reports, without taking the tenant's slot lock, whether the
 // tenant already runs lim.MaxRunning runs: a cheap check before StartRun for
 // a job that most likely has to wait.
-func (s *Service) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
+func (e *Engine) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
 	if lim.MaxRunning <= 0 {
 		return false, nil
 	}
-	n, err := s.store.ExecutionCountRunning(ctx)
+	n, err := e.store.ExecutionCountRunning(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -185,9 +275,9 @@ func (s *Service) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
 // nextRun returns the tenant's oldest queued run with an asset, or wait
 // when no slot is free or the start rate is used up. The caller holds the
 // tenant's slot lock.
-func (s *Service) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, error) {
+func (e *Engine) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, error) {
 	if lim.StartsPerMinute > 0 {
-		n, err := s.store.ExecutionCountStartedSince(ctx, time.Now().Add(-time.Minute))
+		n, err := e.store.ExecutionCountStartedSince(ctx, time.Now().Add(-time.Minute))
 		if err != nil {
 			return uuid.Nil, false, err
 		}
@@ -196,7 +286,7 @@ func (s *Service) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool,
 		}
 	}
 	if lim.MaxRunning > 0 {
-		running, err := s.store.ExecutionCountRunning(ctx)
+		running, err := e.store.ExecutionCountRunning(ctx)
 		if err != nil {
 			return uuid.Nil, false, err
 		}
@@ -204,7 +294,7 @@ func (s *Service) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool,
 			return uuid.Nil, true, nil
 		}
 	}
-	head, err := s.store.ExecutionOldestQueued(ctx, 1)
+	head, err := e.store.ExecutionOldestQueued(ctx, 1)
 	if err != nil {
 		return uuid.Nil, false, err
 	}
@@ -217,21 +307,21 @@ func (s *Service) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool,
 // FinishRun moves a running run to a final state. A run that is no longer
 // running (cancelled meanwhile, or finished by someone else) is left alone
 // and reported with ErrConflict.
-func (s *Service) FinishRun(ctx context.Context, id uuid.UUID, to domain.State, message string) (*domain.Execution, error) {
-	return s.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateRunning, To: to, ErrorMessage: message})
+func (e *Engine) FinishRun(ctx context.Context, id uuid.UUID, to domain.State, message string) (*domain.Execution, error) {
+	return e.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateRunning, To: to, ErrorMessage: message})
 }
 
 // RetryRun moves a failed or timed-out run back to pending (raising its
 // attempt), queues it and dispatches it to run after delay, in one
 // transaction.
-func (s *Service) RetryRun(ctx context.Context, id uuid.UUID, from domain.State, delay time.Duration, reason string) (*domain.Execution, error) {
+func (e *Engine) RetryRun(ctx context.Context, id uuid.UUID, from domain.State, delay time.Duration, reason string) (*domain.Execution, error) {
 	var out *domain.Execution
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := s.TransitionRun(ctx, domain.Transition{ID: id, From: from, To: domain.StatePending, Reason: reason})
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		run, err := e.TransitionRun(ctx, domain.Transition{ID: id, From: from, To: domain.StatePending, Reason: reason})
 		if err != nil {
 			return err
 		}
-		out, err = s.queue(ctx, run, time.Now().Add(delay), fmt.Sprintf("retry in %s", delay.Round(time.Millisecond)))
+		out, err = e.queue(ctx, run, time.Now().Add(delay), fmt.Sprintf("retry in %s", delay.Round(time.Millisecond)))
 		return err
 	})
 	if err != nil {
@@ -244,7 +334,7 @@ func (s *Service) RetryRun(ctx context.Context, id uuid.UUID, from domain.State,
 // domain.MaxRunLogBytes bytes. Invalid UTF-8 becomes U+FFFD and each NUL
 // byte the four characters \x00: PostgreSQL refuses NUL in text, and a
 // log that cannot be stored would cost the step its outcome.
-func (s *Service) PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error {
+func (e *Engine) PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error {
 	content = strings.ReplaceAll(strings.ToValidUTF8(content, "\uFFFD"), "\x00", `\x00`)
 	if len(content) > domain.MaxRunLogBytes {
 		cut := len(content) - domain.MaxRunLogBytes
@@ -253,120 +343,25 @@ func (s *Service) PutRunLog(ctx context.Context, id uuid.UUID, content string, t
 		}
 		content, truncated = content[cut:], true
 	}
-	return s.store.RunLogPut(ctx, &domain.RunLog{ExecutionID: id, Content: content, Truncated: truncated})
-}
-
-// RunLog returns a run's kept output; a run without output has an empty
-// log.
-func (s *Service) RunLog(ctx context.Context, id uuid.UUID) (*domain.RunLog, error) {
-	var out *domain.RunLog
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.ExecutionGet(ctx, id); err != nil {
-			return err
-		}
-		l, err := s.store.RunLogGet(ctx, id)
-		if errors.Is(err, domain.ErrNotFound) {
-			out = &domain.RunLog{ExecutionID: id}
-			return nil
-		}
-		out = l
-		return err
-	})
-	return out, err
-}
-
-// RunEvents returns a run's transition history, oldest first.
-func (s *Service) RunEvents(ctx context.Context, id uuid.UUID) ([]domain.RunEvent, error) {
-	var out []domain.RunEvent
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.ExecutionGet(ctx, id); err != nil {
-			return err
-		}
-		var err error
-		out, err = s.store.RunEventList(ctx, id)
-		return err
-	})
-	return out, err
-}
-
-// RunSteps returns the steps of a workflow run with their names.
-func (s *Service) RunSteps(ctx context.Context, id uuid.UUID) ([]RunView, error) {
-	var out []RunView
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		children, err := s.store.ExecutionChildren(ctx, id)
-		if err != nil {
-			return err
-		}
-		out, err = s.describeRuns(ctx, children)
-		return err
-	})
-	return out, err
-}
-
-// ExecutionPlan is what a worker needs to run one materialization.
-type ExecutionPlan struct {
-	Run      domain.Execution
-	Asset    domain.Asset
-	Workflow *domain.WorkflowRef
-	// Retry is the effective policy: the asset's, else the workflow's, else
-	// one attempt.
-	Retry domain.RetryPolicy
-	// Partition describes the run's partition; nil without one.
-	Partition *PartitionContext
-}
-
-// PlanRun loads a materialization's asset and effective retry policy.
-func (s *Service) PlanRun(ctx context.Context, run *domain.Execution) (*ExecutionPlan, error) {
-	if run.AssetID == nil {
-		return nil, domain.Invalid("run", "a workflow run has no asset to materialize")
-	}
-	plan := &ExecutionPlan{Run: *run, Retry: domain.DefaultRetryPolicy}
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		a, err := s.store.AssetGet(ctx, *run.AssetID)
-		if err != nil {
-			return err
-		}
-		plan.Asset = *a
-		if run.WorkflowID != nil {
-			w, err := s.store.WorkflowGet(ctx, *run.WorkflowID)
-			if err != nil {
-				return err
-			}
-			plan.Workflow = &domain.WorkflowRef{ID: w.ID, Name: w.Name, Version: w.Version}
-			if w.Retry != nil {
-				plan.Retry = *w.Retry
-			}
-		}
-		if a.Compute != nil && a.Compute.Retry != nil {
-			plan.Retry = *a.Compute.Retry
-		}
-		if a.Partitions != nil || run.PartitionKey != "" {
-			plan.Partition, err = s.partitionContext(ctx, a, run.PartitionKey)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return plan, nil
+	return e.store.RunLogPut(ctx, &domain.RunLog{ExecutionID: id, Content: content, Truncated: truncated})
 }
 
 // StartWorkflowSteps creates the steps of a running workflow run, one
 // pending child run per asset of its workflow version, unless they exist.
-func (s *Service) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
-	return s.store.InTx(ctx, func(ctx context.Context) error {
-		parent, err := s.store.ExecutionLock(ctx, id)
+func (e *Engine) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
+	return e.store.InTx(ctx, func(ctx context.Context) error {
+		parent, err := e.store.ExecutionLock(ctx, id)
 		if err != nil {
 			return err
 		}
 		if parent.WorkflowID == nil || parent.AssetID != nil {
 			return domain.Invalid("run", "not a workflow run")
 		}
-		children, err := s.store.ExecutionChildren(ctx, id)
+		children, err := e.store.ExecutionChildren(ctx, id)
 		if err != nil || len(children) > 0 {
 			return err
 		}
-		w, err := s.store.WorkflowGet(ctx, *parent.WorkflowID)
+		w, err := e.store.WorkflowGet(ctx, *parent.WorkflowID)
 		if err != nil {
 			return err
 		}
@@ -376,7 +371,7 @@ func (s *Service) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
 				Trigger: domain.TriggerUpstream, PartitionKey: parent.PartitionKey,
 			}
 			step.Normalize()
-			if err := s.store.ExecutionCreate(ctx, &step); err != nil {
+			if err := e.store.ExecutionCreate(ctx, &step); err != nil {
 				return err
 			}
 		}
@@ -390,25 +385,25 @@ func (s *Service) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
 // every step is final the run succeeds, or fails naming the failed steps. It
 // locks the workflow run, so steps finishing at once advance it one at a
 // time. It reports whether the workflow run is final.
-func (s *Service) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, error) {
+func (e *Engine) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, error) {
 	final := false
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		parent, err := s.store.ExecutionLock(ctx, id)
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		parent, err := e.store.ExecutionLock(ctx, id)
 		if err != nil {
 			return err
 		}
-		children, err := s.store.ExecutionChildren(ctx, id)
+		children, err := e.store.ExecutionChildren(ctx, id)
 		if err != nil {
 			return err
 		}
 		if parent.State.IsTerminal() {
 			final = true
-			return s.cancelSteps(ctx, children, parent.State)
+			return e.cancelSteps(ctx, children, parent.State)
 		}
 		if parent.State != domain.StateRunning {
 			return nil
 		}
-		upstream, err := s.stepUpstreams(ctx, children)
+		upstream, err := e.stepUpstreams(ctx, children)
 		if err != nil {
 			return err
 		}
@@ -437,13 +432,13 @@ func (s *Service) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, e
 				}
 				switch {
 				case blocked != "":
-					if _, err := s.TransitionRun(ctx, domain.Transition{ID: c.ID, From: domain.StatePending, To: domain.StateUpstreamFailed,
+					if _, err := e.TransitionRun(ctx, domain.Transition{ID: c.ID, From: domain.StatePending, To: domain.StateUpstreamFailed,
 						ErrorMessage: "an upstream step did not succeed", Reason: "upstream step failed"}); err != nil {
 						return err
 					}
 					state[asset], changed = domain.StateUpstreamFailed, true
 				case ready:
-					if _, err := s.queue(ctx, byAsset[asset], time.Time{}, "upstream steps succeeded"); err != nil {
+					if _, err := e.queue(ctx, byAsset[asset], time.Time{}, "upstream steps succeeded"); err != nil {
 						return err
 					}
 					state[asset], changed = domain.StateQueued, true
@@ -461,10 +456,10 @@ func (s *Service) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, e
 		}
 		final = true
 		if len(failed) == 0 {
-			_, err = s.FinishRun(ctx, id, domain.StateSucceeded, "")
+			_, err = e.FinishRun(ctx, id, domain.StateSucceeded, "")
 			return err
 		}
-		_, err = s.FinishRun(ctx, id, domain.StateFailed, fmt.Sprintf("%d of %d steps did not succeed", len(failed), len(children)))
+		_, err = e.FinishRun(ctx, id, domain.StateFailed, fmt.Sprintf("%d of %d steps did not succeed", len(failed), len(children)))
 		return err
 	})
 	return final, err
@@ -472,28 +467,28 @@ func (s *Service) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, e
 
 // stepUpstreams maps each step's asset to the assets of the workflow that
 // feed it directly, in one read.
-func (s *Service) stepUpstreams(ctx context.Context, children []domain.Execution) (map[uuid.UUID][]uuid.UUID, error) {
+func (e *Engine) stepUpstreams(ctx context.Context, children []domain.Execution) (map[uuid.UUID][]uuid.UUID, error) {
 	in := make(map[uuid.UUID]bool, len(children))
 	ids := make([]uuid.UUID, 0, len(children))
 	for _, c := range children {
 		in[*c.AssetID] = true
 		ids = append(ids, *c.AssetID)
 	}
-	edges, err := s.store.DependencyEdges(ctx, domain.EdgeQuery{DownstreamOf: ids})
+	edges, err := e.store.DependencyEdges(ctx, domain.EdgeQuery{DownstreamOf: ids})
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[uuid.UUID][]uuid.UUID, len(children))
-	for _, e := range edges {
-		if in[e.UpstreamAssetID] && in[e.DownstreamAssetID] && !slices.Contains(out[e.DownstreamAssetID], e.UpstreamAssetID) {
-			out[e.DownstreamAssetID] = append(out[e.DownstreamAssetID], e.UpstreamAssetID)
+	for _, edge := range edges {
+		if in[edge.UpstreamAssetID] && in[edge.DownstreamAssetID] && !slices.Contains(out[edge.DownstreamAssetID], edge.UpstreamAssetID) {
+			out[edge.DownstreamAssetID] = append(out[edge.DownstreamAssetID], edge.UpstreamAssetID)
 		}
 	}
 	return out, nil
 }
 
 // cancelSteps cancels the unfinished steps of a finished workflow run.
-func (s *Service) cancelSteps(ctx context.Context, children []domain.Execution, parent domain.State) error {
+func (e *Engine) cancelSteps(ctx context.Context, children []domain.Execution, parent domain.State) error {
 	if parent != domain.StateCancelled {
 		return nil
 	}
@@ -501,7 +496,7 @@ func (s *Service) cancelSteps(ctx context.Context, children []domain.Execution, 
 		if c.State.IsTerminal() {
 			continue
 		}
-		_, err := s.TransitionRun(ctx, domain.Transition{ID: c.ID, From: c.State, To: domain.StateCancelled,
+		_, err := e.TransitionRun(ctx, domain.Transition{ID: c.ID, From: c.State, To: domain.StateCancelled,
 			ErrorMessage: "the workflow run was cancelled", Reason: "workflow run cancelled"})
 		if err != nil && !errors.Is(err, domain.ErrConflict) {
 			return err
@@ -529,11 +524,6 @@ type SettleInput struct {
 	RetryReason string
 }
 
-// settleFault, when set (tests only), runs inside SettleRun's transaction
-// between the end of a step and the advance of its workflow run; an error
-// from it rolls both back, as a worker dying there would.
-var settleFault func(ctx context.Context, id uuid.UUID) error
-
 // SettleRun records the end of an attempt in one transaction: its output,
 // its final state or its next attempt, and, for a workflow step that ended
 // for good, the advance of its workflow run. A worker that dies anywhere in
@@ -541,43 +531,38 @@ var settleFault func(ctx context.Context, id uuid.UUID) error
 // finished step in a workflow run that does not move on. The workflow run
 // is locked first, as AdvanceWorkflowRun does, so steps of one workflow run
 // settle one at a time.
-func (s *Service) SettleRun(ctx context.Context, in SettleInput) (*domain.Execution, error) {
+func (e *Engine) SettleRun(ctx context.Context, in SettleInput) (*domain.Execution, error) {
 	var out *domain.Execution
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := s.store.ExecutionGet(ctx, in.ID)
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		run, err := e.store.ExecutionGet(ctx, in.ID)
 		if err != nil {
 			return err
 		}
 		if run.ParentID != nil {
-			if _, err := s.store.ExecutionLock(ctx, *run.ParentID); err != nil {
+			if _, err := e.store.ExecutionLock(ctx, *run.ParentID); err != nil {
 				return err
 			}
 		}
-		if run, err = s.store.ExecutionLock(ctx, in.ID); err != nil {
+		if run, err = e.store.ExecutionLock(ctx, in.ID); err != nil {
 			return err
 		}
 		if run.State != domain.StateRunning || (in.Attempt > 0 && run.Attempt != in.Attempt) {
 			return fmt.Errorf("%w: run %s is %s at attempt %d, not running attempt %d", domain.ErrConflict, in.ID, run.State, run.Attempt, in.Attempt)
 		}
 		if in.Output != nil {
-			if err := s.PutRunLog(ctx, in.ID, *in.Output, in.Truncated); err != nil {
+			if err := e.PutRunLog(ctx, in.ID, *in.Output, in.Truncated); err != nil {
 				return err
 			}
 		}
 		if in.Retry {
-			out, err = s.FinishAndRetryRun(ctx, in.ID, in.To, in.Message, in.RetryDelay, in.RetryReason)
+			out, err = e.FinishAndRetryRun(ctx, in.ID, in.To, in.Message, in.RetryDelay, in.RetryReason)
 			return err
 		}
-		if out, err = s.FinishRun(ctx, in.ID, in.To, in.Message); err != nil {
+		if out, err = e.FinishRun(ctx, in.ID, in.To, in.Message); err != nil {
 			return err
-		}
-		if settleFault != nil {
-			if err := settleFault(ctx, in.ID); err != nil {
-				return err
-			}
 		}
 		if out.ParentID != nil {
-			_, err = s.AdvanceWorkflowRun(ctx, *out.ParentID)
+			_, err = e.AdvanceWorkflowRun(ctx, *out.ParentID)
 		}
 		return err
 	})
@@ -590,14 +575,14 @@ func (s *Service) SettleRun(ctx context.Context, in SettleInput) (*domain.Execut
 // FinishAndRetryRun ends a running attempt as failed or timed out and, in
 // the same transaction, queues the next attempt to run after delay, so that
 // nobody ever sees the step failed for good in between.
-func (s *Service) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Execution, error) {
+func (e *Engine) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Execution, error) {
 	var out *domain.Execution
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.FinishRun(ctx, id, to, message); err != nil {
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := e.FinishRun(ctx, id, to, message); err != nil {
 			return err
 		}
 		var err error
-		out, err = s.RetryRun(ctx, id, to, delay, reason)
+		out, err = e.RetryRun(ctx, id, to, delay, reason)
 		return err
 	})
 	if err != nil {
@@ -608,12 +593,12 @@ func (s *Service) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain
 
 // mustWaitWorkflow applies the workflow's cap on running workflow runs,
 // counted over all its versions, oldest queued first.
-func (s *Service) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (bool, error) {
-	w, err := s.store.WorkflowGet(ctx, *run.WorkflowID)
+func (e *Engine) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (bool, error) {
+	w, err := e.store.WorkflowGet(ctx, *run.WorkflowID)
 	if err != nil {
 		return false, err
 	}
-	latest, err := s.store.WorkflowGetByName(ctx, w.Name, 0)
+	latest, err := e.store.WorkflowGetByName(ctx, w.Name, 0)
 	if err != nil {
 		return false, err
 	}
@@ -621,11 +606,11 @@ func (s *Service) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (
 	if limit <= 0 {
 		return false, nil
 	}
-	ids, err := s.store.WorkflowIDsByName(ctx, w.Name)
+	ids, err := e.store.WorkflowIDsByName(ctx, w.Name)
 	if err != nil {
 		return false, err
 	}
-	running, head, err := s.store.ExecutionWorkflowSlots(ctx, ids, limit)
+	running, head, err := e.store.ExecutionWorkflowSlots(ctx, ids, limit)
 	if err != nil {
 		return false, err
 	}
@@ -637,24 +622,24 @@ func (s *Service) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (
 }
 
 // RunLease returns the lease of a run's current attempt.
-func (s *Service) RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, error) {
-	return s.store.RunLeaseGet(ctx, id)
+func (e *Engine) RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, error) {
+	return e.store.RunLeaseGet(ctx, id)
 }
 
 // DropRunLease removes a run's lease (one left behind by a run that is no
 // longer running).
-func (s *Service) DropRunLease(ctx context.Context, id uuid.UUID) error {
-	return s.store.RunLeaseDelete(ctx, id)
+func (e *Engine) DropRunLease(ctx context.Context, id uuid.UUID) error {
+	return e.store.RunLeaseDelete(ctx, id)
 }
 
 // RenewRunLeases records that worker is alive and still runs the given
 // runs: their leases, of any tenant, get a fresh heartbeat.
-func (s *Service) RenewRunLeases(ctx context.Context, worker string, runIDs []uuid.UUID) (int64, error) {
-	return s.store.RunLeaseRenew(ctx, worker, runIDs, time.Now())
+func (e *Engine) RenewRunLeases(ctx context.Context, worker string, runIDs []uuid.UUID) (int64, error) {
+	return e.store.RunLeaseRenew(ctx, worker, runIDs, time.Now())
 }
 
 // StaleRunLeases returns up to limit leases, of any tenant, whose heartbeat
 // is older than timeout.
-func (s *Service) StaleRunLeases(ctx context.Context, timeout time.Duration, limit int) ([]domain.RunLease, error) {
-	return s.store.RunLeaseListStale(ctx, time.Now().Add(-timeout), limit)
+func (e *Engine) StaleRunLeases(ctx context.Context, timeout time.Duration, limit int) ([]domain.RunLease, error) {
+	return e.store.RunLeaseListStale(ctx, time.Now().Add(-timeout), limit)
 }
