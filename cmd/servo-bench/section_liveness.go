@@ -84,13 +84,13 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 	defer func() { _ = store.Close() }()
 	const cap = 10
 	cfg := runtime.Config{Policy: runtime.Policy{Commands: []string{"/bin/sleep"}}, MaxRunningPerTenant: cap, Workers: 10, Queue: "liveness_util"}
-	svc, _, err := newService(store, cfg, zap.NewNop())
+	svc, d, err := newService(store, cfg, zap.NewNop())
 	if err != nil {
 		return row{}, err
 	}
 	var rts []*runtime.Runtime
 	for range 2 {
-		rt, err := newRuntime(svc, store, cfg, zap.NewNop())
+		rt, err := newRuntime(svc, d, cfg, zap.NewNop())
 		if err != nil {
 			return row{}, err
 		}

@@ -107,11 +107,11 @@ func noisyServer(pool string) error {
 		MaxRunningPerTenant: cfg.Runtime.MaxRunningPerTenant, Workers: cfg.Runtime.Workers,
 		Lease: cfg.Runtime.Lease, KillGrace: time.Second,
 	}
-	svc, _, err := newService(store, rcfg, log)
+	svc, d, err := newService(store, rcfg, log)
 	if err != nil {
 		return err
 	}
-	rt, err := newRuntime(svc, store, rcfg, log)
+	rt, err := newRuntime(svc, d, rcfg, log)
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
-	rt, err := newRuntime(svc, store, runtime.Config{}, log)
+	rt, err := newRuntime(svc, d, runtime.Config{}, log)
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -654,10 +654,9 @@ func newService(store *repository.Store, cfg runtime.Config, log *zap.Logger) (*
 	return service.New(store, d, cfg.ComputePolicy()), d, nil
 }
 
-// newRuntime returns a runtime working the runs of svc dispatched to the
-// queue of cfg.
-func newRuntime(svc *service.Service, store *repository.Store, cfg runtime.Config, log *zap.Logger) (*runtime.Runtime, error) {
-	return runtime.New(svc, svc.Engine(), runtimeDB(store), cfg, log)
+// newRuntime returns a runtime working the runs of svc that d dispatches.
+func newRuntime(svc *service.Service, d *runtime.Dispatcher, cfg runtime.Config, log *zap.Logger) (*runtime.Runtime, error) {
+	return runtime.New(svc, svc.Engine(), d, cfg, log)
 }
 
 // stopWithin stops rt, letting running steps finish for up to d.

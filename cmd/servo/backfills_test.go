@@ -40,7 +40,7 @@ func TestBackfillsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := service.New(store, d, rcfg.ComputePolicy())
-	rt, err := runtime.New(svc, svc.Engine(), db, rcfg, zap.NewNop())
+	rt, err := runtime.New(svc, svc.Engine(), d, rcfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

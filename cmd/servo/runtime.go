@@ -77,7 +77,7 @@ func wire(ctx context.Context, cfg *config.Config, store *repository.Store, log 
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
-	rt, err := runtime.New(svc, svc.Engine(), db, rcfg, log)
+	rt, err := runtime.New(svc, svc.Engine(), d, rcfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}

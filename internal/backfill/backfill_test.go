@@ -54,7 +54,7 @@ func newRig(t *testing.T, store *repository.Store) *rig {
 		t.Fatal(err)
 	}
 	svc := service.New(store, d, cfg.ComputePolicy())
-	rt, err := runtime.New(svc, svc.Engine(), db, cfg, zap.NewNop())
+	rt, err := runtime.New(svc, svc.Engine(), d, cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

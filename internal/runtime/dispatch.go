@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,9 +52,13 @@ func newRiverClient(db DB, rc *river.Config) (*river.Client[*sql.Tx], error) {
 // database: an API node that works no runs has a Dispatcher and no
 // Runtime.
 type Dispatcher struct {
-	db     DB
-	queue  string
-	client *river.Client[*sql.Tx]
+	db    DB
+	queue string
+	// client inserts the jobs: the dispatcher's own insert-only client, or,
+	// once a Runtime of this process works the queue, the Runtime's, whose
+	// inserts wake its workers at once rather than at their next poll.
+	client  atomic.Pointer[river.Client[*sql.Tx]]
+	ownsFor *river.Client[*sql.Tx]
 }
 
 // NewDispatcher returns a dispatcher inserting into queue (default
@@ -70,7 +75,16 @@ func NewDispatcher(db DB, queue string, log *zap.Logger) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dispatcher{db: db, queue: queue, client: client}, nil
+	d := &Dispatcher{db: db, queue: queue, ownsFor: client}
+	d.client.Store(client)
+	return d, nil
+}
+
+// insertThrough makes the dispatcher insert through c, the client of a
+// Runtime working its queue in this process, unless another Runtime's
+// client already does.
+func (d *Dispatcher) insertThrough(c *river.Client[*sql.Tx]) {
+	d.client.CompareAndSwap(d.ownsFor, c)
 }
 
 // runArgs is a River job: work one run of one tenant.
@@ -103,7 +117,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, run *domain.Execution, at tim
 			opts.ScheduledAt = at.Add(-schedulerSlack)
 		}
 	}
-	_, err := d.client.InsertTx(ctx, tx, args, opts)
+	_, err := d.client.Load().InsertTx(ctx, tx, args, opts)
 	return err
 }
 
@@ -123,7 +137,7 @@ func (d *Dispatcher) ScheduleBackfill(ctx context.Context, tenantID string, id u
 	if !ok {
 		return errors.New("schedule backfill outside a transaction")
 	}
-	_, err := d.client.InsertTx(ctx, tx, backfillArgs{TenantID: tenantID, BackfillID: id}, &river.InsertOpts{
+	_, err := d.client.Load().InsertTx(ctx, tx, backfillArgs{TenantID: tenantID, BackfillID: id}, &river.InsertOpts{
 		Queue:      d.queue,
 		UniqueOpts: river.UniqueOpts{ByArgs: true},
 	})

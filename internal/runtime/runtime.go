@@ -149,6 +149,10 @@ type lockedRand struct {
 	r  *rand.Rand
 }
 
+func newLockedRand() *lockedRand {
+	return &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))}
+}
+
 // Int64N implements domain.Rand.
 func (l *lockedRand) Int64N(n int64) int64 {
 	l.mu.Lock()
@@ -176,9 +180,16 @@ func (c Config) ComputePolicy() Policy {
 	return p
 }
 
-// New builds the runtime of a process that works runs: it works the jobs
-// dispatched to cfg.Queue through eng and svc.
-func New(svc *service.Service, eng Engine, db DB, cfg Config, log *zap.Logger) (*Runtime, error) {
+// New builds the runtime of a process that works runs: it works the jobs d
+// dispatches (to d's queue, which cfg.Queue must name if it names one)
+// through eng and svc. From then on d inserts through the runtime's River
+// client, so that a job dispatched in this process wakes its workers at
+// once.
+func New(svc *service.Service, eng Engine, d *Dispatcher, cfg Config, log *zap.Logger) (*Runtime, error) {
+	if cfg.Queue != "" && cfg.Queue != d.queue {
+		return nil, fmt.Errorf("runtime queue %q is not the dispatcher's %q", cfg.Queue, d.queue)
+	}
+	cfg.Queue = d.queue
 	cfg.defaults()
 	cfg.Policy = cfg.ComputePolicy()
 	if cfg.Sandbox.Path == "" {
@@ -190,7 +201,7 @@ func New(svc *service.Service, eng Engine, db DB, cfg Config, log *zap.Logger) (
 	}
 	rt := &Runtime{
 		svc: svc, eng: eng, cfg: cfg, log: log.Named("runtime"), worker: uuid.NewString(),
-		rng:  &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))},
+		rng:  newLockedRand(),
 		exec: &executor{policy: cfg.Policy, sandbox: sb, grace: cfg.KillGrace, signingKey: cfg.SigningKey, client: newHTTPClient(cfg.Policy)},
 	}
 	workers := river.NewWorkers()
@@ -200,7 +211,7 @@ func New(svc *service.Service, eng Engine, db DB, cfg Config, log *zap.Logger) (
 	if err := river.AddWorkerSafely(workers, &backfillWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("register backfill worker: %w", err)
 	}
-	rt.client, err = newRiverClient(db, &river.Config{
+	rt.client, err = newRiverClient(d.db, &river.Config{
 		Logger: slog.New(zapslog.NewHandler(rt.log.Named("river").Core())),
 		// A job's context ends after the lease; a job still marked running
 		// a little later belongs to a dead worker and is rescued.
@@ -216,6 +227,7 @@ func New(svc *service.Service, eng Engine, db DB, cfg Config, log *zap.Logger) (
 	if err != nil {
 		return nil, err
 	}
+	d.insertThrough(rt.client)
 	return rt, nil
 }
 

@@ -101,7 +101,7 @@ func newEnvOn(t *testing.T, d *testdb.Database, log *zap.Logger, withRuntime boo
 			t.Fatal(err)
 		}
 		svc = service.New(st, d, rcfg.ComputePolicy())
-		rt, err := runtime.New(svc, svc.Engine(), db, rcfg, log)
+		rt, err := runtime.New(svc, svc.Engine(), d, rcfg, log)
 		if err != nil {
 			t.Fatal(err)
 		}

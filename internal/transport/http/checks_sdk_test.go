@@ -41,7 +41,7 @@ func checksEnv(t *testing.T, backend string) *env {
 		t.Fatal(err)
 	}
 	svc := service.New(st, d, rcfg.ComputePolicy())
-	rt, err := runtime.New(svc, svc.Engine(), db, rcfg, zap.NewNop())
+	rt, err := runtime.New(svc, svc.Engine(), d, rcfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
