@@ -138,9 +138,9 @@ func appendAsset(b []byte, a *domain.Asset) []byte {
 		b = append(b, raw...)
 	}
 	b = append(b, `,"created_at":`...)
-	b = appendTime(b, T(a.CreatedAt))
+	b = appendTime(b, TimeOf(a.CreatedAt))
 	b = append(b, `,"updated_at":`...)
-	b = appendTime(b, T(a.UpdatedAt))
+	b = appendTime(b, TimeOf(a.UpdatedAt))
 	return append(b, '}')
 }
 
@@ -157,7 +157,7 @@ func appendEdge(b []byte, d *domain.AssetDependency) []byte {
 	b = append(b, `,"dependency_type":`...)
 	b = appendString(b, string(d.DependencyType))
 	b = append(b, `,"created_at":`...)
-	b = appendTime(b, T(d.CreatedAt))
+	b = appendTime(b, TimeOf(d.CreatedAt))
 	return append(b, '}')
 }
 

@@ -104,8 +104,8 @@ func TestAppendTime_SameAsMarshalJSON(t *testing.T) {
 		times = append(times, time.Unix(r.Int64N(1<<36)-1<<35, r.Int64N(1e9)).In(time.FixedZone("z", r.IntN(50000)-25000)))
 	}
 	for _, at := range times {
-		want, _ := T(at).MarshalJSON()
-		if got := appendTime(nil, T(at)); !bytes.Equal(got, want) {
+		want, _ := TimeOf(at).MarshalJSON()
+		if got := appendTime(nil, TimeOf(at)); !bytes.Equal(got, want) {
 			t.Fatalf("%v: got %s, want %s", at, got, want)
 		}
 	}
