@@ -117,6 +117,8 @@ type Engine interface {
 	StaleRunLeases(ctx context.Context, timeout time.Duration, limit int) ([]domain.RunLease, error)
 }
 
+var _ Engine = (*engine.Engine)(nil)
+
 // Runtime works runs: River workers take their jobs, executors run their
 // steps, and a heartbeat keeps the leases of running attempts. Jobs are
 // inserted by a Dispatcher.
