@@ -305,7 +305,7 @@ func TestMigrations_PostgresUpDownUp(t *testing.T) {
 			if err := st.CheckSafety(ctx); err != nil {
 				t.Fatalf("CheckSafety after up/down/up: %v", err)
 			}
-			svc := service.New(st)
+			svc := service.New(st, nil, nil)
 			tenant := testdb.TenantID("mig")
 			if _, err := svc.CreateTenant(domain.WithSystem(ctx), domain.Tenant{ID: tenant}); err != nil {
 				t.Fatalf("create tenant as the app role: %v", err)
@@ -364,7 +364,7 @@ func TestMigrations_SQLiteUpDownUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = st.Close() }()
-			svc := service.New(st)
+			svc := service.New(st, nil, nil)
 			ctx := context.Background()
 			if _, err := svc.CreateTenant(domain.WithSystem(ctx), domain.Tenant{ID: "sqlite-tenant"}); err != nil {
 				t.Fatalf("create tenant: %v", err)

@@ -31,10 +31,10 @@ func TestMigration0007_SigningKeyInSystemScope(t *testing.T) {
 				if err := migrations.Up(ctx, openMigrator(t, d.OwnerURL), appOpts); err != nil {
 					t.Fatal(err)
 				}
-				svc, again = service.New(testdb.Open(t, d)), service.New(testdb.Open(t, d))
+				svc, again = service.New(testdb.Open(t, d), nil, nil), service.New(testdb.Open(t, d), nil, nil)
 			} else {
 				st := testdb.OpenSQLite(t)
-				svc, again = service.New(st), service.New(st)
+				svc, again = service.New(st, nil, nil), service.New(st, nil, nil)
 			}
 			k1, err := svc.SigningKey(sys)
 			if err != nil || len(k1) != 64 {
@@ -57,7 +57,7 @@ func TestMigration0007_SigningKeyInSystemScope(t *testing.T) {
 		if err := migrations.Up(ctx, gdb, appOpts); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := service.New(testdb.Open(t, d)).SigningKey(domain.WithSystem(ctx)); err != nil {
+		if _, err := service.New(testdb.Open(t, d), nil, nil).SigningKey(domain.WithSystem(ctx)); err != nil {
 			t.Fatal(err)
 		}
 		app, err := sql.Open("pgx", d.AppURL)

@@ -83,16 +83,16 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 	}
 	defer func() { _ = store.Close() }()
 	const cap = 10
-	svc := service.New(store)
 	cfg := runtime.Config{Policy: runtime.Policy{Commands: []string{"/bin/sleep"}}, MaxRunningPerTenant: cap, Workers: 10, Queue: "liveness_util"}
+	svc, d, err := newService(store, cfg, zap.NewNop())
+	if err != nil {
+		return row{}, err
+	}
 	var rts []*runtime.Runtime
-	for i := range 2 {
-		rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, cfg, zap.NewNop(), true)
+	for range 2 {
+		rt, err := newRuntime(svc, d, cfg, zap.NewNop())
 		if err != nil {
 			return row{}, err
-		}
-		if i == 0 {
-			svc.UseRuntime(rt, rt.Policy())
 		}
 		rts = append(rts, rt)
 	}
@@ -112,7 +112,7 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 		if err := rt.Start(ctx); err != nil {
 			return row{}, err
 		}
-		defer func() { _ = rt.Stop(5 * time.Second) }()
+		defer func() { _ = stopWithin(rt, 5*time.Second) }()
 	}
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
@@ -180,13 +180,10 @@ func killToRetry(ctx context.Context, db *testdb.Database) (row, error) {
 		return row{}, err
 	}
 	defer func() { _ = store.Close() }()
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx},
-		runtime.Config{Policy: runtime.Policy{Commands: []string{"/bin/sleep"}}, Lease: time.Minute}, zap.NewNop(), false)
+	svc, _, err := newService(store, runtime.Config{Policy: runtime.Policy{Commands: []string{"/bin/sleep"}}, Lease: time.Minute}, zap.NewNop())
 	if err != nil {
 		return row{}, err
 	}
-	svc.UseRuntime(rt, rt.Policy())
 	env := []string{
 		"SERVO_DATABASE_URL=" + db.AppURL, "SERVO_APP_ROLE=" + testdb.AppRole, "SERVO_LOG_LEVEL=error",
 		"SERVO_RUNTIME_ALLOWED_COMMANDS=/bin/sleep", "SERVO_RUNTIME_LEASE=1m",

@@ -102,20 +102,23 @@ func noisyServer(pool string) error {
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{
+	rcfg := runtime.Config{
 		Policy:              runtime.Policy{Commands: []string{"/bin/sleep"}},
 		MaxRunningPerTenant: cfg.Runtime.MaxRunningPerTenant, Workers: cfg.Runtime.Workers,
 		Lease: cfg.Runtime.Lease, KillGrace: time.Second,
-	}, log, true)
+	}
+	svc, d, err := newService(store, rcfg, log)
 	if err != nil {
 		return err
 	}
-	svc.UseRuntime(rt, rt.Policy())
+	rt, err := newRuntime(svc, d, rcfg, log)
+	if err != nil {
+		return err
+	}
 	if err := rt.Start(ctx); err != nil {
 		return err
 	}
-	defer func() { _ = rt.Stop(2 * time.Second) }()
+	defer func() { _ = stopWithin(rt, 2*time.Second) }()
 	srv, err := api.New(api.Config{
 		RequestTimeout: cfg.HTTP.RequestTimeout, TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
 	}, api.Deps{DB: store, Log: log, Version: "bench"})

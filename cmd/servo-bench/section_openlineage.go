@@ -92,7 +92,7 @@ func measureOpenLineage(ctx context.Context, e *env) ([]row, error) {
 		return nil, err
 	}
 	defer func() { _ = store.Close() }()
-	svc := service.New(store)
+	svc := service.New(store, nil, nil)
 	ing, err := openlineage.New(svc, store, openlineage.Options{})
 	if err != nil {
 		return nil, err

@@ -56,7 +56,7 @@ func runScheduleSection(ctx context.Context, e *env) ([]row, error) {
 	}
 	defer func() { _ = st.Close() }()
 	clock := &shiftedClock{}
-	runs := service.New(st)
+	runs := service.New(st, nil, nil)
 	svc := schedule.New(st, runs, clock)
 	var ctxs []context.Context
 	var direct []uuid.UUID
@@ -101,7 +101,7 @@ func runScheduleSection(ctx context.Context, e *env) ([]row, error) {
 			return nil, err
 		}
 		defer func() { _ = s.Close() }()
-		tk := schedule.NewTicker(schedule.New(s, service.New(s), clock), schedule.TickerConfig{}, zap.NewNop())
+		tk := schedule.NewTicker(schedule.New(s, service.New(s, nil, nil), clock), schedule.TickerConfig{}, zap.NewNop())
 		if err := tk.Start(ctx); err != nil {
 			return nil, err
 		}

@@ -120,17 +120,19 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err := store.CheckSafety(ctx); err != nil {
 		return fmt.Errorf("safety check: %w", err)
 	}
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{}, log, true)
+	svc, d, err := newService(store, runtime.Config{}, log)
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
-	rt.UseBackfills(backfill.New(store, svc, rt))
+	rt, err := newRuntime(svc, d, runtime.Config{}, log)
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	rt.UseBackfills(backfill.New(store, svc, d))
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start runtime: %w", err)
 	}
-	defer func() { _ = rt.Stop(5 * time.Second) }()
+	defer func() { _ = stopWithin(rt, 5*time.Second) }()
 
 	data, err := seed(ctx, svc, db.OwnerURL, o.Sizes, logf)
 	if err != nil {
@@ -635,4 +637,31 @@ func writeReport(path, report string) error {
 		}
 	}
 	return os.WriteFile(path, []byte("# Benchmarks\n\nWritten by `make bench` (cmd/servo-bench).\n\n"+generated+"\n"), 0o644)
+}
+
+// runtimeDB is the runtime's view of store.
+func runtimeDB(store *repository.Store) runtime.DB {
+	return runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}
+}
+
+// newService returns the use cases over store, dispatching runs to the
+// queue of cfg and checking compute specs against its policy.
+func newService(store *repository.Store, cfg runtime.Config, log *zap.Logger) (*service.Service, *runtime.Dispatcher, error) {
+	d, err := runtime.NewDispatcher(runtimeDB(store), cfg.Queue, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return service.New(store, d, cfg.ComputePolicy()), d, nil
+}
+
+// newRuntime returns a runtime working the runs of svc that d dispatches.
+func newRuntime(svc *service.Service, d *runtime.Dispatcher, cfg runtime.Config, log *zap.Logger) (*runtime.Runtime, error) {
+	return runtime.New(svc, svc.Engine(), d, cfg, log)
+}
+
+// stopWithin stops rt, letting running steps finish for up to d.
+func stopWithin(rt *runtime.Runtime, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return rt.Stop(ctx)
 }

@@ -32,7 +32,7 @@ func (a *app) withService(ctx context.Context, fn func(ctx context.Context, svc 
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer func() { _ = store.Close() }()
-	return fn(domain.WithSystem(ctx), service.New(store))
+	return fn(domain.WithSystem(ctx), service.New(store, nil, nil))
 }
 
 func newTenantsCmd(a *app) *cobra.Command {

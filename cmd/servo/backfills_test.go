@@ -31,20 +31,25 @@ func TestBackfillsCLI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := testdb.Open(t, testdb.Shared(t))
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{
+	db := runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}
+	rcfg := runtime.Config{
 		FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, Lease: time.Minute,
 		Queue: "cli_" + strings.ReplaceAll(testdb.TenantID("q"), "-", "_"),
-	}, zap.NewNop(), true)
+	}
+	d, err := runtime.NewDispatcher(db, rcfg.Queue, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
-	rt.UseBackfills(backfill.New(store, svc, rt))
+	svc := service.New(store, d, rcfg.ComputePolicy())
+	rt, err := runtime.New(svc, svc.Engine(), d, rcfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.UseBackfills(backfill.New(store, svc, d))
 	if err := rt.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+	t.Cleanup(func() { _ = stopRuntime(rt, 5*time.Second) })
 	srv, err := api.New(api.Config{}, api.Deps{DB: store})
 	if err != nil {
 		t.Fatal(err)
@@ -113,14 +118,12 @@ func TestKilledWorkerMidBackfill(t *testing.T) {
 	}
 	ctx := context.Background()
 	store := testdb.Open(t, d)
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx},
-		runtime.Config{Policy: runtime.Policy{Commands: []string{step}}, Lease: 10 * time.Second}, zap.NewNop(), false)
+	dispatcher, err := runtime.NewDispatcher(runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, "", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
-	bf := backfill.New(store, svc, rt)
+	svc := service.New(store, dispatcher, runtime.Config{Policy: runtime.Policy{Commands: []string{step}}, Lease: 10 * time.Second}.ComputePolicy())
+	bf := backfill.New(store, svc, dispatcher)
 	tenant := testdb.TenantID("bfkill")
 	if _, err := svc.CreateTenant(domain.WithSystem(ctx), domain.Tenant{ID: tenant}); err != nil {
 		t.Fatal(err)

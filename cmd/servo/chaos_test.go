@@ -63,13 +63,11 @@ func TestChaosWorkersKilled(t *testing.T) {
 
 	// Dispatch from this process, as an API node would.
 	store := testdb.Open(t, d)
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx},
-		runtime.Config{Policy: runtime.Policy{Commands: []string{step}}, Lease: 20 * time.Second}, zap.NewNop(), false)
+	dispatcher, err := runtime.NewDispatcher(runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, "", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
+	svc := service.New(store, dispatcher, runtime.Config{Policy: runtime.Policy{Commands: []string{step}}, Lease: 20 * time.Second}.ComputePolicy())
 	tenant := testdb.TenantID("chaos")
 	if _, err := svc.CreateTenant(domain.WithSystem(ctx), domain.Tenant{ID: tenant}); err != nil {
 		t.Fatal(err)

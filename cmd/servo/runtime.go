@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -15,26 +16,22 @@ import (
 	"github.com/servo-data/servo/internal/service"
 )
 
-// newRuntime builds the run runtime over store and connects it to svc.
-// With work false it only dispatches (an API node). The http signing key
-// is the configured one, else the one kept in the database (generated on
-// first start). Steps are isolated as runtime.isolation says; a process
-// that would run steps unisolated refuses to start unless the operator
-// chose runtime.isolation=none, which is warned about at every start.
-func newRuntime(ctx context.Context, cfg *config.Config, store *repository.Store, svc *service.Service, log *zap.Logger, work bool) (*runtime.Runtime, error) {
+// node is one process's wiring over its store: the use cases, whose runs
+// are dispatched as jobs, and, on a process that works runs, the runtime.
+type node struct {
+	svc       *service.Service
+	orch      orchestration
+	backfills *backfill.Backfills
+	// runtime works runs; nil on a process that works none (serve
+	// --no-workers): such a node builds no worker at all.
+	runtime *runtime.Runtime
+}
+
+// runtimeConfig returns the runtime configuration cfg sets, but for the
+// signing key.
+func runtimeConfig(cfg *config.Config) runtime.Config {
 	r := cfg.Runtime
-	key := []byte(r.SigningKey)
-	if len(key) == 0 {
-		var err error
-		if key, err = svc.SigningKey(domain.WithSystem(ctx)); err != nil {
-			return nil, fmt.Errorf("runtime: %w", err)
-		}
-	}
-	rt, err := runtime.New(svc, runtime.DB{
-		Pool:     store.SQLDB(),
-		Postgres: store.Dialect() == repository.Postgres,
-		TxFrom:   repository.SQLTx,
-	}, runtime.Config{
+	return runtime.Config{
 		Policy: runtime.Policy{
 			Commands: config.List(r.AllowedCommands),
 			Hosts:    config.List(r.AllowedHosts),
@@ -48,11 +45,39 @@ func newRuntime(ctx context.Context, cfg *config.Config, store *repository.Store
 		Lease:               r.Lease,
 		HeartbeatTimeout:    r.HeartbeatTimeout,
 		KillGrace:           r.KillGrace,
-		SigningKey:          key,
 		Sandbox: runtime.SandboxConfig{
 			Isolation: r.Isolation, StepUser: r.StepUser, Network: r.StepNetwork, Path: r.StepPath,
 		},
-	}, log, work)
+	}
+}
+
+// wire builds the use cases over store, dispatching runs as jobs in the
+// database and checking compute specs against the configured policy. With
+// work it also builds the runtime that works runs: the http signing key is
+// the configured one, else the one kept in the database (generated on
+// first start); steps are isolated as runtime.isolation says, and a
+// process that would run steps unisolated refuses to start unless the
+// operator chose runtime.isolation=none, which is warned about at every
+// start.
+func wire(ctx context.Context, cfg *config.Config, store *repository.Store, log *zap.Logger, work bool) (*node, error) {
+	rcfg := runtimeConfig(cfg)
+	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
+	d, err := runtime.NewDispatcher(db, rcfg.Queue, log)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	svc := service.New(store, d, rcfg.ComputePolicy())
+	n := &node{svc: svc, orch: newSchedules(store, svc), backfills: backfill.New(store, svc, d)}
+	if !work {
+		return n, nil
+	}
+	rcfg.SigningKey = []byte(cfg.Runtime.SigningKey)
+	if len(rcfg.SigningKey) == 0 {
+		if rcfg.SigningKey, err = svc.SigningKey(domain.WithSystem(ctx)); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+	}
+	rt, err := runtime.New(svc, svc.Engine(), d, rcfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
@@ -63,9 +88,16 @@ func newRuntime(ctx context.Context, cfg *config.Config, store *repository.Store
 	default:
 		log.Info("command steps are isolated", zap.String("isolation", rt.Isolation()))
 	}
-	svc.UseRuntime(rt, rt.Policy())
-	rt.UseBackfills(backfill.New(store, svc, rt))
-	return rt, nil
+	rt.UseBackfills(n.backfills)
+	n.runtime = rt
+	return n, nil
+}
+
+// stopRuntime stops rt, letting running steps finish for up to timeout.
+func stopRuntime(rt *runtime.Runtime, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return rt.Stop(ctx)
 }
 
 func newWorkerCmd(a *app) *cobra.Command {
@@ -101,16 +133,15 @@ func (a *app) worker(ctx context.Context) error {
 	if err := store.CheckSafety(ctx); err != nil {
 		return fmt.Errorf("database safety check: %w", err)
 	}
-	svc := service.New(store)
-	orch := newSchedules(store, svc)
-	rt, err := newRuntime(ctx, cfg, store, svc, log, true)
+	n, err := wire(ctx, cfg, store, log, true)
 	if err != nil {
 		return err
 	}
+	rt := n.runtime
 	if err := rt.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	stopTicker, err := startTicker(ctx, orch, log)
+	stopTicker, err := startTicker(ctx, n.orch, log)
 	if err != nil {
 		return err
 	}
@@ -118,5 +149,5 @@ func (a *app) worker(ctx context.Context) error {
 	log.Info("working runs", zap.Int("workers", cfg.Runtime.Workers))
 	<-ctx.Done()
 	log.Info("stopping workers", zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))
-	return rt.Stop(cfg.HTTP.ShutdownTimeout)
+	return stopRuntime(rt, cfg.HTTP.ShutdownTimeout)
 }

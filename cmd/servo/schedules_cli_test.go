@@ -20,7 +20,7 @@ import (
 func TestSchedulesCLI(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenSQLite(t)
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := api.New(api.Config{}, api.Deps{DB: st, Log: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)

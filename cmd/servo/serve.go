@@ -11,7 +11,6 @@ import (
 	"github.com/servo-data/servo/internal/openlineage"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
-	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/transport/api"
 	"github.com/servo-data/servo/internal/transport/console"
 	"github.com/servo-data/servo/migrations"
@@ -69,15 +68,14 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		return fmt.Errorf("database safety check: %w", err)
 	}
 
-	svc := service.New(store)
-	orch := newSchedules(store, svc)
-	rt, err := newRuntime(ctx, cfg, store, svc, log, work)
+	n, err := wire(ctx, cfg, store, log, work)
 	if err != nil {
 		return err
 	}
-	isolation := rt.Isolation()
-	if isolation == runtime.IsolationOff {
-		isolation = ""
+	svc, orch := n.svc, n.orch
+	isolation := ""
+	if n.runtime != nil && n.runtime.Isolation() != runtime.IsolationOff {
+		isolation = n.runtime.Isolation()
 	}
 	srv, err := api.New(
 		api.Config{
@@ -94,14 +92,16 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 	if cfg.Auth.AdminKey == "" {
 		log.Info("no admin key configured: tenants and keys are managed with `servo tenants` and `servo keys`")
 	}
-	if err := rt.Start(ctx); err != nil {
-		return fmt.Errorf("start workers: %w", err)
-	}
-	defer func() {
-		if serr := rt.Stop(cfg.HTTP.ShutdownTimeout); serr != nil {
-			log.Warn("stop workers", zap.Error(serr))
+	if rt := n.runtime; rt != nil {
+		if err := rt.Start(ctx); err != nil {
+			return fmt.Errorf("start workers: %w", err)
 		}
-	}()
+		defer func() {
+			if serr := stopRuntime(rt, cfg.HTTP.ShutdownTimeout); serr != nil {
+				log.Warn("stop workers", zap.Error(serr))
+			}
+		}()
+	}
 	ol, err := openlineage.New(svc, store, openlineage.Options{
 		Mode: openlineage.Mode(cfg.OpenLineage.Mode), Retention: cfg.OpenLineage.Retention, Log: log.Named("openlineage"),
 		OutputsCompleted: orch.outputsCompleted,
@@ -117,7 +117,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 		defer stopTicker()
 	}
 	srv.MountAPI(svc, api.APIOptions{AdminKey: cfg.Auth.AdminKey, OpenLineage: ol,
-		Backfills: rt.Backfills(), Schedules: orch.sched, Freshness: orch.fresh, Automations: orch.auto})
+		Backfills: n.backfills, Schedules: orch.sched, Freshness: orch.fresh, Automations: orch.auto})
 	return srv.ListenAndServe(ctx)
 }
 

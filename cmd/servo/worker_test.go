@@ -73,13 +73,11 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 	// Dispatch from this process, as an API node would.
 	ctx := context.Background()
 	store := testdb.Open(t, d)
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx},
-		runtime.Config{Policy: runtime.Policy{Commands: []string{step}}, Lease: 10 * time.Second}, zap.NewNop(), false)
+	dispatcher, err := runtime.NewDispatcher(runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, "", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
+	svc := service.New(store, dispatcher, runtime.Config{Policy: runtime.Policy{Commands: []string{step}}, Lease: 10 * time.Second}.ComputePolicy())
 	tenant := testdb.TenantID("kill")
 	if _, err := svc.CreateTenant(domain.WithSystem(ctx), domain.Tenant{ID: tenant}); err != nil {
 		t.Fatal(err)

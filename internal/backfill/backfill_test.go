@@ -42,24 +42,33 @@ func newRig(t *testing.T, store *repository.Store) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}, runtime.Config{
+	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
+	cfg := runtime.Config{
 		Policy:              runtime.Policy{Commands: []string{step}},
 		MaxRunningPerTenant: 20, Workers: 10, Lease: time.Minute,
 		WaitPoll: 50 * time.Millisecond, CancelPoll: 50 * time.Millisecond, KillGrace: 500 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond, BackfillPoll: 200 * time.Millisecond,
 		Queue: "bf_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
-	}, zap.NewNop(), true)
+	}
+	d, err := runtime.NewDispatcher(db, cfg.Queue, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
-	bf := backfill.New(store, svc, rt)
+	svc := service.New(store, d, cfg.ComputePolicy())
+	rt, err := runtime.New(svc, svc.Engine(), d, cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bf := backfill.New(store, svc, d)
 	rt.UseBackfills(bf)
 	if err := rt.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = rt.Stop(ctx)
+	})
 	tenant := testdb.TenantID("bf")
 	if _, err := svc.CreateTenant(domain.WithSystem(context.Background()), domain.Tenant{ID: tenant}); err != nil {
 		t.Fatal(err)

@@ -232,7 +232,7 @@ type fx struct {
 
 func newFx(t *testing.T, b *testdb.Backend, mode openlineage.Mode) *fx {
 	t.Helper()
-	svc := service.New(b.Store)
+	svc := service.New(b.Store, nil, nil)
 	c := &clock{t: time.Now()}
 	ing, err := openlineage.New(svc, b.Store, openlineage.Options{Mode: mode, Now: c.Now})
 	if err != nil {

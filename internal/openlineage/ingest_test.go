@@ -515,7 +515,7 @@ func TestIngest_Concurrent(t *testing.T) {
 func TestIngest_Retention(t *testing.T) {
 	t.Parallel()
 	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
-		svc := service.New(b.Store)
+		svc := service.New(b.Store, nil, nil)
 		c := &clock{t: time.Now()}
 		ing, err := openlineage.New(svc, b.Store, openlineage.Options{Retention: time.Hour, Now: c.Now})
 		if err != nil {
@@ -571,7 +571,7 @@ func TestIngest_Retention(t *testing.T) {
 func TestNew_Options(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenSQLite(t)
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	for _, o := range []openlineage.Options{{Mode: "loose"}, {Retention: -time.Second}, {BatchChunk: -1}} {
 		if _, err := openlineage.New(svc, st, o); err == nil {
 			t.Errorf("New(%+v) succeeded", o)

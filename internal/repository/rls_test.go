@@ -85,7 +85,7 @@ func newRLSEnv(t *testing.T) *rlsEnv {
 	}
 	t.Cleanup(func() { _ = owner.Close() })
 	st := testdb.Open(t, d)
-	return &rlsEnv{d: d, svc: service.New(st), st: st, app: app, owner: owner}
+	return &rlsEnv{d: d, svc: service.New(st, nil, nil), st: st, app: app, owner: owner}
 }
 
 // seed creates a tenant with a row in every tenant table, through the
@@ -128,7 +128,7 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if _, err := e.svc.TransitionRun(ctx, domain.Transition{ID: run1.ID, From: domain.StatePending, To: domain.StateQueued}); err != nil {
 		t.Fatalf("transition (a run event): %v", err)
 	}
-	if err := e.svc.PutRunLog(ctx, run1.ID, "output", false); err != nil {
+	if err := e.svc.Engine().PutRunLog(ctx, run1.ID, "output", false); err != nil {
 		t.Fatalf("run log: %v", err)
 	}
 	ev := domain.LineageEvent{ExecutionID: &run1.ID, Kind: "RunEvent", EventType: "START", EventTime: time.Now(),

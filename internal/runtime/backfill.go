@@ -31,21 +31,6 @@ func (rt *Runtime) UseBackfills(b *backfill.Backfills) { rt.backfills.Store(b) }
 // Backfills returns the connected backfill use cases, or nil.
 func (rt *Runtime) Backfills() *backfill.Backfills { return rt.backfills.Load() }
 
-// ScheduleBackfill implements backfill.Scheduler: the advancing job goes
-// into the store transaction ctx carries, unique per backfill among
-// unfinished jobs.
-func (rt *Runtime) ScheduleBackfill(ctx context.Context, tenantID string, id uuid.UUID) error {
-	tx, ok := rt.db.TxFrom(ctx)
-	if !ok {
-		return errors.New("schedule backfill outside a transaction")
-	}
-	_, err := rt.client.InsertTx(ctx, tx, backfillArgs{TenantID: tenantID, BackfillID: id}, &river.InsertOpts{
-		Queue:      rt.cfg.Queue,
-		UniqueOpts: river.UniqueOpts{ByArgs: true},
-	})
-	return err
-}
-
 // backfillWorker works servo_backfill jobs.
 type backfillWorker struct {
 	river.WorkerDefaults[backfillArgs]

@@ -30,7 +30,7 @@ func (rt *Runtime) liveness(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
-			if _, err := rt.svc.RenewRunLeases(ctx, rt.worker, rt.activeRuns()); err != nil && ctx.Err() == nil {
+			if _, err := rt.eng.RenewRunLeases(ctx, rt.worker, rt.activeRuns()); err != nil && ctx.Err() == nil {
 				rt.log.Warn("renewing run leases failed", zap.Error(err))
 			}
 		case <-reap.C:
@@ -59,7 +59,7 @@ func (rt *Runtime) isActive(id uuid.UUID) bool {
 
 // reap settles the attempts whose leases went stale: their workers died.
 func (rt *Runtime) reap(ctx context.Context) error {
-	leases, err := rt.svc.StaleRunLeases(ctx, rt.cfg.HeartbeatTimeout, 100)
+	leases, err := rt.eng.StaleRunLeases(ctx, rt.cfg.HeartbeatTimeout, 100)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (rt *Runtime) reap(ctx context.Context) error {
 			continue
 		}
 		if run.State != domain.StateRunning || run.Attempt != l.Attempt {
-			errs = append(errs, rt.svc.DropRunLease(tctx, l.ExecutionID))
+			errs = append(errs, rt.eng.DropRunLease(tctx, l.ExecutionID))
 			continue
 		}
 		rt.log.Warn("a worker was lost; failing its attempt", zap.String("run_id", run.ID.String()), zap.String("tenant", l.TenantID),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/engine"
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
@@ -37,7 +38,7 @@ func TestLostWorkerAttemptIsFailedAndRetried(t *testing.T) {
 		if _, err := r.svc.TransitionRun(r.ctx, domain.Transition{ID: run.ID, From: domain.StatePending, To: domain.StateQueued}); err != nil {
 			t.Fatal(err)
 		}
-		if started, _, err := r.svc.ClaimNext(r.ctx, service.SlotLimits{}, "a-worker-that-died"); err != nil || started == nil || started.ID != run.ID {
+		if started, _, err := r.svc.Engine().ClaimNext(r.ctx, engine.SlotLimits{}, "a-worker-that-died"); err != nil || started == nil || started.ID != run.ID {
 			t.Fatalf("start as the dead worker: %+v, %v", started, err)
 		}
 		alive := r.trigger(service.CreateRunInput{AssetID: &long.ID})
@@ -60,7 +61,7 @@ func TestLostWorkerAttemptIsFailedAndRetried(t *testing.T) {
 		if got.State != domain.StateSucceeded || got.Attempt != 1 {
 			t.Fatalf("the live worker's 3s step ended %s at attempt %d (%s), want succeeded at attempt 1: its renewed lease must hold", got.State, got.Attempt, got.ErrorMessage)
 		}
-		if _, err := r.svc.RunLease(r.ctx, alive.ID); err == nil {
+		if _, err := r.svc.Engine().RunLease(r.ctx, alive.ID); err == nil {
 			t.Fatalf("the finished step still has a lease")
 		}
 	})

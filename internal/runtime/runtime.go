@@ -13,14 +13,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/servo-data/servo/internal/backfill"
 	"github.com/servo-data/servo/internal/config/defaults"
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/engine"
 	"github.com/servo-data/servo/internal/service"
 )
 
@@ -103,26 +102,35 @@ func (c *Config) defaults() {
 	}
 }
 
-// DB is the runtime's view of the database: the pool River shares with the
-// store, and how to find the transaction a context carries, so that jobs are
-// inserted in the same transaction as their runs.
-type DB struct {
-	Pool     *sql.DB
-	Postgres bool
-	// TxFrom returns the *sql.Tx of the store transaction ctx carries.
-	TxFrom func(ctx context.Context) (*sql.Tx, bool)
+// Engine is what the runtime asks of the run engine (*engine.Engine).
+type Engine interface {
+	StartRun(ctx context.Context, id uuid.UUID, lim engine.SlotLimits) (*domain.Execution, engine.StartOutcome, error)
+	ClaimNext(ctx context.Context, lim engine.SlotLimits, worker string) (*domain.Execution, bool, error)
+	SlotsFull(ctx context.Context, lim engine.SlotLimits) (bool, error)
+	StartWorkflowSteps(ctx context.Context, id uuid.UUID) error
+	AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, error)
+	SettleRun(ctx context.Context, in engine.SettleInput) (*domain.Execution, error)
+	FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Execution, error)
+	PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error
+	RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, error)
+	DropRunLease(ctx context.Context, id uuid.UUID) error
+	RenewRunLeases(ctx context.Context, worker string, runIDs []uuid.UUID) (int64, error)
+	StaleRunLeases(ctx context.Context, timeout time.Duration, limit int) ([]domain.RunLease, error)
 }
 
-// Runtime dispatches and works runs.
+var _ Engine = (*engine.Engine)(nil)
+
+// Runtime works runs: River workers take their jobs, executors run their
+// steps, and a heartbeat keeps the leases of running attempts. Jobs are
+// inserted by a Dispatcher.
 type Runtime struct {
 	svc    *service.Service
+	eng    Engine
 	cfg    Config
-	db     DB
 	log    *zap.Logger
 	client *river.Client[*sql.Tx]
 	exec   *executor
 	rng    *lockedRand
-	work   bool
 	// backfills, once connected, are advanced by servo_backfill jobs.
 	backfills atomic.Pointer[backfill.Backfills]
 	nudges    nudges
@@ -144,6 +152,10 @@ type lockedRand struct {
 	r  *rand.Rand
 }
 
+func newLockedRand() *lockedRand {
+	return &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))}
+}
+
 // Int64N implements domain.Rand.
 func (l *lockedRand) Int64N(n int64) int64 {
 	l.mu.Lock()
@@ -151,120 +163,83 @@ func (l *lockedRand) Int64N(n int64) int64 {
 	return l.r.Int64N(n)
 }
 
-// runArgs is a River job: work one run of one tenant.
-type runArgs struct {
-	TenantID string    `json:"tenant_id"`
-	RunID    uuid.UUID `json:"run_id"`
-	// NotBefore delays the work (a retry's backoff).
-	NotBefore time.Time `json:"not_before,omitzero"`
+// ComputePolicy returns the compute policy the configuration sets: its
+// allowlists, with the timeout cap (half the lease: the rest covers waiting
+// for a slot and backoff), the steps' PATH and their network taken from
+// the sandbox where the policy leaves them unset. An API node checks specs
+// against it without building a Runtime.
+func (c Config) ComputePolicy() Policy {
+	c.defaults()
+	p := c.Policy
+	if p.MaxTimeout == "" {
+		p.MaxTimeout = (c.Lease / 2).String()
+	}
+	if p.Path == "" {
+		p.Path = c.Sandbox.Path
+	}
+	if p.Network == "" {
+		p.Network = c.Sandbox.Network
+	}
+	return p
 }
 
-// Kind implements river.JobArgs.
-func (runArgs) Kind() string { return "servo_run" }
-
-// New builds the runtime. With work false the process only dispatches
-// (an API node); with work true it also works jobs.
-func New(svc *service.Service, db DB, cfg Config, log *zap.Logger, work bool) (*Runtime, error) {
+// New builds the runtime of a process that works runs: it works the jobs d
+// dispatches (to d's queue, which cfg.Queue must name if it names one)
+// through eng and svc. From then on d inserts through the runtime's River
+// client, so that a job dispatched in this process wakes its workers at
+// once.
+func New(svc *service.Service, eng Engine, d *Dispatcher, cfg Config, log *zap.Logger) (*Runtime, error) {
+	if cfg.Queue != "" && cfg.Queue != d.queue {
+		return nil, fmt.Errorf("runtime queue %q is not the dispatcher's %q", cfg.Queue, d.queue)
+	}
+	cfg.Queue = d.queue
 	cfg.defaults()
-	if cfg.Policy.MaxTimeout == "" {
-		// Half the lease: the rest covers waiting for a slot and backoff.
-		cfg.Policy.MaxTimeout = (cfg.Lease / 2).String()
-	}
-	if cfg.Policy.Path == "" {
-		cfg.Policy.Path = cfg.Sandbox.Path
-	}
+	cfg.Policy = cfg.ComputePolicy()
 	if cfg.Sandbox.Path == "" {
 		cfg.Sandbox.Path = cfg.Policy.Path
 	}
-	if cfg.Policy.Network == "" {
-		cfg.Policy.Network = cfg.Sandbox.Network
-	}
-	var commands []string
-	if work {
-		commands = cfg.Policy.Commands
-	}
-	sb, err := newSandbox(cfg.Sandbox, commands)
+	sb, err := newSandbox(cfg.Sandbox, cfg.Policy.Commands)
 	if err != nil {
 		return nil, err
 	}
 	rt := &Runtime{
-		svc: svc, cfg: cfg, db: db, log: log.Named("runtime"), work: work, worker: uuid.NewString(),
-		rng:  &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5e7))},
+		svc: svc, eng: eng, cfg: cfg, log: log.Named("runtime"), worker: uuid.NewString(),
+		rng:  newLockedRand(),
 		exec: &executor{policy: cfg.Policy, sandbox: sb, grace: cfg.KillGrace, signingKey: cfg.SigningKey, client: newHTTPClient(cfg.Policy)},
 	}
-	rc := &river.Config{
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &runWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("register worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &backfillWorker{rt: rt}); err != nil {
+		return nil, fmt.Errorf("register backfill worker: %w", err)
+	}
+	rt.client, err = newRiverClient(d.db, &river.Config{
 		Logger: slog.New(zapslog.NewHandler(rt.log.Named("river").Core())),
 		// A job's context ends after the lease; a job still marked running
 		// a little later belongs to a dead worker and is rescued.
 		JobTimeout:           cfg.Lease,
 		RescueStuckJobsAfter: cfg.Lease + time.Second,
-		MaxAttempts:          25,
+		MaxAttempts:          maxJobAttempts,
 		FetchPollInterval:    cfg.FetchPollInterval,
 		FetchCooldown:        min(cfg.FetchPollInterval, 100*time.Millisecond),
 		PollOnly:             true,
-	}
-	if work {
-		workers := river.NewWorkers()
-		if err := river.AddWorkerSafely(workers, &runWorker{rt: rt}); err != nil {
-			return nil, fmt.Errorf("register worker: %w", err)
-		}
-		if err := river.AddWorkerSafely(workers, &backfillWorker{rt: rt}); err != nil {
-			return nil, fmt.Errorf("register backfill worker: %w", err)
-		}
-		rc.Workers = workers
-		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
-	}
-	if db.Postgres {
-		rt.client, err = river.NewClient(riverdatabasesql.New(db.Pool), rc)
-	} else {
-		rt.client, err = river.NewClient(riversqlite.New(db.Pool), rc)
-	}
+		Workers:              workers,
+		Queues:               map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("river client: %w", err)
+		return nil, err
 	}
+	d.insertThrough(rt.client)
 	return rt, nil
 }
 
 // Isolation returns how this process isolates command steps: bwrap, user,
-// none, or off when it runs none (commands off, or a dispatch-only node).
+// none, or off when it runs none (commands off).
 func (rt *Runtime) Isolation() string { return rt.exec.sandbox.mode }
 
-// Policy returns the compute policy, for validating specs at write time.
-func (rt *Runtime) Policy() Policy { return rt.cfg.Policy }
-
-// Dispatch implements service.Dispatcher: the job goes into the store
-// transaction ctx carries.
-func (rt *Runtime) Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error {
-	tx, ok := rt.db.TxFrom(ctx)
-	if !ok {
-		return errors.New("dispatch outside a transaction")
-	}
-	args := runArgs{TenantID: run.TenantID, RunID: run.ID}
-	opts := &river.InsertOpts{Queue: rt.cfg.Queue}
-	if wait := time.Until(at); wait > 0 {
-		// River moves scheduled jobs to available every few seconds, so a
-		// short delay is waited out by the worker itself, and a long one is
-		// scheduled early and finished in the worker: either way the run
-		// starts on time, not up to seconds late.
-		args.NotBefore = at
-		if wait > schedulerSlack {
-			opts.ScheduledAt = at.Add(-schedulerSlack)
-		}
-	}
-	_, err := rt.client.InsertTx(ctx, tx, args, opts)
-	return err
-}
-
-// schedulerSlack is how late River's scheduler may make a scheduled job
-// available (its interval is 5s).
-const schedulerSlack = 6 * time.Second
-
-// Start starts working jobs and the heartbeat and reaper loop (a no-op on a
-// dispatch-only node).
+// Start starts working jobs and the heartbeat and reaper loop.
 func (rt *Runtime) Start(ctx context.Context) error {
-	if !rt.work {
-		return nil
-	}
 	if err := rt.client.Start(ctx); err != nil {
 		return err
 	}
@@ -274,22 +249,17 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop lets running steps finish for up to timeout, then cancels them;
-// each cancelled step is handed back, to run again elsewhere.
-func (rt *Runtime) Stop(timeout time.Duration) error {
-	if !rt.work {
-		return nil
-	}
+// Stop lets running steps finish until ctx ends, then cancels them; each
+// cancelled step is handed back, to run again elsewhere.
+func (rt *Runtime) Stop(ctx context.Context) error {
 	// Leases stay renewed until every step has finished or been handed
 	// back, so that no other worker takes them for lost meanwhile.
 	defer rt.endLiveness()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	if err := rt.client.Stop(ctx); err == nil {
 		return nil
 	}
-	ctx2, cancel2 := context.WithTimeout(context.Background(), rt.cfg.KillGrace+10*time.Second)
-	defer cancel2()
+	ctx2, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.cfg.KillGrace+10*time.Second)
+	defer cancel()
 	return rt.client.StopAndCancel(ctx2)
 }
 
@@ -316,7 +286,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 			return ctx.Err()
 		}
 	}
-	err := w.rt.work1(ctx, job.Args.RunID)
+	err := w.rt.workRunJob(ctx, job.Args.RunID)
 	var snooze *river.JobSnoozeError
 	if err != nil && !errors.As(err, &snooze) {
 		w.rt.log.Warn("run job failed; it will be retried", zap.String("run_id", job.Args.RunID.String()), zap.String("tenant", job.Args.TenantID), zap.Error(err))
@@ -338,11 +308,12 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 // River worker to the queue when it is not.
 const chainFor = 5 * time.Second
 
-// work1 works one run in its tenant's scope. The job of a queued run with an
-// asset is the right to start the tenant's oldest queued run: it starts and
-// runs the head of the queue (its own run or an older one) until its own run
-// has started, then goes on for chainFor, then returns.
-func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
+// workRunJob works the job of one run in its tenant's scope. The job of a
+// queued run with an asset is the right to start the tenant's oldest queued
+// run: it starts and runs the head of the queue (its own run or an older
+// one) until its own run has started, then goes on for chainFor, then
+// returns.
+func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 	run, err := rt.svc.GetRun(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil // deleted meanwhile
@@ -360,13 +331,13 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	case run.State.IsTerminal() && run.ParentID != nil:
 		// Advancing is idempotent: a finished step whose workflow run did
 		// not move on (a worker lost in between) moves it on now.
-		_, err := rt.svc.AdvanceWorkflowRun(ctx, *run.ParentID)
+		_, err := rt.eng.AdvanceWorkflowRun(ctx, *run.ParentID)
 		return err
 	default:
 		return nil // pending (not dispatched), or final: a late or duplicate job
 	}
-	lim := service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}
-	if full, err := rt.svc.SlotsFull(ctx, lim); err != nil || full {
+	lim := engine.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}
+	if full, err := rt.eng.SlotsFull(ctx, lim); err != nil || full {
 		// Most jobs of a tenant with a backlog land here: give the River
 		// worker back at once, without queuing for the tenant's slot lock.
 		if err != nil {
@@ -385,7 +356,7 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 			}
 			return river.JobSnooze(0)
 		}
-		started, _, err := rt.svc.ClaimNext(ctx, lim, rt.worker)
+		started, _, err := rt.eng.ClaimNext(ctx, lim, rt.worker)
 		if err != nil {
 			return err
 		}
@@ -443,7 +414,7 @@ func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) er
 // missing or was not renewed within the heartbeat timeout. An attempt whose
 // worker is alive is left to it.
 func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Execution) error {
-	lease, err := rt.svc.RunLease(ctx, run.ID)
+	lease, err := rt.eng.RunLease(ctx, run.ID)
 	switch {
 	case err == nil && lease.Attempt == run.Attempt && time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout &&
 		(lease.WorkerID != rt.worker || rt.isActive(run.ID) || time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout/6):
@@ -489,7 +460,7 @@ func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) res
 // longer running; keep its output), or by shutdown (hand the run back).
 func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res result) error {
 	bg := context.WithoutCancel(ctx)
-	_ = rt.svc.PutRunLog(bg, plan.Run.ID, res.output, res.truncated)
+	_ = rt.eng.PutRunLog(bg, plan.Run.ID, res.output, res.truncated)
 	cur, err := rt.svc.GetRun(bg, plan.Run.ID)
 	if err != nil || cur.State != domain.StateRunning {
 		return nil // cancelled or deleted: nothing to hand back
@@ -498,7 +469,7 @@ func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res
 		return nil
 	}
 	// Shutdown: hand the step back now rather than waiting for the lease.
-	_, err = rt.svc.FinishAndRetryRun(bg, plan.Run.ID, domain.StateFailed, "handed back: the worker shut down", 0, "handed back on shutdown")
+	_, err = rt.eng.FinishAndRetryRun(bg, plan.Run.ID, domain.StateFailed, "handed back: the worker shut down", 0, "handed back on shutdown")
 	if errors.Is(err, domain.ErrConflict) {
 		return nil
 	}
@@ -514,7 +485,7 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result
 	if err != nil {
 		return err
 	}
-	in := service.SettleInput{ID: run.ID, Attempt: run.Attempt, To: domain.StateSucceeded, Message: res.message}
+	in := engine.SettleInput{ID: run.ID, Attempt: run.Attempt, To: domain.StateSucceeded, Message: res.message}
 	if res.output != "" || res.truncated {
 		out := res.output
 		in.Output, in.Truncated = &out, res.truncated
@@ -530,12 +501,10 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result
 		if err != nil {
 			return err
 		}
-		if run.Attempt < plan.Retry.MaxAttempts {
-			in.Retry, in.RetryDelay = true, plan.Retry.Delay(run.Attempt, rt.rng)
-			in.RetryReason = fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, in.To)
-		}
+		d := engine.DecideRetry(plan.Retry, run.Attempt, in.To, rt.rng)
+		in.Retry, in.RetryDelay, in.RetryReason = d.Retry, d.Delay, d.Reason
 	}
-	done, err := rt.svc.SettleRun(ctx, in)
+	done, err := rt.eng.SettleRun(ctx, in)
 	if errors.Is(err, domain.ErrConflict) {
 		return nil // cancelled or settled meanwhile: a late report never moves a run back
 	}
@@ -554,7 +523,7 @@ func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error 
 		if err != nil {
 			return err
 		}
-		if how == service.MustWait {
+		if how == engine.MustWait {
 			return river.JobSnooze(rt.cfg.WaitPoll) // the workflow's cap on active runs
 		}
 	}
@@ -562,25 +531,25 @@ func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error 
 	if err != nil || cur.State != domain.StateRunning {
 		return err
 	}
-	if err := rt.svc.StartWorkflowSteps(ctx, run.ID); err != nil {
+	if err := rt.eng.StartWorkflowSteps(ctx, run.ID); err != nil {
 		return err
 	}
-	_, err = rt.svc.AdvanceWorkflowRun(ctx, run.ID)
+	_, err = rt.eng.AdvanceWorkflowRun(ctx, run.ID)
 	return err
 }
 
 // waitForSlot tries to start the run until a slot frees or a while passes
 // (a tenth of the lease, at most 10s); then the job goes back to River.
-func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Execution, service.StartOutcome, error) {
+func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Execution, engine.StartOutcome, error) {
 	deadline := time.Now().Add(min(10*time.Second, rt.cfg.Lease/10))
 	for {
-		run, how, err := rt.svc.StartRun(ctx, id, service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute})
-		if err != nil || how != service.MustWait || time.Now().After(deadline) {
+		run, how, err := rt.eng.StartRun(ctx, id, engine.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute})
+		if err != nil || how != engine.MustWait || time.Now().After(deadline) {
 			return run, how, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, service.MustWait, ctx.Err()
+			return nil, engine.MustWait, ctx.Err()
 		case <-time.After(rt.cfg.WaitPoll):
 		}
 	}

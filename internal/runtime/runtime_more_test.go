@@ -138,12 +138,12 @@ func TestShutdownHandsBackRunningSteps(t *testing.T) {
 	}
 	cfg.Policy.Commands = append(cfg.Policy.Commands, step)
 	r2cfg := cfg
-	r.rt.Stop(0) // restart the first worker with the new policy
+	_ = stopWithin(r.rt, 0) // restart the first worker with the new policy
 	r = newRig(t, store, cfg, r.tenant)
 	a := r.asset("interrupted", cmd(step, nil))
 	run := r.trigger(service.CreateRunInput{AssetID: &a.ID})
 	testutil.WaitFor(t, 20*time.Second, func() bool { _, err := os.Stat(filepath.Join(marks, "first")); return err == nil }, "the step to start")
-	if err := r.rt.Stop(200 * time.Millisecond); err != nil {
+	if err := stopWithin(r.rt, 200*time.Millisecond); err != nil {
 		t.Logf("stop: %v", err)
 	}
 	cur, err := r.svc.GetRun(r.ctx, run.ID)

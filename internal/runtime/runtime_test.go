@@ -87,16 +87,20 @@ func (r *rig) dir() string { return r.cfg.Sandbox.Binds[0] }
 // workers; only the first needs to create the tenant.
 func newRig(t *testing.T, store *repository.Store, cfg runtime.Config, tenant string) *rig {
 	t.Helper()
-	svc := service.New(store)
-	rt, err := runtime.New(svc, runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}, cfg, zap.NewNop(), true)
+	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
+	d, err := runtime.NewDispatcher(db, cfg.Queue, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
+	svc := service.New(store, d, cfg.ComputePolicy())
+	rt, err := runtime.New(svc, svc.Engine(), d, cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := rt.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+	t.Cleanup(func() { _ = stopWithin(rt, 5*time.Second) })
 	if tenant == "" {
 		tenant = testdb.TenantID("rt")
 		if _, err := svc.CreateTenant(domain.WithSystem(context.Background()), domain.Tenant{ID: tenant}); err != nil {
@@ -104,6 +108,13 @@ func newRig(t *testing.T, store *repository.Store, cfg runtime.Config, tenant st
 		}
 	}
 	return &rig{t: t, store: store, svc: svc, rt: rt, tenant: tenant, ctx: domain.WithTenant(context.Background(), tenant), cfg: cfg}
+}
+
+// stopWithin stops rt, letting running steps finish for up to d.
+func stopWithin(rt *runtime.Runtime, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return rt.Stop(ctx)
 }
 
 func (r *rig) asset(name string, spec *domain.ComputeSpec) *domain.Asset {
@@ -523,7 +534,7 @@ func TestRefusedExecutable(t *testing.T) {
 	cfg := r.cfg
 	cfg.Policy.Commands = []string{script(t, "fail.sh")}
 	strict := newRig(t, store, cfg, r.tenant)
-	_ = r.rt.Stop(5 * time.Second) // only the strict worker works from now on
+	_ = stopWithin(r.rt, 5*time.Second) // only the strict worker works from now on
 	run := strict.trigger(service.CreateRunInput{AssetID: &a.ID})
 	done := strict.wait(run.ID, 30*time.Second)
 	if done.State != domain.StateFailed || !strings.Contains(done.ErrorMessage, "refused at run time") || done.Attempt != 1 {

@@ -32,7 +32,7 @@ func newTenant(t *testing.T, b *testdb.Backend, svc *service.Service) *tenant {
 // setup returns a service on b and two tenants, A and B.
 func setup(t *testing.T, b *testdb.Backend) (*service.Service, *tenant, *tenant) {
 	t.Helper()
-	svc := service.New(b.Store)
+	svc := service.New(b.Store, nil, nil)
 	return svc, newTenant(t, b, svc), newTenant(t, b, svc)
 }
 

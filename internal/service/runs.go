@@ -114,55 +114,14 @@ func (s *Service) CountRuns(ctx context.Context, f domain.ExecutionFilter) (int6
 // and appends the move to the run's history, in one transaction: an illegal
 // move, or a run no longer in t.From, is ErrConflict and records nothing.
 func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
-	if err := domain.ValidateTransition(t.From, t.To); err != nil {
-		return nil, err
-	}
-	var out *domain.Execution
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if out, err = s.store.ExecutionTransition(ctx, t); err != nil {
-			return err
-		}
-		if t.From == domain.StateRunning && out.AssetID != nil {
-			// The attempt is over: so is its lease.
-			if err := s.store.RunLeaseDelete(ctx, t.ID); err != nil {
-				return err
-			}
-		}
-		reason := t.Reason
-		if reason == "" {
-			reason = t.ErrorMessage
-		}
-		if err := s.store.RunEventCreate(ctx, &domain.RunEvent{
-			ExecutionID: t.ID, From: t.From, To: t.To, At: out.UpdatedAt, Attempt: out.Attempt, Reason: reason,
-		}); err != nil {
-			return err
-		}
-		if t.To == domain.StateSucceeded {
-			for _, o := range s.observers {
-				if err := o.RunSucceeded(ctx, out); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.engine.TransitionRun(ctx, t)
 }
 
 // RunSucceeded tells the observers of successful runs that run has
 // succeeded, as TransitionRun does, for runs whose transitions were
 // written in bulk (OpenLineage batches), in the caller's transaction.
 func (s *Service) RunSucceeded(ctx context.Context, run *domain.Execution) error {
-	for _, o := range s.observers {
-		if err := o.RunSucceeded(ctx, run); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.engine.RunSucceeded(ctx, run)
 }
 
 // CancelRun cancels a run that has not finished, whatever state it is in.
@@ -176,7 +135,7 @@ func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*
 		out, err := s.TransitionRun(ctx, domain.Transition{ID: id, From: cur.State, To: domain.StateCancelled, ErrorMessage: reason})
 		if err == nil && out.AssetID == nil {
 			// A workflow run takes its unfinished steps with it.
-			if _, aerr := s.AdvanceWorkflowRun(ctx, id); aerr != nil {
+			if _, aerr := s.engine.AdvanceWorkflowRun(ctx, id); aerr != nil {
 				return nil, aerr
 			}
 		}

@@ -258,13 +258,13 @@ func TestRunLogKeepsValidTail(t *testing.T) {
 		run, _, err := svc.CreateRun(a.ctx, service.CreateRunInput{AssetID: &x.ID})
 		mustOK(t, err)
 		out := strings.Repeat("é\xff", 30000) + "the end" // 90,007 bytes; each \xff becomes 3 bytes
-		mustOK(t, svc.PutRunLog(a.ctx, run.ID, out, false))
+		mustOK(t, svc.Engine().PutRunLog(a.ctx, run.ID, out, false))
 		l, err := svc.RunLog(a.ctx, run.ID)
 		mustOK(t, err)
 		if !l.Truncated || len(l.Content) > domain.MaxRunLogBytes || !utf8.ValidString(l.Content) || !strings.HasSuffix(l.Content, "é\uFFFDthe end") {
 			t.Fatalf("kept %d bytes, truncated %v, valid %v", len(l.Content), l.Truncated, utf8.ValidString(l.Content))
 		}
-		mustOK(t, svc.PutRunLog(a.ctx, run.ID, "short\n", false))
+		mustOK(t, svc.Engine().PutRunLog(a.ctx, run.ID, "short\n", false))
 		l, err = svc.RunLog(a.ctx, run.ID)
 		mustOK(t, err)
 		if l.Content != "short\n" || l.Truncated {

@@ -3,11 +3,11 @@ package service
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/engine"
 	"github.com/servo-data/servo/internal/service/checks"
 )
 
@@ -16,28 +16,22 @@ type Service struct {
 	store      domain.Store
 	dispatcher Dispatcher
 	policy     ComputePolicy
+	engine     *engine.Engine
 	keys       *keyCache
 	checks     *checks.Service
-	observers  []RunObserver
 }
 
 // RunObserver hears of every run that succeeded, in the transaction that
 // records the success: an error undoes the success.
-type RunObserver interface {
-	RunSucceeded(ctx context.Context, run *domain.Execution) error
-}
+type RunObserver = engine.RunObserver
 
 // ObserveRuns adds o to the observers of successful runs.
 func (s *Service) ObserveRuns(o RunObserver) {
-	s.observers = append(s.observers, o)
+	s.engine.ObserveRuns(o)
 }
 
-// Dispatcher hands runs to the runtime for execution.
-type Dispatcher interface {
-	// Dispatch enqueues a run for execution at the given time, in the
-	// transaction ctx carries, so that a rolled-back trigger leaves no job.
-	Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error
-}
+// Dispatcher hands runs to the workers for execution.
+type Dispatcher = engine.Dispatcher
 
 // ComputePolicy decides whether a compute spec may run on this deployment.
 type ComputePolicy interface {
@@ -46,16 +40,18 @@ type ComputePolicy interface {
 	Allow(spec *domain.ComputeSpec) error
 }
 
-// UseRuntime connects the runtime: triggered runs are dispatched to d, and
-// compute specs are checked against p when written.
-func (s *Service) UseRuntime(d Dispatcher, p ComputePolicy) {
-	s.dispatcher, s.policy = d, p
+// New returns the use cases over store. Triggered runs are dispatched to
+// d and compute specs are checked against p when written; a nil d leaves
+// triggered runs pending, a nil p allows every valid spec.
+func New(store domain.Store, d Dispatcher, p ComputePolicy) *Service {
+	return &Service{
+		store: store, dispatcher: d, policy: p, engine: engine.New(store, d),
+		keys: newKeyCache(), checks: checks.New(store),
+	}
 }
 
-// New returns the use cases over store.
-func New(store domain.Store) *Service {
-	return &Service{store: store, keys: newKeyCache(), checks: checks.New(store)}
-}
+// Engine returns the run engine over the same store and dispatcher.
+func (s *Service) Engine() *engine.Engine { return s.engine }
 
 // Checks returns the data-quality checks of the same store.
 func (s *Service) Checks() *checks.Service { return s.checks }

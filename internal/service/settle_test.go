@@ -1,13 +1,55 @@
 package service_test
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/engine"
 	"github.com/servo-data/servo/internal/service"
 	"github.com/servo-data/servo/internal/testdb"
 )
+
+// faultyStore is a store whose reads of a workflow run's steps fail with
+// the armed error: the engine reads them to advance the workflow run, after
+// a settled step has been finished, so the fault falls between the two, as
+// a worker dying there would.
+type faultyStore struct {
+	domain.Store
+	mu     sync.Mutex
+	parent uuid.UUID
+	err    error
+}
+
+// arm makes reads of parent's steps fail with err until the returned
+// function is called.
+func (f *faultyStore) arm(parent uuid.UUID, err error) (restore func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.parent, f.err = parent, err
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.err = nil
+	}
+}
+
+func (f *faultyStore) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
+	f.mu.Lock()
+	err := f.err
+	if parentID != f.parent {
+		err = nil
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return f.Store.ExecutionChildren(ctx, parentID)
+}
 
 // A worker that dies after a step has finished but before its workflow run
 // has moved on must not leave a finished step in a workflow run that never
@@ -17,6 +59,8 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 	t.Parallel()
 	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
 		svc, a, _ := setup(t, b)
+		faulty := &faultyStore{Store: b.Store}
+		eng := engine.New(faulty, nil)
 		x, y := a.asset("x"), a.asset("y")
 		a.edge(x, y)
 		wf, err := svc.CreateWorkflow(a.ctx, service.CreateWorkflowInput{Name: "wf", Assets: []string{x.Name, y.Name}})
@@ -27,11 +71,11 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 			{ID: parent.ID, From: domain.StatePending, To: domain.StateQueued},
 			{ID: parent.ID, From: domain.StateQueued, To: domain.StateRunning},
 		} {
-			_, err := svc.TransitionRun(a.ctx, tr)
+			_, err := eng.TransitionRun(a.ctx, tr)
 			mustOK(t, err)
 		}
-		mustOK(t, svc.StartWorkflowSteps(a.ctx, parent.ID))
-		_, err = svc.AdvanceWorkflowRun(a.ctx, parent.ID)
+		mustOK(t, eng.StartWorkflowSteps(a.ctx, parent.ID))
+		_, err = eng.AdvanceWorkflowRun(a.ctx, parent.ID)
 		mustOK(t, err)
 		steps, err := svc.RunSteps(a.ctx, parent.ID)
 		mustOK(t, err)
@@ -40,20 +84,20 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 			stepOf[s.AssetName] = s.Execution
 		}
 		sx, sy := stepOf["x"], stepOf["y"]
-		started, wait, err := svc.ClaimNext(a.ctx, service.SlotLimits{MaxRunning: 10}, "worker-1")
+		started, wait, err := eng.ClaimNext(a.ctx, engine.SlotLimits{MaxRunning: 10}, "worker-1")
 		mustOK(t, err)
 		if wait || started == nil || started.ID != sx.ID {
 			t.Fatalf("ClaimNext = %v, %+v; want step x started", wait, started)
 		}
-		if l, err := svc.RunLease(a.ctx, sx.ID); err != nil || l.WorkerID != "worker-1" || l.Attempt != 1 {
+		if l, err := eng.RunLease(a.ctx, sx.ID); err != nil || l.WorkerID != "worker-1" || l.Attempt != 1 {
 			t.Fatalf("lease of the started step = %+v, %v", l, err)
 		}
 
 		boom := errors.New("worker lost between finish and advance")
-		restore := service.SettleFaultFor(sx.ID, boom)
+		restore := faulty.arm(parent.ID, boom)
 		out := "done\n"
-		in := service.SettleInput{ID: sx.ID, Attempt: 1, To: domain.StateSucceeded, Output: &out}
-		if _, err := svc.SettleRun(a.ctx, in); !errors.Is(err, boom) {
+		in := engine.SettleInput{ID: sx.ID, Attempt: 1, To: domain.StateSucceeded, Output: &out}
+		if _, err := eng.SettleRun(a.ctx, in); !errors.Is(err, boom) {
 			t.Fatalf("SettleRun with the fault = %v, want the fault", err)
 		}
 		state := func(id domain.Execution) domain.State {
@@ -68,15 +112,15 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 		if st := state(sy); st != domain.StatePending {
 			t.Fatalf("after the fault step y is %s, want pending", st)
 		}
-		if _, err := svc.RunLease(a.ctx, sx.ID); err != nil {
+		if _, err := eng.RunLease(a.ctx, sx.ID); err != nil {
 			t.Fatalf("after the fault the lease of step x is gone: %v", err)
 		}
 		restore()
 
-		if _, err := svc.SettleRun(a.ctx, service.SettleInput{ID: sx.ID, Attempt: 2, To: domain.StateSucceeded}); !errors.Is(err, domain.ErrConflict) {
+		if _, err := eng.SettleRun(a.ctx, engine.SettleInput{ID: sx.ID, Attempt: 2, To: domain.StateSucceeded}); !errors.Is(err, domain.ErrConflict) {
 			t.Fatalf("settling an attempt the run is not at = %v, want ErrConflict", err)
 		}
-		if _, err := svc.SettleRun(a.ctx, in); err != nil {
+		if _, err := eng.SettleRun(a.ctx, in); err != nil {
 			t.Fatalf("SettleRun again: %v", err)
 		}
 		if st := state(sx); st != domain.StateSucceeded {
@@ -85,10 +129,10 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 		if st := state(sy); st != domain.StateQueued {
 			t.Fatalf("step y is %s, want queued by the advance in the same transaction", st)
 		}
-		if _, err := svc.RunLease(a.ctx, sx.ID); !errors.Is(err, domain.ErrNotFound) {
+		if _, err := eng.RunLease(a.ctx, sx.ID); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("lease of the finished step: %v, want ErrNotFound", err)
 		}
-		if _, err := svc.SettleRun(a.ctx, in); !errors.Is(err, domain.ErrConflict) {
+		if _, err := eng.SettleRun(a.ctx, in); !errors.Is(err, domain.ErrConflict) {
 			t.Fatalf("settling a finished step again = %v, want ErrConflict", err)
 		}
 	})

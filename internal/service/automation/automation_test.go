@@ -46,7 +46,7 @@ type world struct {
 func newWorld(t *testing.T, b *testdb.Backend) *world {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
-	runs := service.New(b.Store)
+	runs := service.New(b.Store, nil, nil)
 	auto := automation.New(b.Store, runs, c)
 	runs.ObserveRuns(freshness.New(b.Store, c))
 	runs.ObserveRuns(auto)

@@ -28,7 +28,7 @@ type world struct {
 
 func newWorld(t *testing.T, b *testdb.Backend) *world {
 	t.Helper()
-	svc := service.New(b.Store)
+	svc := service.New(b.Store, nil, nil)
 	var ctxs []context.Context
 	for range 2 {
 		id := testdb.TenantID("chk")
@@ -99,7 +99,7 @@ func TestPostedResultsCountWhileTheRunIsActive(t *testing.T) {
 		if p, err = w.svc.Checks().PostResults(w.ctx, run.ID, failed("gate")); err != nil || p.Counted {
 			t.Fatalf("post after the attempt settled: %+v, %v", p, err)
 		}
-		if _, err := w.svc.FinishRun(w.ctx, run.ID, domain.StateFailed, d.Error()); err != nil {
+		if _, err := w.svc.Engine().FinishRun(w.ctx, run.ID, domain.StateFailed, d.Error()); err != nil {
 			t.Fatal(err)
 		}
 		// Ended: recorded only, and the run is unchanged.

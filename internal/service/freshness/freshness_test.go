@@ -91,7 +91,7 @@ func TestFreshness(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
 		c := &clock{}
 		c.Set("2026-12-01T08:00:00Z")
-		svc := service.New(b.Store)
+		svc := service.New(b.Store, nil, nil)
 		fresh := freshness.New(b.Store, c)
 		svc.ObserveRuns(fresh)
 		var ctxs []context.Context

@@ -66,7 +66,7 @@ type bundle struct {
 func setup(t *testing.T, b *testdb.Backend, now string) *bundle {
 	t.Helper()
 	c := newClock(now)
-	runs := service.New(b.Store)
+	runs := service.New(b.Store, nil, nil)
 	return &bundle{b: b, runs: runs, svc: schedule.New(b.Store, runs, c), clock: c}
 }
 
@@ -422,7 +422,7 @@ func TestTickerExactlyOnceAcrossWorkers(t *testing.T) {
 			if b.Postgres() {
 				st = testdb.Open(t, b.Database)
 			}
-			runs := service.New(st)
+			runs := service.New(st, nil, nil)
 			return schedule.NewTicker(schedule.New(st, runs, x.clock), schedule.TickerConfig{Batch: 5}, zap.New(core))
 		}
 		loop := func(ctx context.Context, tk *schedule.Ticker, wg *sync.WaitGroup) {

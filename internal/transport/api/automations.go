@@ -35,8 +35,8 @@ func automationDTO(a *domain.Automation) AutomationDTO {
 	return AutomationDTO{
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, On: string(a.On), Mode: a.Mode, Workflow: a.WorkflowName,
 		AssetID: a.AssetID, Assets: a.Assets, MinInterval: a.MinInterval.String(), Enabled: a.Enabled,
-		Since: T(a.Since), NextEvalAt: timePtr(a.NextEvalAt), LastRunAt: timePtr(a.LastRunAt), LastRunID: a.LastRunID,
-		CreatedAt: T(a.CreatedAt), UpdatedAt: T(a.UpdatedAt),
+		Since: TimeOf(a.Since), NextEvalAt: TimePtrOf(a.NextEvalAt), LastRunAt: TimePtrOf(a.LastRunAt), LastRunID: a.LastRunID,
+		CreatedAt: TimeOf(a.CreatedAt), UpdatedAt: TimeOf(a.UpdatedAt),
 	}
 }
 
@@ -207,7 +207,7 @@ func (h *automationAPI) evaluations(c echo.Context) error {
 	}
 	out := evaluationList{Evaluations: make([]AutomationEvaluationDTO, len(evs))}
 	for i, e := range evs {
-		out.Evaluations[i] = AutomationEvaluationDTO{EvaluatedAt: T(e.EvaluatedAt), Result: e.Result, RunID: e.RunID, Reason: e.Reason}
+		out.Evaluations[i] = AutomationEvaluationDTO{EvaluatedAt: TimeOf(e.EvaluatedAt), Result: e.Result, RunID: e.RunID, Reason: e.Reason}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -57,7 +57,7 @@ func backfillDTO(b *domain.Backfill) BackfillDTO {
 		MaxConcurrency: b.MaxConcurrency, SkipMaterialized: b.SkipMaterialized, WaitForUpstream: b.WaitForUpstream,
 		Total: b.Total, Pending: c.Pending, WaitingUpstream: c.WaitingUpstream, Running: c.Running,
 		Succeeded: c.Succeeded, Failed: c.Failed, Cancelled: c.Cancelled, Skipped: c.Skipped,
-		CreatedAt: T(b.CreatedAt), UpdatedAt: T(b.UpdatedAt), CompletedAt: TP(b.CompletedAt),
+		CreatedAt: TimeOf(b.CreatedAt), UpdatedAt: TimeOf(b.UpdatedAt), CompletedAt: TimePtrOf(b.CompletedAt),
 	}
 }
 
@@ -201,7 +201,7 @@ func (a *api) backfillPartitions(c echo.Context) error {
 	for _, p := range parts {
 		out.Partitions = append(out.Partitions, BackfillPartitionDTO{
 			Position: p.Position, PartitionKey: p.PartitionKey, State: string(p.State), RunID: p.RunID,
-			StartedAt: TP(p.StartedAt), CompletedAt: TP(p.CompletedAt),
+			StartedAt: TimePtrOf(p.StartedAt), CompletedAt: TimePtrOf(p.CompletedAt),
 		})
 	}
 	return c.JSON(http.StatusOK, out)

@@ -38,7 +38,7 @@ type fuzzEnv struct {
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
 	st := testdb.Open(tb, testdb.Shared(tb))
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := api.New(api.Config{}, api.Deps{DB: st, Log: zap.NewNop(), Version: "fuzz"})
 	if err != nil {
 		tb.Fatal(err)

@@ -60,7 +60,7 @@ func checkDTO(c *domain.Check) CheckDTO {
 	return CheckDTO{
 		ID: c.ID, AssetID: c.AssetID, AssetName: c.AssetName, Name: c.Name, Description: c.Description,
 		CheckType: c.Type, Severity: c.Severity, Blocking: c.Blocking, Enabled: c.Enabled, Tags: tags,
-		Owner: c.Owner, CreatedAt: T(c.CreatedAt), UpdatedAt: T(c.UpdatedAt),
+		Owner: c.Owner, CreatedAt: TimeOf(c.CreatedAt), UpdatedAt: TimeOf(c.UpdatedAt),
 	}
 }
 
@@ -107,7 +107,7 @@ func checkResultDTO(r *domain.CheckResult) CheckResultDTO {
 		ID: r.ID, RunID: r.ExecutionID, Attempt: r.Attempt, CheckID: r.CheckID, CheckName: r.Name,
 		Outcome: r.Outcome, Status: r.Outcome, Severity: r.Severity, Blocking: r.Blocking, Blocked: r.Blocked,
 		RowsChecked: r.RowsChecked, RowsFailed: r.RowsFailed, Message: r.Message, Details: details,
-		DurationMS: r.DurationMS, Source: string(r.Source), ExecutedAt: T(r.ExecutedAt),
+		DurationMS: r.DurationMS, Source: string(r.Source), ExecutedAt: TimeOf(r.ExecutedAt),
 	}
 }
 
@@ -320,7 +320,7 @@ func (a *api) assetChecks(c echo.Context) error {
 	for i := range cs {
 		d := assetCheckDTO{CheckDTO: checkDTO(&cs[i])}
 		if st, ok := byCheck[cs[i].ID]; ok {
-			o, at := st.Outcome, T(st.ExecutedAt)
+			o, at := st.Outcome, TimeOf(st.ExecutedAt)
 			d.LastOutcome, d.LastRunAt = &o, &at
 		}
 		out.Checks[i] = d

@@ -30,20 +30,29 @@ func checksEnv(t *testing.T, backend string) *env {
 	} else {
 		st = testdb.OpenSQLite(t)
 	}
-	svc := service.New(st)
-	rt, err := runtime.New(svc, runtime.DB{Pool: st.SQLDB(), Postgres: backend == "postgres", TxFrom: repository.SQLTx}, runtime.Config{
+	db := runtime.DB{Pool: st.SQLDB(), Postgres: backend == "postgres", TxFrom: repository.SQLTx}
+	rcfg := runtime.Config{
 		Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
 		FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
 		Lease: time.Minute, Queue: "chk_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
-	}, zap.NewNop(), true)
+	}
+	d, err := runtime.NewDispatcher(db, rcfg.Queue, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseRuntime(rt, rt.Policy())
+	svc := service.New(st, d, rcfg.ComputePolicy())
+	rt, err := runtime.New(svc, svc.Engine(), d, rcfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := rt.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = rt.Stop(ctx)
+	})
 	srv, err := api.New(api.Config{}, api.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 // without a runtime: triggered runs stay pending.
 func newEnvOnStore(t *testing.T, st *repository.Store, cfg api.Config) *env {
 	t.Helper()
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := api.New(cfg, api.Deps{DB: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)

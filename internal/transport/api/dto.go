@@ -32,7 +32,7 @@ func assetDTO(a *domain.Asset) AssetDTO {
 	return AssetDTO{
 		ID: a.ID, TenantID: a.TenantID, Name: a.Name, Description: a.Description,
 		AssetType: a.AssetType, Owner: a.Owner, Tags: tags, Global: a.IsGlobal(), Compute: a.Compute, Partitions: a.Partitions,
-		CreatedAt: T(a.CreatedAt), UpdatedAt: T(a.UpdatedAt),
+		CreatedAt: TimeOf(a.CreatedAt), UpdatedAt: TimeOf(a.UpdatedAt),
 	}
 }
 
@@ -61,7 +61,7 @@ func dependencyDTO(d *domain.AssetDependency) DependencyDTO {
 	return DependencyDTO{
 		ID: d.ID, TenantID: d.TenantID, UpstreamAssetID: d.UpstreamAssetID,
 		DownstreamAssetID: d.DownstreamAssetID, DependencyType: string(d.DependencyType),
-		PartitionMapping: d.PartitionMapping, CreatedAt: T(d.CreatedAt),
+		PartitionMapping: d.PartitionMapping, CreatedAt: TimeOf(d.CreatedAt),
 	}
 }
 
@@ -107,7 +107,7 @@ func workflowDTO(w *domain.Workflow, names map[uuid.UUID]string) WorkflowDTO {
 	return WorkflowDTO{
 		ID: w.ID, TenantID: w.TenantID, Name: w.Name, Version: w.Version,
 		Description: w.Description, Owner: w.Owner, Tags: tags, Assets: assets, AssetIDs: ids, Retry: w.Retry, MaxActiveRuns: w.MaxActiveRuns,
-		CreatedAt: T(w.CreatedAt), UpdatedAt: T(w.UpdatedAt),
+		CreatedAt: TimeOf(w.CreatedAt), UpdatedAt: TimeOf(w.UpdatedAt),
 	}
 }
 
@@ -152,9 +152,9 @@ func runDTO(v *service.RunView) RunDTO {
 		ID: v.ID, RunID: v.ID, Status: string(v.Status()), State: string(v.State),
 		AssetID: v.AssetID, WorkflowID: v.WorkflowID, ParentID: v.ParentID,
 		Trigger: string(v.Trigger), PartitionKey: optString(v.PartitionKey), Attempt: v.Attempt,
-		IdempotencyKey: v.IdempotencyKey, StartedAt: T(started), CompletedAt: TP(v.CompletedAt),
+		IdempotencyKey: v.IdempotencyKey, StartedAt: TimeOf(started), CompletedAt: TimePtrOf(v.CompletedAt),
 		Error: optString(v.ErrorMessage), Metadata: map[string]any{},
-		CreatedAt: T(v.CreatedAt), UpdatedAt: T(v.UpdatedAt),
+		CreatedAt: TimeOf(v.CreatedAt), UpdatedAt: TimeOf(v.UpdatedAt),
 	}
 	if v.AssetID != nil {
 		out.AssetName = &v.AssetName
@@ -174,7 +174,7 @@ type TenantDTO struct {
 }
 
 func tenantDTO(t *domain.Tenant) TenantDTO {
-	return TenantDTO{ID: t.ID, Name: t.Name, CreatedAt: T(t.CreatedAt)}
+	return TenantDTO{ID: t.ID, Name: t.Name, CreatedAt: TimeOf(t.CreatedAt)}
 }
 
 // APIKeyDTO describes a key without its secret.
@@ -188,5 +188,5 @@ type APIKeyDTO struct {
 }
 
 func apiKeyDTO(k *domain.APIKey) APIKeyDTO {
-	return APIKeyDTO{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, CreatedAt: T(k.CreatedAt), RevokedAt: TP(k.RevokedAt)}
+	return APIKeyDTO{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, CreatedAt: TimeOf(k.CreatedAt), RevokedAt: TimePtrOf(k.RevokedAt)}
 }

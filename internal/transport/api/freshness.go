@@ -55,7 +55,7 @@ func (a *api) catalogAssets(c echo.Context, as ...domain.Asset) ([]CatalogAssetD
 			continue
 		}
 		out[i].Freshness = f.Policy
-		out[i].LastMaterializedAt = timePtr(f.LastMaterializedAt)
+		out[i].LastMaterializedAt = TimePtrOf(f.LastMaterializedAt)
 		out[i].FreshnessStatus = freshness.Status(&f, now)
 	}
 	return out, nil

@@ -109,7 +109,7 @@ func TestEncodeLineage_TimesSameAsMarshalJSON(t *testing.T) {
 	l := lineageWith("t", 0)
 	for _, at := range times {
 		l.Root.CreatedAt, l.Root.UpdatedAt = at, at
-		want, _ := T(at).MarshalJSON()
+		want, _ := TimeOf(at).MarshalJSON()
 		got := gotLineageJSON(t, l)
 		if !bytes.Equal(got, wantLineageJSON(t, l)) || !bytes.Contains(got, append([]byte(`"created_at":`), want...)) {
 			t.Fatalf("%v: got %s, want created_at %s", at, got, want)

@@ -100,7 +100,7 @@ func TestPoolExhaustionIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := api.New(api.Config{RequestTimeout: 300 * time.Millisecond}, api.Deps{DB: st})
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func hasLine(body, line string) bool {
 func TestMetricsCountRequestsByRoute(t *testing.T) {
 	t.Parallel()
 	st := testdb.Open(t, testdb.Shared(t))
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := api.New(api.Config{}, api.Deps{DB: st, Pool: st, Log: zap.NewNop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -474,7 +474,7 @@ func TestOpenLineageAPI_Refusals(t *testing.T) {
 func TestOpenLineageAPI_NotEnabled(t *testing.T) {
 	t.Parallel()
 	st := testdb.Open(t, testdb.Shared(t))
-	svc := service.New(st)
+	svc := service.New(st, nil, nil)
 	srv, err := api.New(api.Config{}, api.Deps{DB: st, Version: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func (a *api) listPartitions(c echo.Context) error {
 	}
 	out := partitionList{Partitions: make([]PartitionDTO, len(parts))}
 	for i, p := range parts {
-		out.Partitions[i] = PartitionDTO{PartitionKey: p.PartitionKey, Status: p.Status, LastRunID: p.LastRunID, LastMaterializedAt: TP(p.LastMaterializedAt)}
+		out.Partitions[i] = PartitionDTO{PartitionKey: p.PartitionKey, Status: p.Status, LastRunID: p.LastRunID, LastMaterializedAt: TimePtrOf(p.LastMaterializedAt)}
 	}
 	if next != "" {
 		s := base64.RawURLEncoding.EncodeToString([]byte(next))

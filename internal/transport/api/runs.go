@@ -178,7 +178,7 @@ func (a *api) runEvents(c echo.Context) error {
 	}
 	out := runEvents{Events: make([]RunEventDTO, len(evs))}
 	for i, e := range evs {
-		out.Events[i] = RunEventDTO{From: string(e.From), To: string(e.To), At: T(e.At), Attempt: e.Attempt, Reason: e.Reason}
+		out.Events[i] = RunEventDTO{From: string(e.From), To: string(e.To), At: TimeOf(e.At), Attempt: e.Attempt, Reason: e.Reason}
 	}
 	return c.JSON(http.StatusOK, out)
 }

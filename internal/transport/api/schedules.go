@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -34,21 +33,13 @@ type ScheduleDTO struct {
 	UpdatedAt       Time       `json:"updated_at"`
 }
 
-func timePtr(t *time.Time) *Time {
-	if t == nil {
-		return nil
-	}
-	v := T(*t)
-	return &v
-}
-
 func scheduleDTO(s *domain.Schedule) ScheduleDTO {
 	return ScheduleDTO{
 		ID: s.ID, TenantID: s.TenantID, Name: s.Name, Workflow: s.WorkflowName, WorkflowVersion: s.WorkflowVersion,
 		Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Catchup: string(s.Catchup), MaxCatchup: s.MaxCatchup,
 		Overlap: string(s.Overlap), Partition: string(s.Partition),
-		NextTickAt: timePtr(s.NextTickAt), LastTickAt: timePtr(s.LastTickAt), LastRunID: s.LastRunID,
-		CreatedAt: T(s.CreatedAt), UpdatedAt: T(s.UpdatedAt),
+		NextTickAt: TimePtrOf(s.NextTickAt), LastTickAt: TimePtrOf(s.LastTickAt), LastRunID: s.LastRunID,
+		CreatedAt: TimeOf(s.CreatedAt), UpdatedAt: TimeOf(s.UpdatedAt),
 	}
 }
 
@@ -252,7 +243,7 @@ func (h *scheduleAPI) ticks(c echo.Context) error {
 	}
 	out := tickList{Ticks: make([]ScheduleTickDTO, len(ts))}
 	for i, t := range ts {
-		out.Ticks[i] = ScheduleTickDTO{TickAt: T(t.TickAt), Status: string(t.Status), RunID: t.RunID, Reason: t.Reason, CreatedAt: T(t.CreatedAt)}
+		out.Ticks[i] = ScheduleTickDTO{TickAt: TimeOf(t.TickAt), Status: string(t.Status), RunID: t.RunID, Reason: t.Reason, CreatedAt: TimeOf(t.CreatedAt)}
 	}
 	return c.JSON(http.StatusOK, out)
 }

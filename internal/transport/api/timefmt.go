@@ -15,11 +15,11 @@ const TimeLayout = lineagefmt.TimeLayout
 // Time is a timestamp written in TimeLayout.
 type Time struct{ time.Time }
 
-// T wraps a time for a response.
-func T(t time.Time) Time { return Time{t} }
+// TimeOf wraps a time for a response.
+func TimeOf(t time.Time) Time { return Time{t} }
 
-// TP wraps an optional time; nil stays null.
-func TP(t *time.Time) *Time {
+// TimePtrOf wraps an optional time; nil stays null.
+func TimePtrOf(t *time.Time) *Time {
 	if t == nil {
 		return nil
 	}

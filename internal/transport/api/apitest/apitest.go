@@ -74,26 +74,36 @@ func Start(t *testing.T, o Options) *Server {
 		log = zap.NewNop()
 	}
 	st := testdb.Open(t, o.DB)
-	svc := service.New(st)
-	// A runtime that works runs, on a queue of this test's own (tests share
-	// the database), allowing one harmless command.
-	rt, err := runtime.New(svc, runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}, runtime.Config{
-		Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
-		FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
-		Lease: time.Minute, Queue: "api_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
-	}, log, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := service.New(st, nil, nil)
 	bf := backfill.New(st, svc, nil)
 	if o.Runtime {
-		bf = backfill.New(st, svc, rt)
+		// A runtime that works runs, on a queue of this test's own (tests
+		// share the database), allowing one harmless command.
+		db := runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}
+		rcfg := runtime.Config{
+			Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
+			FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
+			Lease: time.Minute, Queue: "api_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16],
+		}
+		d, err := runtime.NewDispatcher(db, rcfg.Queue, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc = service.New(st, d, rcfg.ComputePolicy())
+		rt, err := runtime.New(svc, svc.Engine(), d, rcfg, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bf = backfill.New(st, svc, d)
 		rt.UseBackfills(bf)
-		svc.UseRuntime(rt, rt.Policy())
 		if err := rt.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = rt.Stop(5 * time.Second) })
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = rt.Stop(ctx)
+		})
 	}
 	srv, err := api.New(o.Config, api.Deps{DB: st, Log: log, Version: "test"})
 	if err != nil {
