@@ -376,65 +376,41 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 	}
 	begin := time.Now()
 	ownDone := false // the own run is no longer queued
-	// own notes, once per started run, whether the own run is still queued.
-	own := func(started *domain.Execution) {
-		if ownDone {
-			return
-		}
-		if started.ID == id {
-			ownDone = true
-		} else if cur, err := rt.svc.GetRun(ctx, id); err != nil || cur.State != domain.StateQueued {
-			ownDone = true // started elsewhere (or gone): go on as a chain
-		}
-	}
-	// next is a run claimed as the previous one was settled: its slot
-	// passed straight on.
-	var next *domain.Execution
 	for {
-		started := next
-		if started == nil {
-			if time.Since(begin) > rt.cfg.Lease/3 {
-				// Another step could outlast this job's context (the lease):
-				// give the job back, to start again at once if still queued.
-				if ownDone {
-					return nil
-				}
-				return river.JobSnooze(0)
+		if time.Since(begin) > rt.cfg.Lease/3 {
+			// Another step could outlast this job's context (the lease):
+			// give the job back, to start again at once if still queued.
+			if ownDone {
+				return nil
 			}
-			started, _, err = rt.svc.ClaimNext(ctx, lim, rt.worker)
-			if err != nil {
-				return err
-			}
-			if started == nil {
-				if ownDone {
-					return nil
-				}
-				cur, err := rt.svc.GetRun(ctx, id)
-				if errors.Is(err, domain.ErrNotFound) || (err == nil && cur.State != domain.StateQueued) {
-					return nil // started elsewhere, cancelled or deleted
-				}
-				if err != nil {
-					return err
-				}
-				return river.JobSnooze(rt.cfg.WaitPoll)
-			}
+			return river.JobSnooze(0)
 		}
-		noted := false
-		next, err = rt.runStarted(ctx, started, func() bool {
-			own(started)
-			noted = true
-			// Go on while the job may: not shutting down, within its
-			// bounds.
-			return ctx.Err() == nil && time.Since(begin) <= rt.cfg.Lease/3 && (!ownDone || time.Since(begin) <= chainFor)
-		})
+		started, _, err := rt.svc.ClaimNext(ctx, lim, rt.worker)
 		if err != nil {
 			return err
 		}
-		if !noted {
-			own(started)
+		if started == nil {
+			if ownDone {
+				return nil
+			}
+			cur, err := rt.svc.GetRun(ctx, id)
+			if errors.Is(err, domain.ErrNotFound) || (err == nil && cur.State != domain.StateQueued) {
+				return nil // started elsewhere, cancelled or deleted
+			}
+			if err != nil {
+				return err
+			}
+			return river.JobSnooze(rt.cfg.WaitPoll)
 		}
-		if next != nil {
-			continue
+		if err := rt.runStarted(ctx, started); err != nil {
+			return err
+		}
+		if !ownDone {
+			if started.ID == id {
+				ownDone = true
+			} else if cur, err := rt.svc.GetRun(ctx, id); err != nil || cur.State != domain.StateQueued {
+				ownDone = true // started elsewhere (or gone): go on as a chain
+			}
 		}
 		if err := ctx.Err(); err != nil {
 			if ownDone {
@@ -449,24 +425,18 @@ func (rt *Runtime) work1(ctx context.Context, id uuid.UUID) error {
 }
 
 // runStarted runs an attempt this worker has just started and settles it.
-// When more, asked once the attempt has ended, says the job goes on, the
-// settling also claims the tenant's next queued run, which it returns
-// (nil when none was claimed).
-func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution, more func() bool) (*domain.Execution, error) {
+func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) error {
 	rt.active.Store(started.ID, struct{}{})
 	defer rt.active.Delete(started.ID)
 	plan, err := rt.svc.PlanRun(ctx, started)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res := rt.attempt(ctx, plan)
 	if res.outcome == stopped {
-		return nil, rt.stopped(ctx, plan, res)
+		return rt.stopped(ctx, plan, res)
 	}
-	if more != nil && more() {
-		return rt.settleAndClaim(ctx, &plan.Run, res)
-	}
-	return nil, rt.settle(ctx, &plan.Run, res)
+	return rt.settle(ctx, &plan.Run, res)
 }
 
 // settleIfLost settles a running attempt whose worker is gone: its lease is
@@ -540,57 +510,9 @@ func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res
 // its workflow run on in the same transaction. An attempt that is no longer
 // running (cancelled, or already settled as lost) is left alone.
 func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result) error {
-	in, err := rt.settleInput(ctx, run, res)
-	if err != nil {
-		return err
-	}
-	return rt.settleWith(ctx, in)
-}
-
-// settleAndClaim settles as settle does and, in the same transaction,
-// claims the tenant's next queued run for this worker, which it returns: a
-// freed slot goes straight to the next run. When the two cannot be done
-// together (the attempt was cancelled or settled meanwhile, or the
-// transaction failed) it settles and claims one after the other.
-func (rt *Runtime) settleAndClaim(ctx context.Context, run *domain.Execution, res result) (*domain.Execution, error) {
-	in, err := rt.settleInput(ctx, run, res)
-	if err != nil {
-		return nil, err
-	}
-	lim := service.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}
-	done, next, err := rt.svc.SettleAndClaimNext(ctx, in, lim, rt.worker)
-	if err == nil {
-		rt.nudgeBackfill(ctx, done)
-		return next, nil
-	}
-	if !errors.Is(err, domain.ErrConflict) {
-		if err := rt.settleWith(ctx, in); err != nil {
-			return nil, err
-		}
-	}
-	next, _, err = rt.svc.ClaimNext(ctx, lim, rt.worker)
-	return next, err
-}
-
-// settleWith records a settle input prepared by settleInput.
-func (rt *Runtime) settleWith(ctx context.Context, in service.SettleInput) error {
-	done, err := rt.svc.SettleRun(ctx, in)
-	if errors.Is(err, domain.ErrConflict) {
-		return nil // cancelled or settled meanwhile: a late report never moves a run back
-	}
-	if err != nil {
-		return err
-	}
-	rt.nudgeBackfill(ctx, done)
-	return nil
-}
-
-// settleInput records the attempt's check results and says how to settle
-// it: its outcome, output, and whether it is retried.
-func (rt *Runtime) settleInput(ctx context.Context, run *domain.Execution, res result) (service.SettleInput, error) {
 	res, err := rt.applyChecks(ctx, run, res)
 	if err != nil {
-		return service.SettleInput{}, err
+		return err
 	}
 	in := service.SettleInput{ID: run.ID, Attempt: run.Attempt, To: domain.StateSucceeded, Message: res.message}
 	if res.output != "" || res.truncated {
@@ -606,14 +528,22 @@ func (rt *Runtime) settleInput(ctx context.Context, run *domain.Execution, res r
 	if in.To != domain.StateSucceeded && res.outcome != refused {
 		plan, err := rt.svc.PlanRun(ctx, run)
 		if err != nil {
-			return service.SettleInput{}, err
+			return err
 		}
 		if run.Attempt < plan.Retry.MaxAttempts {
 			in.Retry, in.RetryDelay = true, plan.Retry.Delay(run.Attempt, rt.rng)
 			in.RetryReason = fmt.Sprintf("attempt %d of %d %s", run.Attempt, plan.Retry.MaxAttempts, in.To)
 		}
 	}
-	return in, nil
+	done, err := rt.svc.SettleRun(ctx, in)
+	if errors.Is(err, domain.ErrConflict) {
+		return nil // cancelled or settled meanwhile: a late report never moves a run back
+	}
+	if err != nil {
+		return err
+	}
+	rt.nudgeBackfill(ctx, done)
+	return nil
 }
 
 // coordinate starts a workflow run: it moves to running, creates its steps
