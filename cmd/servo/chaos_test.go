@@ -34,7 +34,12 @@ const chaosKillPhase = 45 * time.Second
 // and kills one worker with SIGKILL every few seconds (restarting it, as a
 // supervisor would). Every run ends, none twice, all succeed (their retries
 // cover the kills); after each kill the tenant's next step starts within the
-// heartbeat timeout plus 2s; and no step process outlives the test.
+// heartbeat timeout plus 2s; and no step process outlives its worker or the
+// test. The two workers isolate steps differently, and are killed in turn:
+// one in plain mode (the step user, no sandbox: the step is the worker's
+// own child, so the parent-death signal and the process group are what must
+// kill it), the other in the bwrap sandbox (the sandbox's launcher dies with
+// the worker and takes the whole sandbox with it).
 func TestChaosWorkersKilled(t *testing.T) {
 	t.Parallel()
 	bin := buildServo(t)
@@ -55,11 +60,8 @@ func TestChaosWorkersKilled(t *testing.T) {
 		"SERVO_RUNTIME_ALLOWED_COMMANDS=" + step, "SERVO_RUNTIME_LEASE=20s",
 		"SERVO_RUNTIME_HEARTBEAT_TIMEOUT=" + heartbeat.String(), "SERVO_RUNTIME_MAX_RUNNING_PER_TENANT=10",
 		"SERVO_LOG_LEVEL=error", "PATH=" + os.Getenv("PATH"),
-		// Plain mode (the step user, no sandbox): the step is the worker's
-		// own child, so the parent-death signal and the process group are
-		// what must kill it. The sandbox adds --die-with-parent on top.
-		"SERVO_RUNTIME_ISOLATION=user",
 	}
+	isolation := [2]string{runtime.IsolationUser, runtime.IsolationBwrap}
 
 	// Dispatch from this process, as an API node would.
 	store := testdb.Open(t, d)
@@ -105,7 +107,7 @@ func TestChaosWorkersKilled(t *testing.T) {
 	workers := [2]*exec.Cmd{}
 	start := func(i int) {
 		cmd := exec.Command(bin, "worker")
-		cmd.Env = env
+		cmd.Env = append(slices.Clip(env), "SERVO_RUNTIME_ISOLATION="+isolation[i])
 		var out bytes.Buffer
 		cmd.Stderr = &out
 		if err := cmd.Start(); err != nil {
@@ -162,8 +164,8 @@ func TestChaosWorkersKilled(t *testing.T) {
 		_ = w.Process.Signal(syscall.SIGKILL)
 		kills = append(kills, time.Now())
 		_ = w.Wait()
-		// The dead worker's steps die with it: none is left whose parent
-		// is not the surviving worker.
+		// The dead worker's steps die with it: none is left that does not
+		// descend from the surviving worker.
 		time.Sleep(200 * time.Millisecond)
 		if orphans := orphansWith(token, workers[(i+1)%2].Process.Pid); len(orphans) > 0 {
 			t.Errorf("step processes outlived their killed worker: %v", orphans)
@@ -290,21 +292,41 @@ func TestChaosWorkersKilled(t *testing.T) {
 }
 
 // orphansWith returns the pids of processes whose command line holds s and
-// whose parent is not parent.
-func orphansWith(s string, parent int) []string {
+// that do not descend from ancestor (a sandboxed step's parents are bwrap's
+// processes, whose parent is the worker).
+func orphansWith(s string, ancestor int) []string {
 	var out []string
 	for _, pid := range processesWith(s) {
-		b, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so read after ")".
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 && f[1] != strconv.Itoa(parent) {
-			out = append(out, pid+" (parent "+f[1]+")")
+		for p, hops := pid, 0; ; hops++ {
+			ppid, ok := parentOf(p)
+			if !ok {
+				break // gone meanwhile
+			}
+			if ppid == strconv.Itoa(ancestor) {
+				break
+			}
+			if ppid == "0" || ppid == "1" || hops > 16 {
+				out = append(out, pid+" (parent "+ppid+" at the top)")
+				break
+			}
+			p = ppid
 		}
 	}
 	return out
+}
+
+// parentOf returns the parent pid of process pid, from /proc.
+func parentOf(pid string) (string, bool) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return "", false
+	}
+	// pid (comm) state ppid ...: comm may hold spaces, so read after ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 2 {
+		return "", false
+	}
+	return f[1], true
 }
 
 // processesWith returns the pids of processes whose command line holds s.

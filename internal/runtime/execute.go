@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
@@ -148,14 +147,15 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	if err != nil {
 		return result{outcome: failed, message: "create working directory: " + err.Error()}
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
+	// Removed in the background once the results file is read.
+	defer x.sandbox.discard(dir)
 	out := newTailBuffer(domain.MaxRunLogBytes)
 	rc := newRunContext(plan)
 	// The work directory is mounted at the same path in the sandbox, so the
 	// step and the worker name the results file alike.
 	rc.CheckResultsPath = filepath.Join(dir, CheckResultsFile)
 	// argv as given (no shell, no splicing), argv[0] as the allowlist names it.
-	cmd, release, err := x.sandbox.command(path, spec.Argv[1:], stepEnv(x.sandbox.path, dir, rc, spec), dir, network)
+	cmd, launched, err := x.sandbox.command(path, spec.Argv[1:], stepEnv(x.sandbox.path, dir, rc, spec), dir, network)
 	if err != nil {
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}
@@ -167,7 +167,7 @@ func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spe
 	}
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	done, err := startOnLockedThread(cmd)
-	release()
+	launched(err == nil)
 	if err != nil {
 		return result{outcome: failed, message: "start: " + err.Error()}
 	}

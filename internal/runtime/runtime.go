@@ -255,6 +255,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	// Leases stay renewed until every step has finished or been handed
 	// back, so that no other worker takes them for lost meanwhile.
 	defer rt.endLiveness()
+	defer rt.exec.sandbox.drain()
 	if err := rt.client.Stop(ctx); err == nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/servo-data/servo/internal/config/defaults"
@@ -74,6 +75,14 @@ type sandbox struct {
 	// exposed are the allowlisted executables, mounted read-only in the
 	// sandbox at the path the allowlist names.
 	exposed []string
+	// mounts are the bwrap options that mount the host's files, the same
+	// for every step: worked out once, not at each start.
+	mounts []string
+	// removing counts the work directories still being removed.
+	removing sync.WaitGroup
+	// hold, set by tests only, makes every sandbox wait, once set up and
+	// before it starts the step, until hold is written to or closed.
+	hold *os.File
 }
 
 // bwrapProgram returns the bwrap program's path, or "" when it is missing.
@@ -195,6 +204,9 @@ func newSandbox(cfg SandboxConfig, commands []string) (*sandbox, error) {
 	if s.network == domain.NetworkNone && s.mode != IsolationBwrap {
 		return fail("runtime.step_network=none needs runtime.isolation=bwrap")
 	}
+	if s.mode == IsolationBwrap {
+		s.mounts = s.hostMounts()
+	}
 	return s, nil
 }
 
@@ -212,6 +224,19 @@ func (s *sandbox) workDir() (string, error) {
 	}
 	return dir, nil
 }
+
+// discard removes a step's work directory in the background, so that the
+// worker settles the step and starts the next without waiting for it.
+func (s *sandbox) discard(dir string) {
+	s.removing.Add(1)
+	go func() {
+		defer s.removing.Done()
+		_ = os.RemoveAll(dir)
+	}()
+}
+
+// drain waits until the work directories being removed are gone.
+func (s *sandbox) drain() { s.removing.Wait() }
 
 // network returns the network a spec's step gets, or an error when the
 // spec asks for more than the server allows.
@@ -234,18 +259,30 @@ func (s *sandbox) stepNetwork(spec *domain.ComputeSpec) (string, error) {
 }
 
 // command builds the process that runs path with args (argv[0] is path)
-// in env, inside work directory dir. The caller starts it; the process
-// leads its own process group, so that killing the group ends the step
-// and its children. The returned function releases what the launch held
-// once the process has started.
-func (s *sandbox) command(path string, args, env []string, dir, network string) (*exec.Cmd, func(), error) {
+// in env, inside work directory dir. The caller starts it and then calls
+// the returned function with whether it started. The process leads its
+// own process group, so that killing the group ends the step and its
+// children.
+//
+// Under bwrap the sandbox must die with the worker however the worker
+// ends. bwrap's --die-with-parent covers the step only once the sandbox is
+// set up: while it sets up (mounts, namespaces) bwrap's inner process has
+// no parent-death signal of its own, and if the outer bwrap died then, the
+// inner one would live on, orphaned. So the outer bwrap starts as the init
+// process of a PID namespace of its own: whenever it dies, the kernel kills
+// every process of that namespace, the whole sandbox included; and it gets
+// the parent-death signal (set by the caller) from the worker's thread.
+// Its options are written only once it has started with that signal in
+// place: a bwrap whose worker died before then reads no options and runs
+// nothing (an empty root holds no program).
+func (s *sandbox) command(path string, args, env []string, dir, network string) (*exec.Cmd, func(started bool), error) {
 	attr := &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
 	if s.mode != IsolationBwrap {
 		cmd := exec.Command(path, args...)
 		cmd.Env = env
 		cmd.Dir = dir
 		cmd.SysProcAttr = attr
-		return cmd, func() {}, nil
+		return cmd, func(bool) {}, nil
 	}
 	argv := s.bwrapArgs(env, dir, network)
 	// The options go through a pipe (--args), not the command line, so
@@ -255,23 +292,44 @@ func (s *sandbox) command(path string, args, env []string, dir, network string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	go func() {
-		var b strings.Builder
-		for _, a := range argv {
-			b.WriteString(a)
-			b.WriteByte(0)
-		}
-		_, _ = w.WriteString(b.String())
-		_ = w.Close()
-	}()
+	files := []*os.File{r}
+	if s.hold != nil {
+		// Tests only: the sandbox, once set up, waits until hold is
+		// written to or closed.
+		files = append(files, s.hold)
+		argv = append(argv, "--block-fd", "4")
+	}
 	cmd := exec.Command(s.bwrap, append([]string{"--args", "3", "--", path}, args...)...)
 	// bwrap is pid 1 of the sandbox, and its own environment is readable
 	// there as /proc/1/environ: it starts with none at all.
 	cmd.Env = []string{}
 	cmd.Dir = "/"
-	cmd.ExtraFiles = []*os.File{r}
+	cmd.ExtraFiles = files
+	attr.Cloneflags = syscall.CLONE_NEWPID
+	if s.cred == nil && os.Geteuid() != 0 {
+		// Not root: a PID namespace needs a user namespace of its own,
+		// in which the server's ids map to themselves.
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+	}
 	cmd.SysProcAttr = attr
-	return cmd, func() { _ = r.Close() }, nil
+	return cmd, func(started bool) {
+		_ = r.Close()
+		if !started {
+			_ = w.Close()
+			return
+		}
+		go func() {
+			var b strings.Builder
+			for _, a := range argv {
+				b.WriteString(a)
+				b.WriteByte(0)
+			}
+			_, _ = w.WriteString(b.String())
+			_ = w.Close()
+		}()
+	}, nil
 }
 
 // etcFiles are the parts of /etc a step sees: name lookup, TLS roots,
@@ -289,10 +347,11 @@ var etcFiles = []string{
 // read-write, the allowlisted executables read-only; nothing else of the
 // host's files. The sandbox dies with the server.
 func (s *sandbox) bwrapArgs(env []string, dir, network string) []string {
-	a := []string{
+	a := make([]string, 0, 16+len(s.mounts)+3*len(s.binds)+5+3*len(env))
+	a = append(a,
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--die-with-parent", "--hostname", "servo-step", "--clearenv",
-	}
+	)
 	if network == domain.NetworkNone {
 		a = append(a, "--unshare-net")
 	}
@@ -300,7 +359,24 @@ func (s *sandbox) bwrapArgs(env []string, dir, network string) []string {
 		// Not root: a user namespace in which the step is nobody.
 		a = append(a, "--unshare-user", "--uid", "65534", "--gid", "65534")
 	}
-	a = append(a, "--ro-bind", "/usr", "/usr")
+	a = append(a, s.mounts...)
+	for _, b := range s.binds {
+		a = append(a, "--bind", b, b)
+	}
+	a = append(a, "--bind", dir, dir, "--chdir", dir)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		a = append(a, "--setenv", k, v)
+	}
+	return a
+}
+
+// hostMounts are the options mounting the host's files every sandbox
+// sees: /usr, the top-level links into it (or the directories themselves),
+// the /etc files, fresh /proc, /dev, /tmp and /run, and the allowlisted
+// executables outside /usr.
+func (s *sandbox) hostMounts() []string {
+	a := []string{"--ro-bind", "/usr", "/usr"}
 	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
 		if target, err := os.Readlink(d); err == nil {
 			a = append(a, "--symlink", target, d)
@@ -316,14 +392,6 @@ func (s *sandbox) bwrapArgs(env []string, dir, network string) []string {
 		if p = filepath.Clean(p); !strings.HasPrefix(p, "/usr/") {
 			a = append(a, "--ro-bind-try", p, p)
 		}
-	}
-	for _, b := range s.binds {
-		a = append(a, "--bind", b, b)
-	}
-	a = append(a, "--bind", dir, dir, "--chdir", dir)
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		a = append(a, "--setenv", k, v)
 	}
 	return a
 }
