@@ -100,7 +100,7 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 	if err != nil {
 		return row{}, err
 	}
-	ids := make([]domain.Execution, 0, n)
+	ids := make([]domain.Run, 0, n)
 	for range n {
 		r, _, err := svc.TriggerRun(tctx, service.CreateRunInput{AssetID: &a.ID})
 		if err != nil {
@@ -116,7 +116,7 @@ func slotUtilisation(ctx context.Context, db *testdb.Database, n int) (row, erro
 	}
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
-		left, err := svc.CountRuns(tctx, domain.ExecutionFilter{AssetID: &a.ID, State: domain.StateSucceeded})
+		left, err := svc.CountRuns(tctx, domain.RunFilter{AssetID: &a.ID, State: domain.StateSucceeded})
 		if err != nil {
 			return row{}, err
 		}

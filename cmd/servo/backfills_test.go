@@ -169,7 +169,7 @@ func TestKilledWorkerMidBackfill(t *testing.T) {
 	if final.State != domain.BackfillSucceeded || final.Counts.Succeeded != 8 {
 		t.Fatalf("backfill ended %s with %+v, want succeeded with 8", final.State, final.Counts)
 	}
-	list, err := svc.ListRuns(tctx, domain.ExecutionFilter{AssetID: &asset.ID}, domain.Page{Limit: 100})
+	list, err := svc.ListRuns(tctx, domain.RunFilter{AssetID: &asset.ID}, domain.Page{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

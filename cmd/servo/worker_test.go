@@ -125,7 +125,7 @@ func TestKilledWorkerRunIsPickedUp(t *testing.T) {
 
 	startWorker()
 	// The heartbeat timeout (3s) plus the reaper's second plus the retry.
-	var final *domain.Execution
+	var final *domain.Run
 	t.Cleanup(func() {
 		if final == nil {
 			evs, _ := svc.RunEvents(tctx, run.ID)

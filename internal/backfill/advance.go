@@ -91,18 +91,18 @@ func (b *Backfills) settle(ctx context.Context, cur *domain.Backfill) (int, erro
 			ids = append(ids, *p.RunID)
 		}
 	}
-	runs, err := b.store.ExecutionGetMany(ctx, ids)
+	runs, err := b.store.RunGetMany(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
-	byID := make(map[uuid.UUID]*domain.Execution, len(runs))
+	byID := make(map[uuid.UUID]*domain.Run, len(runs))
 	for i := range runs {
 		byID[runs[i].ID] = &runs[i]
 	}
 	running := 0
 	for i := range parts {
 		p := &parts[i]
-		var run *domain.Execution
+		var run *domain.Run
 		if p.RunID != nil {
 			run = byID[*p.RunID]
 		}

@@ -338,7 +338,7 @@ func (b *Backfills) cancelRuns(ctx context.Context, id uuid.UUID) error {
 
 // RunBackfill returns the backfill a run belongs to, read from its
 // idempotency key, and false for a run no backfill launched.
-func RunBackfill(run *domain.Execution) (uuid.UUID, bool) {
+func RunBackfill(run *domain.Run) (uuid.UUID, bool) {
 	if run.Trigger != domain.TriggerBackfill || run.IdempotencyKey == nil {
 		return uuid.Nil, false
 	}

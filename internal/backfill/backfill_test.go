@@ -123,9 +123,9 @@ func (r *rig) waitFor(id uuid.UUID, within time.Duration, sample func(*domain.Ba
 func ended(b *domain.Backfill) bool { return b.State.IsTerminal() }
 
 // runsOf returns the asset's runs, oldest first.
-func (r *rig) runsOf(asset uuid.UUID) []domain.Execution {
+func (r *rig) runsOf(asset uuid.UUID) []domain.Run {
 	r.t.Helper()
-	list, err := r.store.ExecutionList(r.ctx, domain.ExecutionFilter{AssetID: &asset}, domain.Page{Limit: 1000})
+	list, err := r.store.RunList(r.ctx, domain.RunFilter{AssetID: &asset}, domain.Page{Limit: 1000})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func (r *rig) runsOf(asset uuid.UUID) []domain.Execution {
 
 // maxOverlap is the most runs whose [started_at, completed_at] intervals
 // overlap at one moment.
-func maxOverlap(runs []domain.Execution) int {
+func maxOverlap(runs []domain.Run) int {
 	type ev struct {
 		at    time.Time
 		delta int

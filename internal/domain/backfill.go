@@ -152,6 +152,6 @@ type BackfillRepository interface {
 	PartitionKeyAdd(ctx context.Context, assetID uuid.UUID, keys []string) error
 	PartitionKeyDelete(ctx context.Context, assetID uuid.UUID, key string) error
 	PartitionKeyList(ctx context.Context, assetID uuid.UUID) ([]string, error)
-	// ExecutionGetMany returns the visible runs among ids.
-	ExecutionGetMany(ctx context.Context, ids []uuid.UUID) ([]Execution, error)
+	// RunGetMany returns the visible runs among ids.
+	RunGetMany(ctx context.Context, ids []uuid.UUID) ([]Run, error)
 }

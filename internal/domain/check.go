@@ -187,7 +187,7 @@ const (
 type CheckResult struct {
 	ID          uuid.UUID
 	TenantID    string
-	ExecutionID uuid.UUID
+	RunID uuid.UUID
 	Attempt     int
 	// CheckID is nil once the check is deleted; Name keeps what it was.
 	CheckID  *uuid.UUID
@@ -228,7 +228,7 @@ func (r *CheckResult) Validate() error {
 // CheckResultFilter selects results: of a run (its steps' too, when it is a
 // workflow run), or of one check.
 type CheckResultFilter struct {
-	ExecutionIDs []uuid.UUID
+	RunIDs []uuid.UUID
 	CheckID      *uuid.UUID
 	// Limit caps the rows returned, newest first; 0 means no cap.
 	Limit int

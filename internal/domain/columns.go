@@ -25,7 +25,7 @@ type AssetVersion struct {
 	Version     int        `json:"version"`
 	Fields      []Field    `json:"fields"`
 	FieldsHash  string     `json:"-"`
-	ExecutionID *uuid.UUID `json:"run_id"`
+	RunID *uuid.UUID `json:"run_id"`
 	CreatedAt   time.Time  `json:"created_at"`
 }
 

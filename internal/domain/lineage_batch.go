@@ -15,7 +15,7 @@ type LineageBatch struct {
 	// Workflows are new workflow versions, with their assets.
 	Workflows []Workflow
 	// Runs are new runs, in the state the chunk leaves them in.
-	Runs []Execution
+	Runs []Run
 	// RunUpdates are runs that existed before the chunk and that it moved.
 	RunUpdates []RunUpdate
 	// RunEvents are the state transitions, for the runs' history.
@@ -33,7 +33,7 @@ type LineageBatch struct {
 // RunUpdate is a run's new state, set only if the run is still in From
 // (compare-and-swap, as a transition).
 type RunUpdate struct {
-	Run  Execution
+	Run  Run
 	From State
 }
 
@@ -51,7 +51,7 @@ type LineageBatchRepository interface {
 	WorkflowsLatestLocked(ctx context.Context, names []string) ([]Workflow, error)
 	// ExecutionsByIDOrKey returns the runs with one of these ids or
 	// idempotency keys.
-	ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]Execution, error)
+	ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]Run, error)
 	// DependencyReach returns every edge (of any type) that leaves one of
 	// the assets or an asset downstream of them, after taking the graph
 	// lock (as DependencyLockGraph).

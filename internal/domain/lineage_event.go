@@ -15,9 +15,9 @@ import (
 type LineageEvent struct {
 	ID       uuid.UUID `json:"id"`
 	TenantID string    `json:"tenant_id"`
-	// ExecutionID is the run the event concerns; nil for dataset and job
+	// RunID is the run the event concerns; nil for dataset and job
 	// events.
-	ExecutionID *uuid.UUID `json:"run_id"`
+	RunID *uuid.UUID `json:"run_id"`
 	// Kind is RunEvent, DatasetEvent or JobEvent.
 	Kind string `json:"kind"`
 	// EventType is the run transition the event reports (START, COMPLETE,

@@ -105,38 +105,38 @@ type WorkflowRepository interface {
 	WorkflowDelete(ctx context.Context, id uuid.UUID) error
 }
 
-// ExecutionRepository stores runs of the scope's tenant.
-type ExecutionRepository interface {
-	ExecutionCreate(ctx context.Context, e *Execution) error
-	ExecutionGet(ctx context.Context, id uuid.UUID) (*Execution, error)
-	ExecutionGetByIdempotencyKey(ctx context.Context, key string) (*Execution, error)
-	ExecutionList(ctx context.Context, f ExecutionFilter, p Page) (List[Execution], error)
-	ExecutionCount(ctx context.Context, f ExecutionFilter) (int64, error)
-	// ExecutionTransition moves a run from t.From to t.To only if it is still
+// RunRepository stores runs of the scope's tenant.
+type RunRepository interface {
+	RunCreate(ctx context.Context, e *Run) error
+	RunGet(ctx context.Context, id uuid.UUID) (*Run, error)
+	RunGetByIdempotencyKey(ctx context.Context, key string) (*Run, error)
+	RunList(ctx context.Context, f RunFilter, p Page) (List[Run], error)
+	RunCount(ctx context.Context, f RunFilter) (int64, error)
+	// RunTransition moves a run from t.From to t.To only if it is still
 	// in t.From (compare-and-swap). A run in another state is ErrConflict.
-	ExecutionTransition(ctx context.Context, t Transition) (*Execution, error)
-	ExecutionDelete(ctx context.Context, id uuid.UUID) error
-	// ExecutionLock reads a run and locks it for the rest of the transaction.
-	ExecutionLock(ctx context.Context, id uuid.UUID) (*Execution, error)
-	// ExecutionChildren lists the steps of a workflow run, oldest first.
-	ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]Execution, error)
-	// ExecutionSetParent links a run without a parent to parentID; a run
+	RunTransition(ctx context.Context, t Transition) (*Run, error)
+	RunDelete(ctx context.Context, id uuid.UUID) error
+	// RunLock reads a run and locks it for the rest of the transaction.
+	RunLock(ctx context.Context, id uuid.UUID) (*Run, error)
+	// RunChildren lists the steps of a workflow run, oldest first.
+	RunChildren(ctx context.Context, parentID uuid.UUID) ([]Run, error)
+	// RunSetParent links a run without a parent to parentID; a run
 	// that has one is left as it is (false).
-	ExecutionSetParent(ctx context.Context, id, parentID uuid.UUID) (bool, error)
-	// ExecutionCountRunning counts the tenant's running materializations
+	RunSetParent(ctx context.Context, id, parentID uuid.UUID) (bool, error)
+	// RunCountRunning counts the tenant's running materializations
 	// and steps (runs with an asset).
-	ExecutionCountRunning(ctx context.Context) (int64, error)
-	// ExecutionOldestQueued returns the ids of the tenant's n oldest queued
+	RunCountRunning(ctx context.Context) (int64, error)
+	// RunOldestQueued returns the ids of the tenant's n oldest queued
 	// materializations and steps.
-	ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
-	// ExecutionCountStartedSince counts runs with an asset started after t.
-	ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error)
-	// ExecutionWorkflowSlots counts the running workflow runs of any of the
+	RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
+	// RunCountStartedSince counts runs with an asset started after t.
+	RunCountStartedSince(ctx context.Context, t time.Time) (int64, error)
+	// RunWorkflowSlots counts the running workflow runs of any of the
 	// given workflow versions and returns the ids of the n oldest queued ones.
-	ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
-	// ExecutionLockTenantSlots serialises slot accounting of the scope's
+	RunWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
+	// RunLockTenantSlots serialises slot accounting of the scope's
 	// tenant for the rest of the transaction.
-	ExecutionLockTenantSlots(ctx context.Context) error
+	RunLockTenantSlots(ctx context.Context) error
 }
 
 // RunHistoryRepository keeps each run's transitions and output.
@@ -180,7 +180,7 @@ type Store interface {
 	DependencyRepository
 	LineageRepository
 	WorkflowRepository
-	ExecutionRepository
+	RunRepository
 	APIKeyRepository
 	RunHistoryRepository
 	SettingRepository

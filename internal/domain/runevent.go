@@ -10,7 +10,7 @@ import (
 type RunEvent struct {
 	ID          uuid.UUID `json:"id"`
 	TenantID    string    `json:"tenant_id"`
-	ExecutionID uuid.UUID `json:"run_id"`
+	RunID uuid.UUID `json:"run_id"`
 	From        State     `json:"from"`
 	To          State     `json:"to"`
 	At          time.Time `json:"at"`
@@ -20,7 +20,7 @@ type RunEvent struct {
 
 // RunLog is the kept tail of a run's output.
 type RunLog struct {
-	ExecutionID uuid.UUID `json:"run_id"`
+	RunID uuid.UUID `json:"run_id"`
 	Content     string    `json:"content"`
 	// Truncated reports that earlier output was dropped.
 	Truncated bool      `json:"truncated"`
@@ -34,7 +34,7 @@ const MaxRunLogBytes = 64 << 10
 // alive. A lease not renewed within the heartbeat timeout marks the attempt
 // lost.
 type RunLease struct {
-	ExecutionID uuid.UUID
+	RunID uuid.UUID
 	TenantID    string
 	Attempt     int
 	WorkerID    string

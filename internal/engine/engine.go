@@ -25,16 +25,16 @@ import (
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 
-	ExecutionCreate(ctx context.Context, e *domain.Execution) error
-	ExecutionGet(ctx context.Context, id uuid.UUID) (*domain.Execution, error)
-	ExecutionTransition(ctx context.Context, t domain.Transition) (*domain.Execution, error)
-	ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execution, error)
-	ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error)
-	ExecutionCountRunning(ctx context.Context) (int64, error)
-	ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
-	ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error)
-	ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
-	ExecutionLockTenantSlots(ctx context.Context) error
+	RunCreate(ctx context.Context, e *domain.Run) error
+	RunGet(ctx context.Context, id uuid.UUID) (*domain.Run, error)
+	RunTransition(ctx context.Context, t domain.Transition) (*domain.Run, error)
+	RunLock(ctx context.Context, id uuid.UUID) (*domain.Run, error)
+	RunChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Run, error)
+	RunCountRunning(ctx context.Context) (int64, error)
+	RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
+	RunCountStartedSince(ctx context.Context, t time.Time) (int64, error)
+	RunWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
+	RunLockTenantSlots(ctx context.Context) error
 
 	RunEventCreate(ctx context.Context, e *domain.RunEvent) error
 	RunLogPut(ctx context.Context, l *domain.RunLog) error
@@ -56,13 +56,13 @@ type Store interface {
 type Dispatcher interface {
 	// Dispatch enqueues a run for execution at the given time, in the
 	// transaction ctx carries, so that a rolled-back trigger leaves no job.
-	Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error
+	Dispatch(ctx context.Context, run *domain.Run, at time.Time) error
 }
 
 // RunObserver hears of every run that succeeded, in the transaction that
 // records the success: an error undoes the success.
 type RunObserver interface {
-	RunSucceeded(ctx context.Context, run *domain.Execution) error
+	RunSucceeded(ctx context.Context, run *domain.Run) error
 }
 
 // Engine moves runs through their lives over one store.
@@ -80,7 +80,7 @@ func New(store Store, d Dispatcher) *Engine {
 
 // RunSucceeded tells the observers of successful runs that run has
 // succeeded, in the caller's transaction: an error undoes the success.
-func (e *Engine) RunSucceeded(ctx context.Context, run *domain.Execution) error {
+func (e *Engine) RunSucceeded(ctx context.Context, run *domain.Run) error {
 	for _, o := range e.observers {
 		if err := o.RunSucceeded(ctx, run); err != nil {
 			return err
@@ -97,14 +97,14 @@ func (e *Engine) ObserveRuns(o RunObserver) {
 // TransitionRun moves a run along the state machine with compare-and-swap
 // and appends the move to the run's history, in one transaction: an illegal
 // move, or a run no longer in t.From, is ErrConflict and records nothing.
-func (e *Engine) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+func (e *Engine) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Run, error) {
 	if err := domain.ValidateTransition(t.From, t.To); err != nil {
 		return nil, err
 	}
-	var out *domain.Execution
+	var out *domain.Run
 	err := e.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if out, err = e.store.ExecutionTransition(ctx, t); err != nil {
+		if out, err = e.store.RunTransition(ctx, t); err != nil {
 			return err
 		}
 		if t.From == domain.StateRunning && out.AssetID != nil {
@@ -118,7 +118,7 @@ func (e *Engine) TransitionRun(ctx context.Context, t domain.Transition) (*domai
 			reason = t.ErrorMessage
 		}
 		if err := e.store.RunEventCreate(ctx, &domain.RunEvent{
-			ExecutionID: t.ID, From: t.From, To: t.To, At: out.UpdatedAt, Attempt: out.Attempt, Reason: reason,
+			RunID: t.ID, From: t.From, To: t.To, At: out.UpdatedAt, Attempt: out.Attempt, Reason: reason,
 		}); err != nil {
 			return err
 		}
@@ -134,12 +134,12 @@ func (e *Engine) TransitionRun(ctx context.Context, t domain.Transition) (*domai
 }
 
 // Queue moves a pending run to queued and dispatches it to start now.
-func (e *Engine) Queue(ctx context.Context, run *domain.Execution, reason string) (*domain.Execution, error) {
+func (e *Engine) Queue(ctx context.Context, run *domain.Run, reason string) (*domain.Run, error) {
 	return e.queue(ctx, run, time.Time{}, reason)
 }
 
 // queue moves a pending run to queued and hands it to the dispatcher.
-func (e *Engine) queue(ctx context.Context, run *domain.Execution, at time.Time, reason string) (*domain.Execution, error) {
+func (e *Engine) queue(ctx context.Context, run *domain.Run, at time.Time, reason string) (*domain.Run, error) {
 	queued, err := e.TransitionRun(ctx, domain.Transition{ID: run.ID, From: domain.StatePending, To: domain.StateQueued, Reason: reason})
 	if err != nil {
 		return nil, err
@@ -182,11 +182,11 @@ const (
 // it is the tenant's oldest queued one. The accounting runs under a
 // per-tenant lock in the database, so the limits hold across worker
 // processes.
-func (e *Engine) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*domain.Execution, StartOutcome, error) {
-	var out *domain.Execution
+func (e *Engine) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*domain.Run, StartOutcome, error) {
+	var out *domain.Run
 	outcome := NotQueued
 	err := e.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := e.store.ExecutionGet(ctx, id)
+		run, err := e.store.RunGet(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -209,7 +209,7 @@ func (e *Engine) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*d
 			return nil
 		}
 		if run.WorkflowID != nil {
-			if err := e.store.ExecutionLockTenantSlots(ctx); err != nil {
+			if err := e.store.RunLockTenantSlots(ctx); err != nil {
 				return err
 			}
 			if wait, err := e.mustWaitWorkflow(ctx, run); err != nil || wait {
@@ -240,9 +240,9 @@ func (e *Engine) StartRun(ctx context.Context, id uuid.UUID, lim SlotLimits) (*d
 // start. At most lim.MaxRunning runs run at once and no more than
 // lim.StartsPerMinute start in any minute, counted under the tenant's slot
 // lock.
-func (e *Engine) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (started *domain.Execution, wait bool, err error) {
+func (e *Engine) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (started *domain.Run, wait bool, err error) {
 	err = e.store.InTx(ctx, func(ctx context.Context) error {
-		if err := e.store.ExecutionLockTenantSlots(ctx); err != nil {
+		if err := e.store.RunLockTenantSlots(ctx); err != nil {
 			return err
 		}
 		head, full, err := e.nextRun(ctx, lim)
@@ -255,7 +255,7 @@ func (e *Engine) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (
 			return err
 		}
 		if worker != "" {
-			return e.store.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
+			return e.store.RunLeaseTake(ctx, &domain.RunLease{RunID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
 		}
 		return nil
 	})
@@ -272,7 +272,7 @@ func (e *Engine) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
 	if lim.MaxRunning <= 0 {
 		return false, nil
 	}
-	n, err := e.store.ExecutionCountRunning(ctx)
+	n, err := e.store.RunCountRunning(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -284,7 +284,7 @@ func (e *Engine) SlotsFull(ctx context.Context, lim SlotLimits) (bool, error) {
 // tenant's slot lock.
 func (e *Engine) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, error) {
 	if lim.StartsPerMinute > 0 {
-		n, err := e.store.ExecutionCountStartedSince(ctx, time.Now().Add(-time.Minute))
+		n, err := e.store.RunCountStartedSince(ctx, time.Now().Add(-time.Minute))
 		if err != nil {
 			return uuid.Nil, false, err
 		}
@@ -293,7 +293,7 @@ func (e *Engine) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, 
 		}
 	}
 	if lim.MaxRunning > 0 {
-		running, err := e.store.ExecutionCountRunning(ctx)
+		running, err := e.store.RunCountRunning(ctx)
 		if err != nil {
 			return uuid.Nil, false, err
 		}
@@ -301,7 +301,7 @@ func (e *Engine) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, 
 			return uuid.Nil, true, nil
 		}
 	}
-	head, err := e.store.ExecutionOldestQueued(ctx, 1)
+	head, err := e.store.RunOldestQueued(ctx, 1)
 	if err != nil {
 		return uuid.Nil, false, err
 	}
@@ -314,15 +314,15 @@ func (e *Engine) nextRun(ctx context.Context, lim SlotLimits) (uuid.UUID, bool, 
 // FinishRun moves a running run to a final state. A run that is no longer
 // running (cancelled meanwhile, or finished by someone else) is left alone
 // and reported with ErrConflict.
-func (e *Engine) FinishRun(ctx context.Context, id uuid.UUID, to domain.State, message string) (*domain.Execution, error) {
+func (e *Engine) FinishRun(ctx context.Context, id uuid.UUID, to domain.State, message string) (*domain.Run, error) {
 	return e.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateRunning, To: to, ErrorMessage: message})
 }
 
 // RetryRun moves a failed or timed-out run back to pending (raising its
 // attempt), queues it and dispatches it to run after delay, in one
 // transaction.
-func (e *Engine) RetryRun(ctx context.Context, id uuid.UUID, from domain.State, delay time.Duration, reason string) (*domain.Execution, error) {
-	var out *domain.Execution
+func (e *Engine) RetryRun(ctx context.Context, id uuid.UUID, from domain.State, delay time.Duration, reason string) (*domain.Run, error) {
+	var out *domain.Run
 	err := e.store.InTx(ctx, func(ctx context.Context) error {
 		run, err := e.TransitionRun(ctx, domain.Transition{ID: id, From: from, To: domain.StatePending, Reason: reason})
 		if err != nil {
@@ -350,21 +350,21 @@ func (e *Engine) PutRunLog(ctx context.Context, id uuid.UUID, content string, tr
 		}
 		content, truncated = content[cut:], true
 	}
-	return e.store.RunLogPut(ctx, &domain.RunLog{ExecutionID: id, Content: content, Truncated: truncated})
+	return e.store.RunLogPut(ctx, &domain.RunLog{RunID: id, Content: content, Truncated: truncated})
 }
 
 // StartWorkflowSteps creates the steps of a running workflow run, one
 // pending child run per asset of its workflow version, unless they exist.
 func (e *Engine) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
 	return e.store.InTx(ctx, func(ctx context.Context) error {
-		parent, err := e.store.ExecutionLock(ctx, id)
+		parent, err := e.store.RunLock(ctx, id)
 		if err != nil {
 			return err
 		}
 		if parent.WorkflowID == nil || parent.AssetID != nil {
 			return domain.Invalid("run", "not a workflow run")
 		}
-		children, err := e.store.ExecutionChildren(ctx, id)
+		children, err := e.store.RunChildren(ctx, id)
 		if err != nil || len(children) > 0 {
 			return err
 		}
@@ -373,12 +373,12 @@ func (e *Engine) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		for _, assetID := range w.AssetIDs {
-			step := domain.Execution{
+			step := domain.Run{
 				WorkflowID: parent.WorkflowID, AssetID: &assetID, ParentID: &parent.ID,
 				Trigger: domain.TriggerUpstream, PartitionKey: parent.PartitionKey,
 			}
 			step.Normalize()
-			if err := e.store.ExecutionCreate(ctx, &step); err != nil {
+			if err := e.store.RunCreate(ctx, &step); err != nil {
 				return err
 			}
 		}
@@ -395,11 +395,11 @@ func (e *Engine) StartWorkflowSteps(ctx context.Context, id uuid.UUID) error {
 func (e *Engine) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, error) {
 	final := false
 	err := e.store.InTx(ctx, func(ctx context.Context) error {
-		parent, err := e.store.ExecutionLock(ctx, id)
+		parent, err := e.store.RunLock(ctx, id)
 		if err != nil {
 			return err
 		}
-		children, err := e.store.ExecutionChildren(ctx, id)
+		children, err := e.store.RunChildren(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -415,7 +415,7 @@ func (e *Engine) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, er
 			return err
 		}
 		state := make(map[uuid.UUID]domain.State, len(children))
-		byAsset := make(map[uuid.UUID]*domain.Execution, len(children))
+		byAsset := make(map[uuid.UUID]*domain.Run, len(children))
 		for i := range children {
 			state[*children[i].AssetID] = children[i].State
 			byAsset[*children[i].AssetID] = &children[i]
@@ -474,7 +474,7 @@ func (e *Engine) AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, er
 
 // stepUpstreams maps each step's asset to the assets of the workflow that
 // feed it directly, in one read.
-func (e *Engine) stepUpstreams(ctx context.Context, children []domain.Execution) (map[uuid.UUID][]uuid.UUID, error) {
+func (e *Engine) stepUpstreams(ctx context.Context, children []domain.Run) (map[uuid.UUID][]uuid.UUID, error) {
 	in := make(map[uuid.UUID]bool, len(children))
 	ids := make([]uuid.UUID, 0, len(children))
 	for _, c := range children {
@@ -495,7 +495,7 @@ func (e *Engine) stepUpstreams(ctx context.Context, children []domain.Execution)
 }
 
 // cancelSteps cancels the unfinished steps of a finished workflow run.
-func (e *Engine) cancelSteps(ctx context.Context, children []domain.Execution, parent domain.State) error {
+func (e *Engine) cancelSteps(ctx context.Context, children []domain.Run, parent domain.State) error {
 	if parent != domain.StateCancelled {
 		return nil
 	}
@@ -538,19 +538,19 @@ type SettleInput struct {
 // finished step in a workflow run that does not move on. The workflow run
 // is locked first, as AdvanceWorkflowRun does, so steps of one workflow run
 // settle one at a time.
-func (e *Engine) SettleRun(ctx context.Context, in SettleInput) (*domain.Execution, error) {
-	var out *domain.Execution
+func (e *Engine) SettleRun(ctx context.Context, in SettleInput) (*domain.Run, error) {
+	var out *domain.Run
 	err := e.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := e.store.ExecutionGet(ctx, in.ID)
+		run, err := e.store.RunGet(ctx, in.ID)
 		if err != nil {
 			return err
 		}
 		if run.ParentID != nil {
-			if _, err := e.store.ExecutionLock(ctx, *run.ParentID); err != nil {
+			if _, err := e.store.RunLock(ctx, *run.ParentID); err != nil {
 				return err
 			}
 		}
-		if run, err = e.store.ExecutionLock(ctx, in.ID); err != nil {
+		if run, err = e.store.RunLock(ctx, in.ID); err != nil {
 			return err
 		}
 		if run.State != domain.StateRunning || (in.Attempt > 0 && run.Attempt != in.Attempt) {
@@ -582,8 +582,8 @@ func (e *Engine) SettleRun(ctx context.Context, in SettleInput) (*domain.Executi
 // FinishAndRetryRun ends a running attempt as failed or timed out and, in
 // the same transaction, queues the next attempt to run after delay, so that
 // nobody ever sees the step failed for good in between.
-func (e *Engine) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Execution, error) {
-	var out *domain.Execution
+func (e *Engine) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Run, error) {
+	var out *domain.Run
 	err := e.store.InTx(ctx, func(ctx context.Context) error {
 		if _, err := e.FinishRun(ctx, id, to, message); err != nil {
 			return err
@@ -600,7 +600,7 @@ func (e *Engine) FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.
 
 // mustWaitWorkflow applies the workflow's cap on running workflow runs,
 // counted over all its versions, oldest queued first.
-func (e *Engine) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (bool, error) {
+func (e *Engine) mustWaitWorkflow(ctx context.Context, run *domain.Run) (bool, error) {
 	w, err := e.store.WorkflowGet(ctx, *run.WorkflowID)
 	if err != nil {
 		return false, err
@@ -617,7 +617,7 @@ func (e *Engine) mustWaitWorkflow(ctx context.Context, run *domain.Execution) (b
 	if err != nil {
 		return false, err
 	}
-	running, head, err := e.store.ExecutionWorkflowSlots(ctx, ids, limit)
+	running, head, err := e.store.RunWorkflowSlots(ctx, ids, limit)
 	if err != nil {
 		return false, err
 	}

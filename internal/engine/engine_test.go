@@ -35,18 +35,18 @@ func tenantCtx(id string) context.Context {
 }
 
 // pending creates a pending run of an asset (asset set) or of a workflow.
-func (f *fixture) pending(ctx context.Context, asset, workflow *uuid.UUID) *domain.Execution {
+func (f *fixture) pending(ctx context.Context, asset, workflow *uuid.UUID) *domain.Run {
 	f.t.Helper()
-	r := domain.Execution{AssetID: asset, WorkflowID: workflow}
+	r := domain.Run{AssetID: asset, WorkflowID: workflow}
 	r.Normalize()
-	if err := f.store.ExecutionCreate(ctx, &r); err != nil {
+	if err := f.store.RunCreate(ctx, &r); err != nil {
 		f.t.Fatal(err)
 	}
 	return &r
 }
 
 // queued creates a run of a new asset and queues it.
-func (f *fixture) queued(ctx context.Context) *domain.Execution {
+func (f *fixture) queued(ctx context.Context) *domain.Run {
 	f.t.Helper()
 	asset := uuid.New()
 	r, err := f.eng.Queue(ctx, f.pending(ctx, &asset, nil), "triggered")
@@ -56,9 +56,9 @@ func (f *fixture) queued(ctx context.Context) *domain.Execution {
 	return r
 }
 
-func (f *fixture) get(ctx context.Context, id uuid.UUID) *domain.Execution {
+func (f *fixture) get(ctx context.Context, id uuid.UUID) *domain.Run {
 	f.t.Helper()
-	r, err := f.store.ExecutionGet(ctx, id)
+	r, err := f.store.RunGet(ctx, id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func (f *fixture) get(ctx context.Context, id uuid.UUID) *domain.Execution {
 }
 
 // claim starts the tenant's next run under lim and fails unless it is want.
-func (f *fixture) claim(ctx context.Context, lim engine.SlotLimits, want uuid.UUID) *domain.Execution {
+func (f *fixture) claim(ctx context.Context, lim engine.SlotLimits, want uuid.UUID) *domain.Run {
 	f.t.Helper()
 	started, wait, err := f.eng.ClaimNext(ctx, lim, "worker-1")
 	if err != nil || wait || started == nil || started.ID != want {
@@ -79,7 +79,7 @@ func (f *fixture) claim(ctx context.Context, lim engine.SlotLimits, want uuid.UU
 }
 
 // settle ends the running attempt of run as to, without retry.
-func (f *fixture) settle(ctx context.Context, run *domain.Execution, to domain.State) *domain.Execution {
+func (f *fixture) settle(ctx context.Context, run *domain.Run, to domain.State) *domain.Run {
 	f.t.Helper()
 	out, err := f.eng.SettleRun(ctx, engine.SettleInput{ID: run.ID, Attempt: run.Attempt, To: to})
 	if err != nil {
@@ -90,7 +90,7 @@ func (f *fixture) settle(ctx context.Context, run *domain.Execution, to domain.S
 
 // workflowRun starts a workflow run of the given assets and edges (up ->
 // down) and its steps, and returns it with its steps by asset.
-func (f *fixture) workflowRun(ctx context.Context, tenant string, assets []uuid.UUID, edges ...[2]uuid.UUID) (*domain.Execution, map[uuid.UUID]uuid.UUID) {
+func (f *fixture) workflowRun(ctx context.Context, tenant string, assets []uuid.UUID, edges ...[2]uuid.UUID) (*domain.Run, map[uuid.UUID]uuid.UUID) {
 	f.t.Helper()
 	w := f.store.addWorkflow(tenant, "wf", 1, 0, assets, edges...)
 	parent, err := f.eng.Queue(ctx, f.pending(ctx, nil, &w.ID), "triggered")
@@ -106,7 +106,7 @@ func (f *fixture) workflowRun(ctx context.Context, tenant string, assets []uuid.
 	if final, err := f.eng.AdvanceWorkflowRun(ctx, parent.ID); err != nil || final {
 		f.t.Fatalf("first advance = final %v, %v", final, err)
 	}
-	children, err := f.store.ExecutionChildren(ctx, parent.ID)
+	children, err := f.store.RunChildren(ctx, parent.ID)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestAdvanceWorkflowRun_DispatchFailureQueuesNothing(t *testing.T) {
 	if _, err := f.eng.AdvanceWorkflowRun(ctx, parent.ID); !errors.Is(err, errBoom) {
 		t.Fatalf("advance with a failing dispatcher = %v, want the dispatch error", err)
 	}
-	children, _ := f.store.ExecutionChildren(ctx, parent.ID)
+	children, _ := f.store.RunChildren(ctx, parent.ID)
 	for _, c := range children {
 		if c.State != domain.StatePending || len(f.store.eventsOf(c.ID)) != 0 {
 			t.Fatalf("step %s is %s with history %v after the failed advance, want pending and none", c.ID, c.State, f.store.eventsOf(c.ID))
@@ -304,7 +304,7 @@ func TestClaimNext_TenantCapOldestFirst(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := tenantCtx("t1")
-	runs := make([]*domain.Execution, 4)
+	runs := make([]*domain.Run, 4)
 	for i := range runs {
 		runs[i] = f.queued(ctx)
 	}
@@ -343,7 +343,7 @@ func TestStartRun_OnlyTheOldestQueuedStarts(t *testing.T) {
 	if _, _, err := f.eng.StartRun(ctx, newer.ID, lim); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("StartRun(newer) = %v, want ErrConflict", err)
 	}
-	for _, r := range []*domain.Execution{older, newer} {
+	for _, r := range []*domain.Run{older, newer} {
 		if got := f.get(ctx, r.ID).State; got != domain.StateQueued {
 			t.Fatalf("run is %s after the refused start, want queued", got)
 		}
@@ -369,7 +369,7 @@ func TestClaimNext_SlotsArePerTenant(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	busy, quiet := tenantCtx("busy"), tenantCtx("quiet")
-	var backlog []*domain.Execution
+	var backlog []*domain.Run
 	for range 5 {
 		backlog = append(backlog, f.queued(busy))
 	}
@@ -395,7 +395,7 @@ func TestClaimNext_StartRate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := tenantCtx("t1")
-	runs := []*domain.Execution{f.queued(ctx), f.queued(ctx), f.queued(ctx)}
+	runs := []*domain.Run{f.queued(ctx), f.queued(ctx), f.queued(ctx)}
 	lim := engine.SlotLimits{StartsPerMinute: 2}
 	f.settle(ctx, f.claim(ctx, lim, runs[0].ID), domain.StateSucceeded)
 	f.claim(ctx, lim, runs[1].ID)
@@ -412,7 +412,7 @@ func TestStartRun_WorkflowCap(t *testing.T) {
 	ctx := tenantCtx("t1")
 	v1 := f.store.addWorkflow("t1", "nightly", 1, 0, nil)
 	v2 := f.store.addWorkflow("t1", "nightly", 2, 1, nil)
-	queue := func(w *domain.Workflow) *domain.Execution {
+	queue := func(w *domain.Workflow) *domain.Run {
 		r, err := f.eng.Queue(ctx, f.pending(ctx, nil, &w.ID), "triggered")
 		if err != nil {
 			t.Fatal(err)
@@ -420,7 +420,7 @@ func TestStartRun_WorkflowCap(t *testing.T) {
 		return r
 	}
 	first, second := queue(v1), queue(v2)
-	start := func(r *domain.Execution, want engine.StartOutcome) {
+	start := func(r *domain.Run, want engine.StartOutcome) {
 		t.Helper()
 		if _, how, err := f.eng.StartRun(ctx, r.ID, engine.SlotLimits{}); err != nil || how != want {
 			t.Fatalf("StartRun = %v, %v; want %v", how, err, want)

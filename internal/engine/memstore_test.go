@@ -29,7 +29,7 @@ type memStore struct {
 
 // memData is the state a transaction may roll back.
 type memData struct {
-	runs      map[uuid.UUID]domain.Execution
+	runs      map[uuid.UUID]domain.Run
 	events    []domain.RunEvent
 	logs      map[uuid.UUID]domain.RunLog
 	leases    map[uuid.UUID]domain.RunLease
@@ -51,7 +51,7 @@ func newMemStore() *memStore {
 		// Near the wall clock: the engine counts starts in the last minute.
 		clock: time.Now().UTC(),
 		data: memData{
-			runs: map[uuid.UUID]domain.Execution{}, logs: map[uuid.UUID]domain.RunLog{},
+			runs: map[uuid.UUID]domain.Run{}, logs: map[uuid.UUID]domain.RunLog{},
 			leases: map[uuid.UUID]domain.RunLease{}, workflows: map[uuid.UUID]domain.Workflow{},
 		},
 	}
@@ -98,16 +98,16 @@ func (m *memStore) do(ctx context.Context, fn func(tenant string) error) error {
 func notFound(what string) error { return fmt.Errorf("%s: %w", what, domain.ErrNotFound) }
 
 // run returns the tenant's run id.
-func (m *memStore) run(tenant string, id uuid.UUID) (domain.Execution, error) {
+func (m *memStore) run(tenant string, id uuid.UUID) (domain.Run, error) {
 	r, ok := m.data.runs[id]
 	if !ok || r.TenantID != tenant {
-		return domain.Execution{}, notFound("run")
+		return domain.Run{}, notFound("run")
 	}
 	return r, nil
 }
 
-// ExecutionCreate implements engine.Store.
-func (m *memStore) ExecutionCreate(ctx context.Context, e *domain.Execution) error {
+// RunCreate implements engine.Store.
+func (m *memStore) RunCreate(ctx context.Context, e *domain.Run) error {
 	return m.do(ctx, func(tenant string) error {
 		if e.ID == uuid.Nil {
 			e.ID = uuid.New()
@@ -123,9 +123,9 @@ func (m *memStore) ExecutionCreate(ctx context.Context, e *domain.Execution) err
 	})
 }
 
-// ExecutionGet implements engine.Store.
-func (m *memStore) ExecutionGet(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
-	var out domain.Execution
+// RunGet implements engine.Store.
+func (m *memStore) RunGet(ctx context.Context, id uuid.UUID) (*domain.Run, error) {
+	var out domain.Run
 	err := m.do(ctx, func(tenant string) (err error) {
 		out, err = m.run(tenant, id)
 		return err
@@ -136,17 +136,17 @@ func (m *memStore) ExecutionGet(ctx context.Context, id uuid.UUID) (*domain.Exec
 	return &out, nil
 }
 
-// ExecutionLock implements engine.Store; the transaction's lock covers it.
-func (m *memStore) ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
-	return m.ExecutionGet(ctx, id)
+// RunLock implements engine.Store; the transaction's lock covers it.
+func (m *memStore) RunLock(ctx context.Context, id uuid.UUID) (*domain.Run, error) {
+	return m.RunGet(ctx, id)
 }
 
-// ExecutionTransition implements engine.Store as the repository does.
-func (m *memStore) ExecutionTransition(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+// RunTransition implements engine.Store as the repository does.
+func (m *memStore) RunTransition(ctx context.Context, t domain.Transition) (*domain.Run, error) {
 	if err := domain.ValidateTransition(t.From, t.To); err != nil {
 		return nil, err
 	}
-	var out domain.Execution
+	var out domain.Run
 	err := m.do(ctx, func(tenant string) error {
 		r, err := m.run(tenant, t.ID)
 		if err != nil {
@@ -176,9 +176,9 @@ func (m *memStore) ExecutionTransition(ctx context.Context, t domain.Transition)
 	return &out, nil
 }
 
-// ExecutionChildren implements engine.Store.
-func (m *memStore) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
-	var out []domain.Execution
+// RunChildren implements engine.Store.
+func (m *memStore) RunChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Run, error) {
+	var out []domain.Run
 	err := m.do(ctx, func(tenant string) error {
 		for _, r := range m.sorted(tenant) {
 			if r.ParentID != nil && *r.ParentID == parentID {
@@ -191,19 +191,19 @@ func (m *memStore) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([
 }
 
 // sorted returns the tenant's runs, oldest first.
-func (m *memStore) sorted(tenant string) []domain.Execution {
-	var out []domain.Execution
+func (m *memStore) sorted(tenant string) []domain.Run {
+	var out []domain.Run
 	for _, r := range m.data.runs {
 		if r.TenantID == tenant {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b domain.Execution) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(out, func(a, b domain.Run) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out
 }
 
-// ExecutionCountRunning implements engine.Store.
-func (m *memStore) ExecutionCountRunning(ctx context.Context) (int64, error) {
+// RunCountRunning implements engine.Store.
+func (m *memStore) RunCountRunning(ctx context.Context) (int64, error) {
 	var n int64
 	err := m.do(ctx, func(tenant string) error {
 		for _, r := range m.sorted(tenant) {
@@ -216,8 +216,8 @@ func (m *memStore) ExecutionCountRunning(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// ExecutionOldestQueued implements engine.Store.
-func (m *memStore) ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error) {
+// RunOldestQueued implements engine.Store.
+func (m *memStore) RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error) {
 	out := []uuid.UUID{}
 	err := m.do(ctx, func(tenant string) error {
 		for _, r := range m.sorted(tenant) {
@@ -230,8 +230,8 @@ func (m *memStore) ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUI
 	return out, err
 }
 
-// ExecutionCountStartedSince implements engine.Store.
-func (m *memStore) ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error) {
+// RunCountStartedSince implements engine.Store.
+func (m *memStore) RunCountStartedSince(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
 	err := m.do(ctx, func(tenant string) error {
 		for _, r := range m.sorted(tenant) {
@@ -244,8 +244,8 @@ func (m *memStore) ExecutionCountStartedSince(ctx context.Context, t time.Time) 
 	return n, err
 }
 
-// ExecutionWorkflowSlots implements engine.Store.
-func (m *memStore) ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (int64, []uuid.UUID, error) {
+// RunWorkflowSlots implements engine.Store.
+func (m *memStore) RunWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (int64, []uuid.UUID, error) {
 	var running int64
 	queued := []uuid.UUID{}
 	err := m.do(ctx, func(tenant string) error {
@@ -265,9 +265,9 @@ func (m *memStore) ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uui
 	return running, queued, err
 }
 
-// ExecutionLockTenantSlots implements engine.Store; the transaction's lock
+// RunLockTenantSlots implements engine.Store; the transaction's lock
 // covers it.
-func (m *memStore) ExecutionLockTenantSlots(ctx context.Context) error {
+func (m *memStore) RunLockTenantSlots(ctx context.Context) error {
 	return m.do(ctx, func(string) error { return nil })
 }
 
@@ -283,7 +283,7 @@ func (m *memStore) RunEventCreate(ctx context.Context, e *domain.RunEvent) error
 // RunLogPut implements engine.Store.
 func (m *memStore) RunLogPut(ctx context.Context, l *domain.RunLog) error {
 	return m.do(ctx, func(string) error {
-		m.data.logs[l.ExecutionID] = *l
+		m.data.logs[l.RunID] = *l
 		return nil
 	})
 }
@@ -292,7 +292,7 @@ func (m *memStore) RunLogPut(ctx context.Context, l *domain.RunLog) error {
 func (m *memStore) RunLeaseTake(ctx context.Context, l *domain.RunLease) error {
 	return m.do(ctx, func(tenant string) error {
 		l.TenantID = tenant
-		m.data.leases[l.ExecutionID] = *l
+		m.data.leases[l.RunID] = *l
 		return nil
 	})
 }
@@ -442,7 +442,7 @@ func (m *memStore) eventsOf(id uuid.UUID) []domain.RunEvent {
 	defer m.mu.Unlock()
 	var out []domain.RunEvent
 	for _, e := range m.data.events {
-		if e.ExecutionID == id {
+		if e.RunID == id {
 			out = append(out, e)
 		}
 	}
@@ -465,7 +465,7 @@ type recorder struct {
 }
 
 // Dispatch implements engine.Dispatcher.
-func (r *recorder) Dispatch(_ context.Context, run *domain.Execution, at time.Time) error {
+func (r *recorder) Dispatch(_ context.Context, run *domain.Run, at time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {

@@ -199,7 +199,7 @@ func fastKind(e *event) bool {
 
 // planRun is a run as the chunk has it so far.
 type planRun struct {
-	run     domain.Execution
+	run     domain.Run
 	isNew   bool
 	from    domain.State // its state before the chunk, for an existing run
 	changed bool
@@ -324,7 +324,7 @@ func (pl *planner) load(ps []prepared) error {
 	runIDs := map[uuid.UUID]bool{}
 	for i := range prior {
 		pl.known[prior[i].Hash] = &prior[i]
-		if id := prior[i].ExecutionID; id != nil {
+		if id := prior[i].RunID; id != nil {
 			runIDs[*id] = true
 		}
 	}
@@ -462,9 +462,9 @@ func (v *versionSet) add(hash string, version int) {
 func (pl *planner) event(p prepared, out *BatchOutcome) (bool, error) {
 	if p.hash != "" {
 		if prior := pl.known[p.hash]; prior != nil {
-			res := &Result{Kind: Kind(prior.Kind), EventID: prior.ID, Duplicate: true, RunID: prior.ExecutionID, Warnings: prior.Warnings}
-			if prior.ExecutionID != nil {
-				r := pl.runs[*prior.ExecutionID]
+			res := &Result{Kind: Kind(prior.Kind), EventID: prior.ID, Duplicate: true, RunID: prior.RunID, Warnings: prior.Warnings}
+			if prior.RunID != nil {
+				r := pl.runs[*prior.RunID]
 				if r == nil {
 					return false, nil // its run is gone: the per-event path says so
 				}
@@ -511,7 +511,7 @@ func (pl *planner) event(p prepared, out *BatchOutcome) (bool, error) {
 		return false, err
 	}
 	rec := domain.LineageEvent{
-		ID: newID(), ExecutionID: res.RunID, Kind: string(e.Kind), EventType: e.EventType, EventTime: e.EventTime,
+		ID: newID(), RunID: res.RunID, Kind: string(e.Kind), EventType: e.EventType, EventTime: e.EventTime,
 		Hash: p.hash, Body: p.body, Warnings: res.Warnings,
 	}
 	pl.b.Events = append(pl.b.Events, rec)
@@ -634,13 +634,13 @@ func (pl *planner) workflow(name string, assets []uuid.UUID) *domain.Workflow {
 
 // run returns the event's run after the event, recording it when new and
 // moving it as the event type asks (as Ingester.run and advance).
-func (pl *planner) run(e *event, wf *domain.Workflow) domain.Execution {
+func (pl *planner) run(e *event, wf *domain.Workflow) domain.Run {
 	id := uuid.MustParse(e.RunID)
 	r := pl.runs[id]
 	if r == nil {
 		key := IdempotencyKeyPrefix + e.RunID
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		run := domain.Execution{ID: id, WorkflowID: &wf.ID, Trigger: domain.TriggerOpenLineage, IdempotencyKey: &key, CreatedAt: now, UpdatedAt: now}
+		run := domain.Run{ID: id, WorkflowID: &wf.ID, Trigger: domain.TriggerOpenLineage, IdempotencyKey: &key, CreatedAt: now, UpdatedAt: now}
 		run.Normalize()
 		r = &planRun{run: run, isNew: true}
 		pl.runs[id] = r
@@ -674,7 +674,7 @@ func (pl *planner) run(e *event, wf *domain.Workflow) domain.Execution {
 		}
 		r.changed = true
 		pl.b.RunEvents = append(pl.b.RunEvents, domain.RunEvent{
-			ID: newID(), ExecutionID: run.ID, From: from, To: to, At: at, Attempt: run.Attempt,
+			ID: newID(), RunID: run.ID, From: from, To: to, At: at, Attempt: run.Attempt,
 			Reason: fmt.Sprintf("OpenLineage %s event (eventTime %s)", e.EventType, e.EventTime.Format(time.RFC3339Nano)),
 		})
 		if to == domain.StateSucceeded {
@@ -802,7 +802,7 @@ func (pl *planner) version(assetID uuid.UUID, fields []domain.Field, run *uuid.U
 	if vs.hashes[hash] {
 		return nil
 	}
-	v := domain.AssetVersion{ID: newID(), AssetID: assetID, Version: vs.max + 1, Fields: fields, FieldsHash: hash, ExecutionID: run}
+	v := domain.AssetVersion{ID: newID(), AssetID: assetID, Version: vs.max + 1, Fields: fields, FieldsHash: hash, RunID: run}
 	vs.add(hash, v.Version)
 	pl.b.Versions = append(pl.b.Versions, v)
 	return nil

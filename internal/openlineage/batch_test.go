@@ -165,8 +165,8 @@ func (f *fx) world() string {
 		}
 		for _, v := range vs {
 			run := ""
-			if v.ExecutionID != nil {
-				run = v.ExecutionID.String()
+			if v.RunID != nil {
+				run = v.RunID.String()
 			}
 			lines = append(lines, fmt.Sprintf("version %s v%d %v run %s", a.Name, v.Version, v.Fields, run))
 		}
@@ -200,7 +200,7 @@ func (f *fx) world() string {
 			lines = append(lines, fmt.Sprintf("workflow %s v%d %v %v", v.Name, v.Version, as, v.Tags))
 		}
 	}
-	runs, err := f.svc.ListRuns(f.ctx, domain.ExecutionFilter{}, domain.Page{Limit: 500})
+	runs, err := f.svc.ListRuns(f.ctx, domain.RunFilter{}, domain.Page{Limit: 500})
 	if err != nil {
 		f.t.Fatal(err)
 	}

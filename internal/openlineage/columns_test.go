@@ -84,7 +84,7 @@ func TestIngest_ColumnLineage(t *testing.T) {
 			t.Fatal(err)
 		}
 		vs, err := f.svc.AssetVersions(f.ctx, a.ID)
-		if err != nil || len(vs) != 1 || vs[0].Version != 1 || vs[0].ExecutionID == nil || vs[0].ExecutionID.String() != "0193a1b2-7c00-7e11-8a00-00000000a002" {
+		if err != nil || len(vs) != 1 || vs[0].Version != 1 || vs[0].RunID == nil || vs[0].RunID.String() != "0193a1b2-7c00-7e11-8a00-00000000a002" {
 			t.Fatalf("versions %+v, %v", vs, err)
 		}
 		var names []string

@@ -292,7 +292,7 @@ func (f *fx) state() string {
 	for _, w := range wfs.Items {
 		lines = append(lines, fmt.Sprintf("workflow %s v%d %d assets", w.Name, w.Version, len(w.AssetIDs)))
 	}
-	runs, err := f.svc.ListRuns(f.ctx, domain.ExecutionFilter{}, domain.Page{Limit: 500})
+	runs, err := f.svc.ListRuns(f.ctx, domain.RunFilter{}, domain.Page{Limit: 500})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -316,9 +316,9 @@ func (f *fx) state() string {
 }
 
 // run returns the tenant's run of an OpenLineage runId.
-func (f *fx) run(runID string) *domain.Execution {
+func (f *fx) run(runID string) *domain.Run {
 	f.t.Helper()
-	runs, err := f.svc.ListRuns(f.ctx, domain.ExecutionFilter{}, domain.Page{Limit: 500})
+	runs, err := f.svc.ListRuns(f.ctx, domain.RunFilter{}, domain.Page{Limit: 500})
 	if err != nil {
 		f.t.Fatal(err)
 	}

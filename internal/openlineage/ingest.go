@@ -271,9 +271,9 @@ func checkSize(e *event) error {
 
 // duplicate answers for an event the tenant had sent before.
 func (in *Ingester) duplicate(ctx context.Context, prior *domain.LineageEvent) (*Result, error) {
-	res := &Result{Kind: Kind(prior.Kind), EventID: prior.ID, Duplicate: true, RunID: prior.ExecutionID, Warnings: prior.Warnings}
-	if prior.ExecutionID != nil {
-		run, err := in.svc.GetRun(ctx, *prior.ExecutionID)
+	res := &Result{Kind: Kind(prior.Kind), EventID: prior.ID, Duplicate: true, RunID: prior.RunID, Warnings: prior.Warnings}
+	if prior.RunID != nil {
+		run, err := in.svc.GetRun(ctx, *prior.RunID)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +300,7 @@ func (in *Ingester) apply(ctx context.Context, e *event, body []byte, hash strin
 			return err
 		}
 		rec := domain.LineageEvent{
-			ExecutionID: res.RunID, Kind: string(e.Kind), EventType: e.EventType, EventTime: e.EventTime,
+			RunID: res.RunID, Kind: string(e.Kind), EventType: e.EventType, EventTime: e.EventTime,
 			Hash: hash, Body: body, Warnings: res.Warnings,
 		}
 		if err := in.store.LineageEventCreate(ctx, &rec); err != nil {
@@ -513,7 +513,7 @@ func (in *Ingester) workflow(ctx context.Context, name string, assets []uuid.UUI
 
 // run returns the event's run, recording it when new, and moves it as the
 // event type asks.
-func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res *Result) (*domain.Execution, error) {
+func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res *Result) (*domain.Run, error) {
 	run, created, err := in.record(ctx, e.RunID, wf)
 	if err != nil {
 		return nil, err
@@ -545,7 +545,7 @@ func (in *Ingester) run(ctx context.Context, e *event, wf *domain.Workflow, res 
 // run of wf when it is new. Its id is the runId; the idempotency key
 // "openlineage:<runId>" finds it again (and finds runs recorded before
 // runs took their runId as id).
-func (in *Ingester) record(ctx context.Context, runID string, wf *domain.Workflow) (*domain.Execution, bool, error) {
+func (in *Ingester) record(ctx context.Context, runID string, wf *domain.Workflow) (*domain.Run, bool, error) {
 	id, err := uuid.Parse(runID)
 	if err != nil {
 		return nil, false, domain.Invalid("#/run/runId", "must be a UUID")
@@ -564,7 +564,7 @@ func (in *Ingester) record(ctx context.Context, runID string, wf *domain.Workflo
 // parent links a run to the run its parent facet names, of the same
 // tenant: recorded, pending, as a run of the parent job's workflow when no
 // event of it came yet (its own events then find it).
-func (in *Ingester) parent(ctx context.Context, run *domain.Execution, e *event, res *Result) error {
+func (in *Ingester) parent(ctx context.Context, run *domain.Run, e *event, res *Result) error {
 	p := e.Parent
 	if p.RunID == e.RunID {
 		res.Warnings = append(res.Warnings, "#/run/facets/parent: the run names itself as its parent; no link was made")
@@ -595,7 +595,7 @@ func (in *Ingester) parent(ctx context.Context, run *domain.Execution, e *event,
 
 // advance moves a run towards the state the event type asks for, along
 // legal paths of the state machine.
-func (in *Ingester) advance(ctx context.Context, run *domain.Execution, e *event, res *Result) (*domain.Execution, error) {
+func (in *Ingester) advance(ctx context.Context, run *domain.Run, e *event, res *Result) (*domain.Run, error) {
 	target, ok := targetState(e.EventType)
 	if !ok {
 		return run, nil

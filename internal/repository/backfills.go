@@ -433,16 +433,16 @@ func (s *Store) PartitionKeyList(ctx context.Context, assetID uuid.UUID) ([]stri
 	return keys, err
 }
 
-// ExecutionGetMany implements domain.BackfillRepository.
-func (s *Store) ExecutionGetMany(ctx context.Context, ids []uuid.UUID) ([]domain.Execution, error) {
+// RunGetMany implements domain.BackfillRepository.
+func (s *Store) RunGetMany(ctx context.Context, ids []uuid.UUID) ([]domain.Run, error) {
 	if len(ids) == 0 {
-		return []domain.Execution{}, nil
+		return []domain.Run{}, nil
 	}
-	var rows []executionRow
+	var rows []runRow
 	if err := s.read(ctx, func(tx *gorm.DB) error { return tx.Where(s.idsIn("id", ids)).Find(&rows).Error }); err != nil {
 		return nil, err
 	}
-	out := make([]domain.Execution, len(rows))
+	out := make([]domain.Run, len(rows))
 	for i := range rows {
 		out[i] = rows[i].toDomain()
 	}

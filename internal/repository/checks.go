@@ -81,7 +81,7 @@ func (r *checkRow) toDomain() domain.Check {
 type checkResultRow struct {
 	ID          uuid.UUID `gorm:"primaryKey"`
 	TenantID    string    `gorm:"<-:create"`
-	ExecutionID uuid.UUID
+	RunID       uuid.UUID `gorm:"column:execution_id"`
 	Attempt     int
 	CheckID     *uuid.UUID
 	CheckName   string
@@ -103,7 +103,7 @@ func (checkResultRow) TableName() string { return "check_results" }
 
 func (r *checkResultRow) toDomain() domain.CheckResult {
 	return domain.CheckResult{
-		ID: r.ID, TenantID: r.TenantID, ExecutionID: r.ExecutionID, Attempt: r.Attempt, CheckID: r.CheckID,
+		ID: r.ID, TenantID: r.TenantID, RunID: r.RunID, Attempt: r.Attempt, CheckID: r.CheckID,
 		Name: r.CheckName, Outcome: domain.CheckOutcome(r.Outcome), Severity: domain.Severity(r.Severity),
 		Blocking: r.Blocking, Blocked: r.Blocked, RowsChecked: r.RowsChecked, RowsFailed: r.RowsFailed,
 		Message: r.Message, Details: json.RawMessage(r.Details), DurationMS: r.DurationMS,
@@ -247,7 +247,7 @@ func (s *Store) CheckDelete(ctx context.Context, id uuid.UUID) error {
 func (s *Store) CheckResultCreate(ctx context.Context, r *domain.CheckResult) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := checkResultRow{
-			ID: newID(), ExecutionID: r.ExecutionID, Attempt: r.Attempt, CheckID: r.CheckID, CheckName: r.Name,
+			ID: newID(), RunID: r.RunID, Attempt: r.Attempt, CheckID: r.CheckID, CheckName: r.Name,
 			Outcome: string(r.Outcome), Severity: string(r.Severity), Blocking: r.Blocking, Blocked: r.Blocked,
 			RowsChecked: r.RowsChecked, RowsFailed: r.RowsFailed, Message: r.Message, Details: optionalJSON(r.Details),
 			DurationMS: r.DurationMS, Source: string(r.Source), ExecutedAt: r.ExecutedAt.UTC(), CreatedAt: now(),
@@ -265,14 +265,14 @@ func (s *Store) CheckResultCreate(ctx context.Context, r *domain.CheckResult) er
 
 // CheckResultList implements domain.CheckRepository.
 func (s *Store) CheckResultList(ctx context.Context, f domain.CheckResultFilter) ([]domain.CheckResult, error) {
-	if f.ExecutionIDs != nil && len(f.ExecutionIDs) == 0 {
+	if f.RunIDs != nil && len(f.RunIDs) == 0 {
 		return []domain.CheckResult{}, nil
 	}
 	var rows []checkResultRow
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&checkResultRow{})
-		if f.ExecutionIDs != nil {
-			q = q.Where(s.idsIn("execution_id", f.ExecutionIDs))
+		if f.RunIDs != nil {
+			q = q.Where(s.idsIn("execution_id", f.RunIDs))
 		}
 		if f.CheckID != nil {
 			q = q.Where("check_id = ?", *f.CheckID)

@@ -49,14 +49,14 @@ func (l *fieldList) Scan(src any) error {
 }
 
 type assetVersionRow struct {
-	ID          uuid.UUID `gorm:"primaryKey"`
-	TenantID    string    `gorm:"<-:create"`
-	AssetID     uuid.UUID
-	Version     int
-	Fields      fieldList
-	FieldsHash  string
-	ExecutionID *uuid.UUID
-	CreatedAt   time.Time
+	ID         uuid.UUID `gorm:"primaryKey"`
+	TenantID   string    `gorm:"<-:create"`
+	AssetID    uuid.UUID
+	Version    int
+	Fields     fieldList
+	FieldsHash string
+	RunID      *uuid.UUID `gorm:"column:execution_id"`
+	CreatedAt  time.Time
 }
 
 func (assetVersionRow) TableName() string { return "asset_versions" }
@@ -68,7 +68,7 @@ func (r *assetVersionRow) toDomain() domain.AssetVersion {
 	}
 	return domain.AssetVersion{
 		ID: r.ID, TenantID: r.TenantID, AssetID: r.AssetID, Version: r.Version, Fields: fields,
-		FieldsHash: r.FieldsHash, ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt.UTC(),
+		FieldsHash: r.FieldsHash, RunID: r.RunID, CreatedAt: r.CreatedAt.UTC(),
 	}
 }
 
@@ -117,7 +117,7 @@ func (s *Store) AssetVersionRecord(ctx context.Context, v *domain.AssetVersion) 
 			return err
 		}
 		row := assetVersionRow{ID: newID(), AssetID: v.AssetID, Version: 1, Fields: fieldList(v.Fields),
-			FieldsHash: v.FieldsHash, ExecutionID: v.ExecutionID, CreatedAt: now()}
+			FieldsHash: v.FieldsHash, RunID: v.RunID, CreatedAt: now()}
 		if len(last) == 1 {
 			row.Version = last[0].Version + 1
 		}

@@ -153,7 +153,7 @@ func TestStore_AbsenceIsErrNoRows(t *testing.T) {
 			{"delete another tenant's asset", func() error { return b.Store.AssetDelete(ctx, theirs.ID) }},
 			{"delete a missing workflow", func() error { return b.Store.WorkflowDelete(ctx, missing) }},
 			{"get a missing workflow", func() error { _, err := b.Store.WorkflowGet(ctx, missing); return err }},
-			{"get a missing run", func() error { _, err := b.Store.ExecutionGet(ctx, missing); return err }},
+			{"get a missing run", func() error { _, err := b.Store.RunGet(ctx, missing); return err }},
 			{"get a missing tenant", func() error { _, err := b.Store.TenantGet(sys, "no-such-tenant"); return err }},
 			{"edge to another tenant's asset (foreign key)", func() error {
 				mine := &domain.Asset{Name: "mine", AssetType: "table"}

@@ -13,13 +13,13 @@ import (
 // RunLeaseTake implements domain.RunLeaseRepository.
 func (s *Store) RunLeaseTake(ctx context.Context, l *domain.RunLease) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
-		row := runLeaseRow{ExecutionID: l.ExecutionID, Attempt: l.Attempt, WorkerID: l.WorkerID, HeartbeatAt: l.HeartbeatAt.UTC().Truncate(time.Microsecond)}
+		row := runLeaseRow{RunID: l.RunID, Attempt: l.Attempt, WorkerID: l.WorkerID, HeartbeatAt: l.HeartbeatAt.UTC().Truncate(time.Microsecond)}
 		if row.HeartbeatAt.IsZero() {
 			row.HeartbeatAt = now()
 		}
 		// Delete and insert rather than an upsert, which the tenant
 		// callbacks refuse.
-		if err := tx.Where("execution_id = ?", l.ExecutionID).Delete(&runLeaseRow{}).Error; err != nil {
+		if err := tx.Where("execution_id = ?", l.RunID).Delete(&runLeaseRow{}).Error; err != nil {
 			return err
 		}
 		if err := tx.Create(&row).Error; err != nil {
@@ -85,5 +85,5 @@ func (s *Store) RunLeaseListStale(ctx context.Context, before time.Time, limit i
 }
 
 func (r runLeaseRow) toDomain() domain.RunLease {
-	return domain.RunLease{ExecutionID: r.ExecutionID, TenantID: r.TenantID, Attempt: r.Attempt, WorkerID: r.WorkerID, HeartbeatAt: r.HeartbeatAt.UTC()}
+	return domain.RunLease{RunID: r.RunID, TenantID: r.TenantID, Attempt: r.Attempt, WorkerID: r.WorkerID, HeartbeatAt: r.HeartbeatAt.UTC()}
 }

@@ -99,13 +99,13 @@ func (s *Store) WorkflowsLatestLocked(ctx context.Context, names []string) ([]do
 }
 
 // ExecutionsByIDOrKey implements domain.LineageBatchRepository.
-func (s *Store) ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]domain.Execution, error) {
+func (s *Store) ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]domain.Run, error) {
 	if len(ids) == 0 && len(keys) == 0 {
 		return nil, nil
 	}
-	var rows []executionRow
+	var rows []runRow
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(&executionRow{})
+		q := tx.Model(&runRow{})
 		switch {
 		case len(keys) == 0:
 			q = q.Where(s.idsIn("id", ids))
@@ -119,7 +119,7 @@ func (s *Store) ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys [
 	if err != nil {
 		return nil, err
 	}
-	out := make([]domain.Execution, len(rows))
+	out := make([]domain.Run, len(rows))
 	for i := range rows {
 		out[i] = rows[i].toDomain()
 	}
@@ -251,9 +251,9 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 		if err := createRows(tx, links); err != nil {
 			return err
 		}
-		runs := make([]executionRow, len(b.Runs))
+		runs := make([]runRow, len(b.Runs))
 		for i := range b.Runs {
-			runs[i] = executionRowFrom(&b.Runs[i])
+			runs[i] = runRowFrom(&b.Runs[i])
 			runs[i].TenantID = ""
 			runs[i].CreatedAt, runs[i].UpdatedAt = stamp(b.Runs[i].CreatedAt), stamp(b.Runs[i].UpdatedAt)
 		}
@@ -269,7 +269,7 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 		}
 		events := make([]runEventRow, len(b.RunEvents))
 		for i, e := range b.RunEvents {
-			events[i] = runEventRow{ID: e.ID, ExecutionID: e.ExecutionID, FromState: string(e.From), ToState: string(e.To),
+			events[i] = runEventRow{ID: e.ID, RunID: e.RunID, FromState: string(e.From), ToState: string(e.To),
 				At: stamp(e.At), Attempt: e.Attempt, Reason: e.Reason}
 		}
 		if err := createRows(tx, events); err != nil {
@@ -286,7 +286,7 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 		versions := make([]assetVersionRow, len(b.Versions))
 		for i, v := range b.Versions {
 			versions[i] = assetVersionRow{ID: v.ID, AssetID: v.AssetID, Version: v.Version, Fields: fieldList(v.Fields),
-				FieldsHash: v.FieldsHash, ExecutionID: v.ExecutionID, CreatedAt: t}
+				FieldsHash: v.FieldsHash, RunID: v.RunID, CreatedAt: t}
 		}
 		if err := createRows(tx, versions); err != nil {
 			return err
@@ -306,7 +306,7 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 		lineage := make([]lineageEventRow, len(b.Events))
 		for i, e := range b.Events {
 			lineage[i] = lineageEventRow{
-				ID: e.ID, ExecutionID: e.ExecutionID, EventKind: e.Kind, EventType: e.EventType,
+				ID: e.ID, RunID: e.RunID, EventKind: e.Kind, EventType: e.EventType,
 				EventTime: e.EventTime.UTC().Truncate(time.Microsecond), EventHash: e.Hash,
 				Event: rawJSON(e.Body), Warnings: stringList(e.Warnings), ReceivedAt: t,
 			}
@@ -316,7 +316,7 @@ func (s *Store) LineageBatchWrite(ctx context.Context, b *domain.LineageBatch) e
 }
 
 // updateRuns moves runs in one UPDATE ... FROM (VALUES ...), each only if
-// it is still in its From state (as ExecutionTransition's compare-and-swap);
+// it is still in its From state (as RunTransition's compare-and-swap);
 // a run that is not is ErrConflict. The statement names the context's
 // tenant, and row-level security applies as well.
 func (s *Store) updateRuns(ctx context.Context, tx *gorm.DB, us []domain.RunUpdate, stamp func(time.Time) time.Time) error {

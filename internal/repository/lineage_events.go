@@ -40,16 +40,16 @@ func (j *rawJSON) Scan(src any) error {
 }
 
 type lineageEventRow struct {
-	ID          uuid.UUID `gorm:"primaryKey"`
-	TenantID    string    `gorm:"<-:create"`
-	ExecutionID *uuid.UUID
-	EventKind   string
-	EventType   string
-	EventTime   time.Time
-	EventHash   string
-	Event       rawJSON
-	Warnings    stringList
-	ReceivedAt  time.Time
+	ID         uuid.UUID  `gorm:"primaryKey"`
+	TenantID   string     `gorm:"<-:create"`
+	RunID      *uuid.UUID `gorm:"column:execution_id"`
+	EventKind  string
+	EventType  string
+	EventTime  time.Time
+	EventHash  string
+	Event      rawJSON
+	Warnings   stringList
+	ReceivedAt time.Time
 }
 
 func (lineageEventRow) TableName() string { return "lineage_events" }
@@ -60,7 +60,7 @@ func (r *lineageEventRow) toDomain() domain.LineageEvent {
 		warnings = []string{}
 	}
 	return domain.LineageEvent{
-		ID: r.ID, TenantID: r.TenantID, ExecutionID: r.ExecutionID, Kind: r.EventKind,
+		ID: r.ID, TenantID: r.TenantID, RunID: r.RunID, Kind: r.EventKind,
 		EventType: r.EventType, EventTime: r.EventTime.UTC(), Hash: r.EventHash,
 		Body: json.RawMessage(r.Event), Warnings: warnings, ReceivedAt: r.ReceivedAt.UTC(),
 	}
@@ -71,7 +71,7 @@ func (r *lineageEventRow) toDomain() domain.LineageEvent {
 func (s *Store) LineageEventCreate(ctx context.Context, e *domain.LineageEvent) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := lineageEventRow{
-			ID: newID(), ExecutionID: e.ExecutionID, EventKind: e.Kind, EventType: e.EventType,
+			ID: newID(), RunID: e.RunID, EventKind: e.Kind, EventType: e.EventType,
 			EventTime: e.EventTime.UTC().Truncate(time.Microsecond), EventHash: e.Hash,
 			Event: rawJSON(e.Body), Warnings: stringList(e.Warnings), ReceivedAt: now(),
 		}

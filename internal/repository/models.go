@@ -206,7 +206,7 @@ type workflowAssetRow struct {
 
 func (workflowAssetRow) TableName() string { return "workflow_assets" }
 
-type executionRow struct {
+type runRow struct {
 	ID             uuid.UUID `gorm:"primaryKey"`
 	TenantID       string    `gorm:"<-:create"`
 	WorkflowID     *uuid.UUID
@@ -224,10 +224,10 @@ type executionRow struct {
 	UpdatedAt      time.Time
 }
 
-func (executionRow) TableName() string { return "executions" }
+func (runRow) TableName() string { return "executions" }
 
-func executionRowFrom(e *domain.Execution) executionRow {
-	return executionRow{
+func runRowFrom(e *domain.Run) runRow {
+	return runRow{
 		ID: e.ID, TenantID: e.TenantID, WorkflowID: e.WorkflowID, AssetID: e.AssetID, ParentID: e.ParentID,
 		State: string(e.State), Trigger: string(e.Trigger), PartitionKey: e.PartitionKey,
 		Attempt: e.Attempt, IdempotencyKey: e.IdempotencyKey, StartedAt: e.StartedAt,
@@ -244,8 +244,8 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-func (r *executionRow) toDomain() domain.Execution {
-	return domain.Execution{
+func (r *runRow) toDomain() domain.Run {
+	return domain.Run{
 		ID: r.ID, TenantID: r.TenantID, WorkflowID: r.WorkflowID, AssetID: r.AssetID, ParentID: r.ParentID,
 		State: domain.State(r.State), Trigger: domain.Trigger(r.Trigger), PartitionKey: r.PartitionKey,
 		Attempt: r.Attempt, IdempotencyKey: r.IdempotencyKey, StartedAt: utcPtr(r.StartedAt),
@@ -265,30 +265,30 @@ func newID() uuid.UUID {
 }
 
 type runEventRow struct {
-	ID          uuid.UUID `gorm:"primaryKey"`
-	TenantID    string    `gorm:"<-:create"`
-	ExecutionID uuid.UUID
-	FromState   string
-	ToState     string
-	At          time.Time
-	Attempt     int
-	Reason      string
+	ID        uuid.UUID `gorm:"primaryKey"`
+	TenantID  string    `gorm:"<-:create"`
+	RunID     uuid.UUID `gorm:"column:execution_id"`
+	FromState string
+	ToState   string
+	At        time.Time
+	Attempt   int
+	Reason    string
 }
 
 func (runEventRow) TableName() string { return "run_events" }
 
 type runLogRow struct {
-	ExecutionID uuid.UUID `gorm:"primaryKey"`
-	TenantID    string    `gorm:"<-:create"`
-	Content     string
-	Truncated   bool
-	UpdatedAt   time.Time
+	RunID     uuid.UUID `gorm:"column:execution_id;primaryKey"`
+	TenantID  string    `gorm:"<-:create"`
+	Content   string
+	Truncated bool
+	UpdatedAt time.Time
 }
 
 func (runLogRow) TableName() string { return "run_logs" }
 
 type runLeaseRow struct {
-	ExecutionID uuid.UUID `gorm:"primaryKey"`
+	RunID       uuid.UUID `gorm:"column:execution_id;primaryKey"`
 	TenantID    string    `gorm:"<-:create"`
 	Attempt     int
 	WorkerID    string

@@ -142,7 +142,7 @@ func TestPipelinedRead_SameValuesAsTransaction(t *testing.T) {
 		}},
 		{"workflow", func(ctx context.Context) (any, error) { return e.st.WorkflowGet(ctx, r.workflow) }},
 		{"runs", func(ctx context.Context) (any, error) {
-			return e.st.ExecutionList(ctx, domain.ExecutionFilter{}, domain.Page{Limit: 10})
+			return e.st.RunList(ctx, domain.RunFilter{}, domain.Page{Limit: 10})
 		}},
 		{"run events", func(ctx context.Context) (any, error) { return e.st.RunEventList(ctx, r.runs[0]) }},
 		{"run log", func(ctx context.Context) (any, error) { return e.st.RunLogGet(ctx, r.runs[0]) }},

@@ -131,7 +131,7 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.svc.Engine().PutRunLog(ctx, run1.ID, "output", false); err != nil {
 		t.Fatalf("run log: %v", err)
 	}
-	ev := domain.LineageEvent{ExecutionID: &run1.ID, Kind: "RunEvent", EventType: "START", EventTime: time.Now(),
+	ev := domain.LineageEvent{RunID: &run1.ID, Kind: "RunEvent", EventType: "START", EventTime: time.Now(),
 		Hash: strings.Repeat("0", 64), Body: []byte(`{"eventType":"START"}`)}
 	if err := e.st.LineageEventCreate(ctx, &ev); err != nil {
 		t.Fatalf("create lineage event: %v", err)
@@ -174,7 +174,7 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	if err := e.st.AutomationEvaluationCreate(ctx, &domain.AutomationEvaluation{AutomationID: auto.ID, EvaluatedAt: time.Now(), Result: domain.EvalSkipped}); err != nil {
 		t.Fatalf("create automation evaluation: %v", err)
 	}
-	if err := e.st.RunLeaseTake(ctx, &domain.RunLease{ExecutionID: run2.ID, Attempt: 1, WorkerID: "worker"}); err != nil {
+	if err := e.st.RunLeaseTake(ctx, &domain.RunLease{RunID: run2.ID, Attempt: 1, WorkerID: "worker"}); err != nil {
 		t.Fatalf("run lease: %v", err)
 	}
 	if _, _, err := e.svc.CreateAPIKey(domain.WithSystem(bg), service.CreateAPIKeyInput{TenantID: id, Name: "key"}); err != nil {

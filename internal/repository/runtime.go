@@ -10,9 +10,9 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 )
 
-// ExecutionLock implements domain.ExecutionRepository.
-func (s *Store) ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
-	var row executionRow
+// RunLock implements domain.RunRepository.
+func (s *Store) RunLock(ctx context.Context, id uuid.UUID) (*domain.Run, error) {
+	var row runRow
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(&row).Error, "run")
 	})
@@ -23,67 +23,67 @@ func (s *Store) ExecutionLock(ctx context.Context, id uuid.UUID) (*domain.Execut
 	return &e, nil
 }
 
-// ExecutionSetParent implements domain.ExecutionRepository.
-func (s *Store) ExecutionSetParent(ctx context.Context, id, parentID uuid.UUID) (bool, error) {
+// RunSetParent implements domain.RunRepository.
+func (s *Store) RunSetParent(ctx context.Context, id, parentID uuid.UUID) (bool, error) {
 	var n int64
 	err := s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&executionRow{}).Where("id = ? AND parent_id IS NULL", id).Update("parent_id", parentID)
+		res := tx.Model(&runRow{}).Where("id = ? AND parent_id IS NULL", id).Update("parent_id", parentID)
 		n = res.RowsAffected
 		return res.Error
 	})
 	return n > 0, err
 }
 
-// ExecutionChildren implements domain.ExecutionRepository.
-func (s *Store) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
-	var rows []executionRow
+// RunChildren implements domain.RunRepository.
+func (s *Store) RunChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Run, error) {
+	var rows []runRow
 	if err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Where("parent_id = ?", parentID).Order("created_at").Order("id").Find(&rows).Error
 	}); err != nil {
 		return nil, err
 	}
-	out := make([]domain.Execution, len(rows))
+	out := make([]domain.Run, len(rows))
 	for i := range rows {
 		out[i] = rows[i].toDomain()
 	}
 	return out, nil
 }
 
-// ExecutionCountRunning implements domain.ExecutionRepository.
-func (s *Store) ExecutionCountRunning(ctx context.Context) (int64, error) {
+// RunCountRunning implements domain.RunRepository.
+func (s *Store) RunCountRunning(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&executionRow{}).Where("state = ? AND asset_id IS NOT NULL", "running").Count(&n).Error
+		return tx.Model(&runRow{}).Where("state = ? AND asset_id IS NOT NULL", "running").Count(&n).Error
 	})
 	return n, err
 }
 
-// ExecutionOldestQueued implements domain.ExecutionRepository.
-func (s *Store) ExecutionOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error) {
+// RunOldestQueued implements domain.RunRepository.
+func (s *Store) RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error) {
 	ids := []uuid.UUID{}
 	if n <= 0 {
 		return ids, nil
 	}
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&executionRow{}).Where("state = ? AND asset_id IS NOT NULL", "queued").
+		return tx.Model(&runRow{}).Where("state = ? AND asset_id IS NOT NULL", "queued").
 			Order("created_at").Order("id").Limit(n).Pluck("id", &ids).Error
 	})
 	return ids, err
 }
 
-// ExecutionCountStartedSince implements domain.ExecutionRepository.
-func (s *Store) ExecutionCountStartedSince(ctx context.Context, t time.Time) (int64, error) {
+// RunCountStartedSince implements domain.RunRepository.
+func (s *Store) RunCountStartedSince(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&executionRow{}).Where("started_at > ? AND asset_id IS NOT NULL", t.UTC()).Count(&n).Error
+		return tx.Model(&runRow{}).Where("started_at > ? AND asset_id IS NOT NULL", t.UTC()).Count(&n).Error
 	})
 	return n, err
 }
 
-// ExecutionLockTenantSlots implements domain.ExecutionRepository with a
+// RunLockTenantSlots implements domain.RunRepository with a
 // transaction-scoped advisory lock keyed by the scope's tenant; SQLite has
 // one writer.
-func (s *Store) ExecutionLockTenantSlots(ctx context.Context) error {
+func (s *Store) RunLockTenantSlots(ctx context.Context) error {
 	if s.dialect != Postgres {
 		return nil
 	}
@@ -96,7 +96,7 @@ func (s *Store) ExecutionLockTenantSlots(ctx context.Context) error {
 func (s *Store) RunEventCreate(ctx context.Context, e *domain.RunEvent) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
 		row := runEventRow{
-			ID: newID(), ExecutionID: e.ExecutionID, FromState: string(e.From), ToState: string(e.To),
+			ID: newID(), RunID: e.RunID, FromState: string(e.From), ToState: string(e.To),
 			At: e.At.UTC().Truncate(time.Microsecond), Attempt: e.Attempt, Reason: e.Reason,
 		}
 		if row.At.IsZero() {
@@ -121,7 +121,7 @@ func (s *Store) RunEventList(ctx context.Context, runID uuid.UUID) ([]domain.Run
 	out := make([]domain.RunEvent, len(rows))
 	for i, r := range rows {
 		out[i] = domain.RunEvent{
-			ID: r.ID, TenantID: r.TenantID, ExecutionID: r.ExecutionID, From: domain.State(r.FromState),
+			ID: r.ID, TenantID: r.TenantID, RunID: r.RunID, From: domain.State(r.FromState),
 			To: domain.State(r.ToState), At: r.At.UTC(), Attempt: r.Attempt, Reason: r.Reason,
 		}
 	}
@@ -131,7 +131,7 @@ func (s *Store) RunEventList(ctx context.Context, runID uuid.UUID) ([]domain.Run
 // RunLogPut implements domain.RunHistoryRepository.
 func (s *Store) RunLogPut(ctx context.Context, l *domain.RunLog) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&runLogRow{}).Where("execution_id = ?", l.ExecutionID).
+		res := tx.Model(&runLogRow{}).Where("execution_id = ?", l.RunID).
 			Updates(map[string]any{"content": l.Content, "truncated": l.Truncated, "updated_at": now()})
 		if res.Error != nil {
 			return res.Error
@@ -139,7 +139,7 @@ func (s *Store) RunLogPut(ctx context.Context, l *domain.RunLog) error {
 		if res.RowsAffected > 0 {
 			return nil
 		}
-		return tx.Create(&runLogRow{ExecutionID: l.ExecutionID, Content: l.Content, Truncated: l.Truncated, UpdatedAt: now()}).Error
+		return tx.Create(&runLogRow{RunID: l.RunID, Content: l.Content, Truncated: l.Truncated, UpdatedAt: now()}).Error
 	})
 }
 
@@ -152,11 +152,11 @@ func (s *Store) RunLogGet(ctx context.Context, runID uuid.UUID) (*domain.RunLog,
 	if err != nil {
 		return nil, err
 	}
-	return &domain.RunLog{ExecutionID: row.ExecutionID, Content: row.Content, Truncated: row.Truncated, UpdatedAt: row.UpdatedAt.UTC()}, nil
+	return &domain.RunLog{RunID: row.RunID, Content: row.Content, Truncated: row.Truncated, UpdatedAt: row.UpdatedAt.UTC()}, nil
 }
 
-// ExecutionWorkflowSlots implements domain.ExecutionRepository.
-func (s *Store) ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (int64, []uuid.UUID, error) {
+// RunWorkflowSlots implements domain.RunRepository.
+func (s *Store) RunWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (int64, []uuid.UUID, error) {
 	var running int64
 	queued := []uuid.UUID{}
 	if len(workflowIDs) == 0 {
@@ -164,7 +164,7 @@ func (s *Store) ExecutionWorkflowSlots(ctx context.Context, workflowIDs []uuid.U
 	}
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		base := func() *gorm.DB {
-			return tx.Model(&executionRow{}).Where("asset_id IS NULL AND workflow_id IN ?", workflowIDs)
+			return tx.Model(&runRow{}).Where("asset_id IS NULL AND workflow_id IN ?", workflowIDs)
 		}
 		if err := base().Where("state = ?", "running").Count(&running).Error; err != nil {
 			return err

@@ -101,9 +101,9 @@ func newTenancyFixture(t *testing.T) *tenancyFixture {
 		t.Fatalf("create workflow: %v", err)
 	}
 	f.aWorkflow = wf.ID
-	run := domain.Execution{AssetID: &f.aAssets[0]}
+	run := domain.Run{AssetID: &f.aAssets[0]}
 	run.Normalize()
-	if err := s.ExecutionCreate(f.a, &run); err != nil {
+	if err := s.RunCreate(f.a, &run); err != nil {
 		t.Fatalf("create run: %v", err)
 	}
 	f.aRun = run.ID
@@ -226,7 +226,7 @@ func TestTenancy_OrConditionsStayInsideTenantCondition(t *testing.T) {
 				name: "count",
 				run: func() *gorm.DB {
 					var n int64
-					return f.dry(f.b).Model(&executionRow{}).Where("a = ?", 1).Or("b = ?", 2).Count(&n)
+					return f.dry(f.b).Model(&runRow{}).Where("a = ?", 1).Or("b = ?", 2).Count(&n)
 				},
 				wantSQL:  "SELECT count(*) FROM `executions` WHERE ((a = ? OR b = ?)) AND `executions`.`tenant_id` = ?",
 				wantVars: []any{1, 2, tenantB},
@@ -357,7 +357,7 @@ func TestTenancy_NoScopeFailsClosed(t *testing.T) {
 			return db.Model(&assetRow{ID: f.aAssets[0]}).Update("name", "no-scope").Error
 		}},
 		{"delete", func(db *gorm.DB) error { return db.Where("id = ?", f.aAssets[0]).Delete(&assetRow{}).Error }},
-		{"delete by primary key", func(db *gorm.DB) error { return db.Delete(&executionRow{ID: f.aRun}).Error }},
+		{"delete by primary key", func(db *gorm.DB) error { return db.Delete(&runRow{ID: f.aRun}).Error }},
 		{"raw exec", func(db *gorm.DB) error { return db.Exec("UPDATE assets SET name = name || '!'").Error }},
 		{"raw scan", func(db *gorm.DB) error { var s []string; return db.Raw("SELECT name FROM assets").Scan(&s).Error }},
 		{"raw rows", func(db *gorm.DB) error { return closeRows(db.Raw("SELECT name FROM assets").Rows()) }},
@@ -484,11 +484,11 @@ func TestTenancy_UpdateDeleteWithoutConditionRefused(t *testing.T) {
 			{"update workflows", func(db *gorm.DB) *gorm.DB { return db.Model(&workflowRow{}).Update("description", "x") }},
 			{"update workflow_assets", func(db *gorm.DB) *gorm.DB { return db.Model(&workflowAssetRow{}).Update("position", 7) }},
 			{"update executions with AllowGlobalUpdate", func(db *gorm.DB) *gorm.DB {
-				return allowGlobal(db).Model(&executionRow{}).Update("error_message", "x")
+				return allowGlobal(db).Model(&runRow{}).Update("error_message", "x")
 			}},
 			{"delete asset_dependencies", func(db *gorm.DB) *gorm.DB { return db.Delete(&dependencyRow{}) }},
 			{"delete workflow_assets", func(db *gorm.DB) *gorm.DB { return db.Delete(&workflowAssetRow{}) }},
-			{"delete executions", func(db *gorm.DB) *gorm.DB { return db.Delete(&executionRow{}) }},
+			{"delete executions", func(db *gorm.DB) *gorm.DB { return db.Delete(&runRow{}) }},
 		}
 		check := func(t *testing.T, res *gorm.DB) {
 			t.Helper()
@@ -544,7 +544,7 @@ func TestTenancy_UpdateDeleteWithoutConditionRefused(t *testing.T) {
 		if res.Error != nil || res.RowsAffected != 0 {
 			t.Fatalf("tenant B deleting A's asset by key: err %v, rows %d; want nil, 0", res.Error, res.RowsAffected)
 		}
-		res = f.db(f.b).Where("1 = 1").Delete(&executionRow{})
+		res = f.db(f.b).Where("1 = 1").Delete(&runRow{})
 		if res.Error != nil || res.RowsAffected != 0 {
 			t.Fatalf("tenant B deleting with its own WHERE: err %v, rows %d; want nil, 0 (it has no runs)", res.Error, res.RowsAffected)
 		}
@@ -626,7 +626,7 @@ func TestTenancy_CreateStampsScopeTenant(t *testing.T) {
 		{
 			name: "tenant run naming another tenant", ctx: f.b, table: "executions", wantErr: domain.ErrForbidden,
 			value: func() any {
-				return &executionRow{ID: newID(), TenantID: a, AssetID: &f.aAssets[0], State: "pending", Trigger: "manual", Attempt: 1}
+				return &runRow{ID: newID(), TenantID: a, AssetID: &f.aAssets[0], State: "pending", Trigger: "manual", Attempt: 1}
 			},
 		},
 		{
@@ -654,7 +654,7 @@ func TestTenancy_CreateStampsScopeTenant(t *testing.T) {
 		{
 			name: "system run", ctx: f.sys, table: "executions", wantErr: domain.ErrForbidden,
 			value: func() any {
-				return &executionRow{ID: newID(), AssetID: &f.global, State: "pending", Trigger: "manual", Attempt: 1}
+				return &runRow{ID: newID(), AssetID: &f.global, State: "pending", Trigger: "manual", Attempt: 1}
 			},
 		},
 	}
@@ -729,7 +729,7 @@ func createdIDs(v any) []uuid.UUID {
 		return []uuid.UUID{r.ID}
 	case *workflowRow:
 		return []uuid.UUID{r.ID}
-	case *executionRow:
+	case *runRow:
 		return []uuid.UUID{r.ID}
 	}
 	return nil
@@ -865,7 +865,7 @@ func TestTenancy_UpdateCannotReassignTenant(t *testing.T) {
 			return db.Model(&workflowRow{}).Where("id = ?", workflow).UpdateColumn("tenant_id", tenantB).Error
 		}},
 		{"run to another tenant", func(db *gorm.DB, _, _, run uuid.UUID) error {
-			return db.Model(&executionRow{}).Where("id = ?", run).Updates(map[string]any{"tenant_id": tenantB}).Error
+			return db.Model(&runRow{}).Where("id = ?", run).Updates(map[string]any{"tenant_id": tenantB}).Error
 		}},
 	}
 	for _, target := range []string{"referenced rows", "leaf rows"} {

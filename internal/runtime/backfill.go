@@ -75,7 +75,7 @@ type nudgeState struct{ dirty bool }
 
 // nudgeBackfill advances the backfill a finished run belongs to at once,
 // rather than at its next poll. Failures are left to the poll.
-func (rt *Runtime) nudgeBackfill(ctx context.Context, run *domain.Execution) {
+func (rt *Runtime) nudgeBackfill(ctx context.Context, run *domain.Run) {
 	b := rt.backfills.Load()
 	id, ok := backfill.RunBackfill(run)
 	if b == nil || !ok {

@@ -63,7 +63,7 @@ func (h *headBuffer) Bytes() []byte { return h.buf.Bytes() }
 // applyChecks records the attempt's check results and applies their
 // decision: a successful attempt with a failed blocking check becomes a
 // failure (retried as the step's policy says), and notes go to the run log.
-func (rt *Runtime) applyChecks(ctx context.Context, run *domain.Execution, res result) (result, error) {
+func (rt *Runtime) applyChecks(ctx context.Context, run *domain.Run, res result) (result, error) {
 	if res.outcome == stopped || res.outcome == refused {
 		return res, nil
 	}

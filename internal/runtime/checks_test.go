@@ -100,7 +100,7 @@ func TestChecksBlockingFailureFailsStepAndStopsDownstream(t *testing.T) {
 		res := r.results(run.ID, false)
 		if got := res["id_not_null"]; len(got) != 1 || got[0].Outcome != domain.CheckFailed || !got[0].Blocked ||
 			*got[0].RowsFailed != 2 || *got[0].RowsChecked != 10 || *got[0].DurationMS != 4 || got[0].Message != "2 nulls" ||
-			!strings.Contains(string(got[0].Details), "failed_samples") || got[0].AssetName != "orders" || got[0].ExecutionID != ordersRun {
+			!strings.Contains(string(got[0].Details), "failed_samples") || got[0].AssetName != "orders" || got[0].RunID != ordersRun {
 			t.Errorf("id_not_null: %+v", got)
 		}
 		if got := res["amount_range"]; len(got) != 1 || got[0].Outcome != domain.CheckFailed || got[0].Blocked || got[0].Severity != domain.SeverityWarning {

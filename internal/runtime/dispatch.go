@@ -100,7 +100,7 @@ func (runArgs) Kind() string { return "servo_run" }
 
 // Dispatch implements service.Dispatcher: the job goes into the store
 // transaction ctx carries.
-func (d *Dispatcher) Dispatch(ctx context.Context, run *domain.Execution, at time.Time) error {
+func (d *Dispatcher) Dispatch(ctx context.Context, run *domain.Run, at time.Time) error {
 	tx, ok := d.db.TxFrom(ctx)
 	if !ok {
 		return errors.New("dispatch outside a transaction")

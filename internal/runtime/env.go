@@ -41,7 +41,7 @@ func stepEnv(path, workDir string, rc runContext, spec *domain.ComputeSpec) []st
 		env = append(env, k+"="+spec.Env[k])
 	}
 	return append(env,
-		"SERVO_EXECUTION_ID="+rc.ExecutionID,
+		"SERVO_EXECUTION_ID="+rc.RunID,
 		"SERVO_WORKFLOW_ID="+rc.WorkflowID,
 		"SERVO_TENANT_ID="+rc.TenantID,
 		"SERVO_ASSET_ID="+rc.AssetID,

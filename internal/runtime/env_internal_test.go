@@ -13,7 +13,7 @@ import (
 // PATH, HOME, TMPDIR or the run context, and may set LANG.
 func TestStepEnvIsBuilt(t *testing.T) {
 	t.Parallel()
-	rc := runContext{ExecutionID: "e", WorkflowID: "w", TenantID: "t", AssetID: "a", AssetName: "n", PartitionKey: "p", Attempt: 1, CheckResultsPath: "/tmp/w/" + CheckResultsFile}
+	rc := runContext{RunID: "e", WorkflowID: "w", TenantID: "t", AssetID: "a", AssetName: "n", PartitionKey: "p", Attempt: 1, CheckResultsPath: "/tmp/w/" + CheckResultsFile}
 	spec := &domain.ComputeSpec{Kind: domain.ComputeCommand, Argv: []string{"/bin/true"}, Env: map[string]string{
 		"B": "2", "A": "1", "LANG": "de_DE.UTF-8",
 		"LD_PRELOAD": "/x.so", "BASH_ENV": "/x", "PATH": "/evil", "HOME": "/", "TMPDIR": "/", "SERVO_TENANT_ID": "spoofed",

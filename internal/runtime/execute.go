@@ -52,7 +52,7 @@ type result struct {
 // runContext is what a step sees of its run, in its environment (command)
 // or its request body (http), named as the servo SDK reads them.
 type runContext struct {
-	ExecutionID  string `json:"execution_id"`
+	RunID  string `json:"execution_id"`
 	WorkflowID   string `json:"workflow_id"`
 	TenantID     string `json:"tenant_id"`
 	AssetID      string `json:"asset_id"`
@@ -65,9 +65,9 @@ type runContext struct {
 	Partition *service.PartitionContext `json:"partition,omitempty"`
 }
 
-func newRunContext(plan *service.ExecutionPlan) runContext {
+func newRunContext(plan *service.RunPlan) runContext {
 	rc := runContext{
-		ExecutionID: plan.Run.ID.String(), TenantID: plan.Run.TenantID, AssetID: plan.Asset.ID.String(),
+		RunID: plan.Run.ID.String(), TenantID: plan.Run.TenantID, AssetID: plan.Asset.ID.String(),
 		AssetName: plan.Asset.Name, PartitionKey: plan.Run.PartitionKey, Attempt: plan.Run.Attempt,
 		Partition: plan.Partition,
 	}
@@ -79,7 +79,7 @@ func newRunContext(plan *service.ExecutionPlan) runContext {
 
 // partitionContext is SERVO_PARTITION_CONTEXT.
 func (rc runContext) partitionContext() string {
-	m := map[string]any{"partition_key": rc.PartitionKey, "execution_id": rc.ExecutionID, "attempt": rc.Attempt}
+	m := map[string]any{"partition_key": rc.PartitionKey, "execution_id": rc.RunID, "attempt": rc.Attempt}
 	if p := rc.Partition; p != nil {
 		m["partition_type"], m["timezone"], m["format"], m["upstream_partitions"] = p.PartitionType, p.Timezone, p.Format, p.UpstreamPartitions
 	}
@@ -119,7 +119,7 @@ var errSelf = errors.New("an http step cannot call this server itself")
 
 // run executes plan's spec until it ends, times out, or stop is closed
 // (cancellation or shutdown).
-func (x *executor) run(ctx context.Context, plan *service.ExecutionPlan, stop <-chan struct{}) result {
+func (x *executor) run(ctx context.Context, plan *service.RunPlan, stop <-chan struct{}) result {
 	spec := plan.Asset.Compute
 	if spec == nil {
 		return result{outcome: succeeded, output: "observed asset: nothing to run\n"}
@@ -134,7 +134,7 @@ func (x *executor) run(ctx context.Context, plan *service.ExecutionPlan, stop <-
 	return result{outcome: refused, message: "unknown compute kind " + strconv.Quote(spec.Kind)}
 }
 
-func (x *executor) command(ctx context.Context, plan *service.ExecutionPlan, spec *domain.ComputeSpec, timeout time.Duration, stop <-chan struct{}) result {
+func (x *executor) command(ctx context.Context, plan *service.RunPlan, spec *domain.ComputeSpec, timeout time.Duration, stop <-chan struct{}) result {
 	path, err := x.policy.commandPath(spec)
 	if err != nil {
 		return result{outcome: refused, message: err.Error()}
@@ -259,7 +259,7 @@ func Sign(secret []byte, ts string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-func (x *executor) http(ctx context.Context, plan *service.ExecutionPlan, spec *domain.ComputeSpec, timeout time.Duration, stop <-chan struct{}) result {
+func (x *executor) http(ctx context.Context, plan *service.RunPlan, spec *domain.ComputeSpec, timeout time.Duration, stop <-chan struct{}) result {
 	if err := x.policy.Allow(spec); err != nil {
 		return result{outcome: refused, message: "refused at run time: " + err.Error()}
 	}

@@ -65,11 +65,11 @@ func (rt *Runtime) reap(ctx context.Context) error {
 	}
 	var errs []error
 	for _, l := range leases {
-		if l.WorkerID == rt.worker && rt.isActive(l.ExecutionID) {
+		if l.WorkerID == rt.worker && rt.isActive(l.RunID) {
 			continue // this process runs it: its renewal is late, not lost
 		}
 		tctx := domain.WithTenant(ctx, l.TenantID)
-		run, err := rt.svc.GetRun(tctx, l.ExecutionID)
+		run, err := rt.svc.GetRun(tctx, l.RunID)
 		if errors.Is(err, domain.ErrNotFound) {
 			continue // deleted; its lease went with it
 		}
@@ -78,7 +78,7 @@ func (rt *Runtime) reap(ctx context.Context) error {
 			continue
 		}
 		if run.State != domain.StateRunning || run.Attempt != l.Attempt {
-			errs = append(errs, rt.eng.DropRunLease(tctx, l.ExecutionID))
+			errs = append(errs, rt.eng.DropRunLease(tctx, l.RunID))
 			continue
 		}
 		rt.log.Warn("a worker was lost; failing its attempt", zap.String("run_id", run.ID.String()), zap.String("tenant", l.TenantID),

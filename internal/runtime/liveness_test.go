@@ -79,7 +79,7 @@ func TestTenantDoesNotWaitBehindAnotherTenantsBacklog(t *testing.T) {
 	b := newRig(t, store, cfg, "")
 	hold := cmd(script(t, "step.sh"), map[string]string{"HOLD": "0.5"})
 	slow := b.asset("slow", hold)
-	var backlog []*domain.Execution
+	var backlog []*domain.Run
 	for range 30 {
 		backlog = append(backlog, b.trigger(service.CreateRunInput{AssetID: &slow.ID}))
 	}

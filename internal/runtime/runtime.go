@@ -104,13 +104,13 @@ func (c *Config) defaults() {
 
 // Engine is what the runtime asks of the run engine (*engine.Engine).
 type Engine interface {
-	StartRun(ctx context.Context, id uuid.UUID, lim engine.SlotLimits) (*domain.Execution, engine.StartOutcome, error)
-	ClaimNext(ctx context.Context, lim engine.SlotLimits, worker string) (*domain.Execution, bool, error)
+	StartRun(ctx context.Context, id uuid.UUID, lim engine.SlotLimits) (*domain.Run, engine.StartOutcome, error)
+	ClaimNext(ctx context.Context, lim engine.SlotLimits, worker string) (*domain.Run, bool, error)
 	SlotsFull(ctx context.Context, lim engine.SlotLimits) (bool, error)
 	StartWorkflowSteps(ctx context.Context, id uuid.UUID) error
 	AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, error)
-	SettleRun(ctx context.Context, in engine.SettleInput) (*domain.Execution, error)
-	FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Execution, error)
+	SettleRun(ctx context.Context, in engine.SettleInput) (*domain.Run, error)
+	FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Run, error)
 	PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error
 	RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, error)
 	DropRunLease(ctx context.Context, id uuid.UUID) error
@@ -397,7 +397,7 @@ func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 }
 
 // runStarted runs an attempt this worker has just started and settles it.
-func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) error {
+func (rt *Runtime) runStarted(ctx context.Context, started *domain.Run) error {
 	rt.active.Store(started.ID, struct{}{})
 	defer rt.active.Delete(started.ID)
 	plan, err := rt.svc.PlanRun(ctx, started)
@@ -414,7 +414,7 @@ func (rt *Runtime) runStarted(ctx context.Context, started *domain.Execution) er
 // settleIfLost settles a running attempt whose worker is gone: its lease is
 // missing or was not renewed within the heartbeat timeout. An attempt whose
 // worker is alive is left to it.
-func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Execution) error {
+func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Run) error {
 	lease, err := rt.eng.RunLease(ctx, run.ID)
 	switch {
 	case err == nil && lease.Attempt == run.Attempt && time.Since(lease.HeartbeatAt) < rt.cfg.HeartbeatTimeout &&
@@ -434,7 +434,7 @@ func (rt *Runtime) settleIfLost(ctx context.Context, run *domain.Execution) erro
 const lostMessage = "the worker running this step was lost"
 
 // attempt runs one attempt while watching for cancellation.
-func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) result {
+func (rt *Runtime) attempt(ctx context.Context, plan *service.RunPlan) result {
 	stop := make(chan struct{})
 	watchCtx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
@@ -459,7 +459,7 @@ func (rt *Runtime) attempt(ctx context.Context, plan *service.ExecutionPlan) res
 
 // stopped handles an attempt cut short: by cancellation (the run is no
 // longer running; keep its output), or by shutdown (hand the run back).
-func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res result) error {
+func (rt *Runtime) stopped(ctx context.Context, plan *service.RunPlan, res result) error {
 	bg := context.WithoutCancel(ctx)
 	_ = rt.eng.PutRunLog(bg, plan.Run.ID, res.output, res.truncated)
 	cur, err := rt.svc.GetRun(bg, plan.Run.ID)
@@ -481,7 +481,7 @@ func (rt *Runtime) stopped(ctx context.Context, plan *service.ExecutionPlan, res
 // that is retried while the policy allows, else final; a final step moves
 // its workflow run on in the same transaction. An attempt that is no longer
 // running (cancelled, or already settled as lost) is left alone.
-func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result) error {
+func (rt *Runtime) settle(ctx context.Context, run *domain.Run, res result) error {
 	res, err := rt.applyChecks(ctx, run, res)
 	if err != nil {
 		return err
@@ -518,7 +518,7 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Execution, res result
 
 // coordinate starts a workflow run: it moves to running, creates its steps
 // and queues the ones with nothing upstream; the steps move it on from then.
-func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error {
+func (rt *Runtime) coordinate(ctx context.Context, run *domain.Run) error {
 	if run.State == domain.StateQueued {
 		_, how, err := rt.waitForSlot(ctx, run.ID)
 		if err != nil {
@@ -541,7 +541,7 @@ func (rt *Runtime) coordinate(ctx context.Context, run *domain.Execution) error 
 
 // waitForSlot tries to start the run until a slot frees or a while passes
 // (a tenth of the lease, at most 10s); then the job goes back to River.
-func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Execution, engine.StartOutcome, error) {
+func (rt *Runtime) waitForSlot(ctx context.Context, id uuid.UUID) (*domain.Run, engine.StartOutcome, error) {
 	deadline := time.Now().Add(min(10*time.Second, rt.cfg.Lease/10))
 	for {
 		run, how, err := rt.eng.StartRun(ctx, id, engine.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute})

@@ -88,12 +88,12 @@ func TestStartRateLimit(t *testing.T) {
 		r.trigger(service.CreateRunInput{AssetID: &a.ID})
 	}
 	testutil.WaitFor(t, 20*time.Second, func() bool {
-		n, _ := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateSucceeded})
+		n, _ := r.svc.CountRuns(r.ctx, domain.RunFilter{State: domain.StateSucceeded})
 		return n == 3
 	}, "three runs to succeed")
 	time.Sleep(time.Second) // give the others every chance to start
-	succeeded, _ := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateSucceeded})
-	queued, _ := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateQueued})
+	succeeded, _ := r.svc.CountRuns(r.ctx, domain.RunFilter{State: domain.StateSucceeded})
+	queued, _ := r.svc.CountRuns(r.ctx, domain.RunFilter{State: domain.StateQueued})
 	if succeeded != 3 || queued != 2 {
 		t.Fatalf("succeeded %d, queued %d; want 3 and 2 within the minute", succeeded, queued)
 	}
@@ -169,7 +169,7 @@ func TestWorkflowActiveRunsCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runs []*domain.Execution
+	var runs []*domain.Run
 	for range 3 {
 		runs = append(runs, r.trigger(service.CreateRunInput{WorkflowID: &w.ID}))
 	}

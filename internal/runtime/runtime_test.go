@@ -138,9 +138,9 @@ func cmd(argv0 string, env map[string]string, args ...string) *domain.ComputeSpe
 }
 
 // wait polls the run until it is final (or until cond says so) and returns it.
-func (r *rig) wait(id uuid.UUID, within time.Duration) *domain.Execution {
+func (r *rig) wait(id uuid.UUID, within time.Duration) *domain.Run {
 	r.t.Helper()
-	var run *domain.Execution
+	var run *domain.Run
 	ended := testutil.Eventually(within, func() bool {
 		var err error
 		if run, err = r.svc.GetRun(r.ctx, id); err != nil {
@@ -155,7 +155,7 @@ func (r *rig) wait(id uuid.UUID, within time.Duration) *domain.Execution {
 }
 
 // retrying reports whether the run's last event says a retry is coming.
-func (r *rig) retrying(run *domain.Execution) bool {
+func (r *rig) retrying(run *domain.Run) bool {
 	evs, err := r.svc.RunEvents(r.ctx, run.ID)
 	if err != nil || len(evs) == 0 {
 		return false
@@ -163,7 +163,7 @@ func (r *rig) retrying(run *domain.Execution) bool {
 	return evs[len(evs)-1].To != run.State
 }
 
-func (r *rig) trigger(in service.CreateRunInput) *domain.Execution {
+func (r *rig) trigger(in service.CreateRunInput) *domain.Run {
 	r.t.Helper()
 	run, _, err := r.svc.TriggerRun(r.ctx, in)
 	if err != nil {
@@ -412,7 +412,7 @@ func TestTenantLimitHolds(t *testing.T) {
 				return
 			default:
 			}
-			n, err := r.svc.CountRuns(r.ctx, domain.ExecutionFilter{State: domain.StateRunning})
+			n, err := r.svc.CountRuns(r.ctx, domain.RunFilter{State: domain.StateRunning})
 			if err == nil {
 				mu.Lock()
 				maxSeen = max(maxSeen, int(n))

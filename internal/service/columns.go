@@ -50,7 +50,7 @@ func (s *Service) RecordAssetVersion(ctx context.Context, assetID uuid.UUID, fie
 		return nil, false, fmt.Errorf("encode fields: %w", err)
 	}
 	sum := sha256.Sum256(b)
-	v := domain.AssetVersion{AssetID: assetID, Fields: fields, FieldsHash: hex.EncodeToString(sum[:]), ExecutionID: run}
+	v := domain.AssetVersion{AssetID: assetID, Fields: fields, FieldsHash: hex.EncodeToString(sum[:]), RunID: run}
 	created, err := s.store.AssetVersionRecord(ctx, &v)
 	if err != nil {
 		return nil, false, err

@@ -16,7 +16,7 @@ type world struct {
 	upstream *domain.Asset
 	edge     *domain.AssetDependency
 	workflow *domain.Workflow
-	run      *domain.Execution
+	run      *domain.Run
 	global   *domain.Asset
 }
 
@@ -165,12 +165,12 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		wfs, err := svc.ListWorkflows(ctx, domain.Page{})
 		mustOK(t, err)
-		runs, err := svc.ListRuns(ctx, domain.ExecutionFilter{}, domain.Page{})
+		runs, err := svc.ListRuns(ctx, domain.RunFilter{}, domain.Page{})
 		mustOK(t, err)
 		if wfs.Total != 0 || runs.Total != 1 || runs.Items[0].ID != r.ID {
 			t.Errorf("B sees %d workflows and %d runs, want 0 and its own 1", wfs.Total, runs.Total)
 		}
-		for _, f := range []domain.ExecutionFilter{{WorkflowID: &w.workflow.ID}, {AssetID: &w.asset.ID}} {
+		for _, f := range []domain.RunFilter{{WorkflowID: &w.workflow.ID}, {AssetID: &w.asset.ID}} {
 			n, err := svc.CountRuns(ctx, f)
 			mustOK(t, err)
 			if n != 0 {

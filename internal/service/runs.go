@@ -26,8 +26,8 @@ type CreateRunInput struct {
 // CreateRun records a pending run. With an idempotency key, a second call
 // with the same key returns the first run (created is false) instead of
 // making another.
-func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain.Execution, created bool, err error) {
-	e := domain.Execution{
+func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain.Run, created bool, err error) {
+	e := domain.Run{
 		WorkflowID: in.WorkflowID, AssetID: in.AssetID, ParentID: in.ParentID, Trigger: in.Trigger,
 		PartitionKey: in.PartitionKey,
 	}
@@ -46,7 +46,7 @@ func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain
 		return nil, false, err
 	}
 	if e.IdempotencyKey != nil {
-		if prior, err := s.store.ExecutionGetByIdempotencyKey(ctx, *e.IdempotencyKey); err == nil {
+		if prior, err := s.store.RunGetByIdempotencyKey(ctx, *e.IdempotencyKey); err == nil {
 			return prior, false, nil
 		} else if !errors.Is(err, domain.ErrNotFound) {
 			return nil, false, err
@@ -70,11 +70,11 @@ func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain
 				return err
 			}
 		}
-		return s.store.ExecutionCreate(ctx, &e)
+		return s.store.RunCreate(ctx, &e)
 	})
 	if errors.Is(err, domain.ErrConflict) && e.IdempotencyKey != nil {
 		// A concurrent request with the same key won the race.
-		prior, gerr := s.store.ExecutionGetByIdempotencyKey(ctx, *e.IdempotencyKey)
+		prior, gerr := s.store.RunGetByIdempotencyKey(ctx, *e.IdempotencyKey)
 		if gerr == nil {
 			return prior, false, nil
 		}
@@ -86,49 +86,49 @@ func (s *Service) CreateRun(ctx context.Context, in CreateRunInput) (run *domain
 }
 
 // GetRun returns one run.
-func (s *Service) GetRun(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
-	r, err := s.store.ExecutionGet(ctx, id)
+func (s *Service) GetRun(ctx context.Context, id uuid.UUID) (*domain.Run, error) {
+	r, err := s.store.RunGet(ctx, id)
 	return r, notFound(err, "run", id)
 }
 
 // ListRuns returns one page of runs matching f.
-func (s *Service) ListRuns(ctx context.Context, f domain.ExecutionFilter, p domain.Page) (domain.List[domain.Execution], error) {
+func (s *Service) ListRuns(ctx context.Context, f domain.RunFilter, p domain.Page) (domain.List[domain.Run], error) {
 	if err := p.Normalize(); err != nil {
-		return domain.List[domain.Execution]{}, err
+		return domain.List[domain.Run]{}, err
 	}
 	if f.State != "" && !f.State.Valid() {
-		return domain.List[domain.Execution]{}, domain.Invalid("state", "unknown state %q", f.State)
+		return domain.List[domain.Run]{}, domain.Invalid("state", "unknown state %q", f.State)
 	}
 	if f.Status != "" && !f.Status.Valid() {
-		return domain.List[domain.Execution]{}, domain.Invalid("status", "unknown status %q", f.Status)
+		return domain.List[domain.Run]{}, domain.Invalid("status", "unknown status %q", f.Status)
 	}
-	return s.store.ExecutionList(ctx, f, p)
+	return s.store.RunList(ctx, f, p)
 }
 
 // CountRuns counts the runs matching f.
-func (s *Service) CountRuns(ctx context.Context, f domain.ExecutionFilter) (int64, error) {
-	return s.store.ExecutionCount(ctx, f)
+func (s *Service) CountRuns(ctx context.Context, f domain.RunFilter) (int64, error) {
+	return s.store.RunCount(ctx, f)
 }
 
 // TransitionRun moves a run along the state machine with compare-and-swap
 // and appends the move to the run's history, in one transaction: an illegal
 // move, or a run no longer in t.From, is ErrConflict and records nothing.
-func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+func (s *Service) TransitionRun(ctx context.Context, t domain.Transition) (*domain.Run, error) {
 	return s.engine.TransitionRun(ctx, t)
 }
 
 // RunSucceeded tells the observers of successful runs that run has
 // succeeded, as TransitionRun does, for runs whose transitions were
 // written in bulk (OpenLineage batches), in the caller's transaction.
-func (s *Service) RunSucceeded(ctx context.Context, run *domain.Execution) error {
+func (s *Service) RunSucceeded(ctx context.Context, run *domain.Run) error {
 	return s.engine.RunSucceeded(ctx, run)
 }
 
 // CancelRun cancels a run that has not finished, whatever state it is in.
 // Cancelling a finished run is ErrConflict.
-func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*domain.Execution, error) {
+func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*domain.Run, error) {
 	for range 5 {
-		cur, err := s.store.ExecutionGet(ctx, id)
+		cur, err := s.store.RunGet(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +142,7 @@ func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*
 		if err == nil || !errors.Is(err, domain.ErrConflict) {
 			return out, err
 		}
-		if latest, gerr := s.store.ExecutionGet(ctx, id); gerr == nil && latest.State == cur.State {
+		if latest, gerr := s.store.RunGet(ctx, id); gerr == nil && latest.State == cur.State {
 			return nil, err // illegal from this state, not a race
 		}
 	}
@@ -151,7 +151,7 @@ func (s *Service) CancelRun(ctx context.Context, id uuid.UUID, reason string) (*
 
 // DeleteRun deletes one run.
 func (s *Service) DeleteRun(ctx context.Context, id uuid.UUID) error {
-	return notFound(s.store.ExecutionDelete(ctx, id), "run", id)
+	return notFound(s.store.RunDelete(ctx, id), "run", id)
 }
 
 // LinkRunParent makes parentID the parent of a run that has none, unless
@@ -163,12 +163,12 @@ func (s *Service) LinkRunParent(ctx context.Context, id, parentID uuid.UUID) (bo
 	}
 	cur := parentID
 	for range maxParentDepth {
-		p, err := s.store.ExecutionGet(ctx, cur)
+		p, err := s.store.RunGet(ctx, cur)
 		if err != nil {
 			return false, err
 		}
 		if p.ParentID == nil {
-			return s.store.ExecutionSetParent(ctx, id, parentID)
+			return s.store.RunSetParent(ctx, id, parentID)
 		}
 		if *p.ParentID == id {
 			return false, nil

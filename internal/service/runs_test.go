@@ -23,7 +23,7 @@ func TestRunLifecycle(t *testing.T) {
 		if !created || run.State != domain.StatePending || run.Attempt != 1 || run.Trigger != domain.TriggerManual || run.StartedAt != nil {
 			t.Fatalf("new run = %+v", run)
 		}
-		step := func(from, to domain.State, msg string) *domain.Execution {
+		step := func(from, to domain.State, msg string) *domain.Run {
 			t.Helper()
 			r, err := svc.TransitionRun(a.ctx, domain.Transition{ID: run.ID, From: from, To: to, ErrorMessage: msg})
 			mustOK(t, err)
@@ -206,7 +206,7 @@ func TestRunIdempotencyAndListing(t *testing.T) {
 			_, _, err := svc.CreateRun(a.ctx, service.CreateRunInput{AssetID: &x.ID, Trigger: domain.TriggerBackfill})
 			mustOK(t, err)
 		}
-		list, err := svc.ListRuns(a.ctx, domain.ExecutionFilter{AssetID: &x.ID}, domain.Page{})
+		list, err := svc.ListRuns(a.ctx, domain.RunFilter{AssetID: &x.ID}, domain.Page{})
 		mustOK(t, err)
 		if list.Total != 3 {
 			t.Fatalf("runs of x = %d", list.Total)
@@ -216,17 +216,17 @@ func TestRunIdempotencyAndListing(t *testing.T) {
 				t.Fatalf("trigger = %s", r.Trigger)
 			}
 		}
-		list, err = svc.ListRuns(a.ctx, domain.ExecutionFilter{WorkflowID: &w.ID}, domain.Page{})
+		list, err = svc.ListRuns(a.ctx, domain.RunFilter{WorkflowID: &w.ID}, domain.Page{})
 		mustOK(t, err)
 		if list.Total != 1 || list.Items[0].ID != first.ID {
 			t.Fatalf("runs of w = %+v", list)
 		}
-		n, err := svc.CountRuns(a.ctx, domain.ExecutionFilter{State: domain.StatePending})
+		n, err := svc.CountRuns(a.ctx, domain.RunFilter{State: domain.StatePending})
 		mustOK(t, err)
 		if n != 5 {
 			t.Fatalf("pending runs = %d, want 5", n)
 		}
-		_, err = svc.ListRuns(a.ctx, domain.ExecutionFilter{State: "bogus"}, domain.Page{})
+		_, err = svc.ListRuns(a.ctx, domain.RunFilter{State: "bogus"}, domain.Page{})
 		mustErr(t, err, domain.ErrInvalid)
 
 		for _, in := range []service.CreateRunInput{

@@ -11,7 +11,7 @@ import (
 
 // RunView is a run with the names a client shows next to it.
 type RunView struct {
-	domain.Execution
+	domain.Run
 	AssetName       string
 	WorkflowName    string
 	WorkflowVersion int
@@ -29,7 +29,7 @@ type RunQuery struct {
 }
 
 // describeRuns adds asset and workflow names to runs in two reads.
-func (s *Service) describeRuns(ctx context.Context, runs []domain.Execution) ([]RunView, error) {
+func (s *Service) describeRuns(ctx context.Context, runs []domain.Run) ([]RunView, error) {
 	var assetIDs, workflowIDs []uuid.UUID
 	for _, r := range runs {
 		if r.AssetID != nil {
@@ -57,7 +57,7 @@ func (s *Service) describeRuns(ctx context.Context, runs []domain.Execution) ([]
 	}
 	out := make([]RunView, len(runs))
 	for i, r := range runs {
-		out[i] = RunView{Execution: r}
+		out[i] = RunView{Run: r}
 		if r.AssetID != nil {
 			out[i].AssetName = names[*r.AssetID]
 		}
@@ -73,11 +73,11 @@ func (s *Service) describeRuns(ctx context.Context, runs []domain.Execution) ([]
 func (s *Service) GetRunView(ctx context.Context, id uuid.UUID) (*RunView, error) {
 	var out *RunView
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		r, err := s.store.ExecutionGet(ctx, id)
+		r, err := s.store.RunGet(ctx, id)
 		if err != nil {
 			return err
 		}
-		views, err := s.describeRuns(ctx, []domain.Execution{*r})
+		views, err := s.describeRuns(ctx, []domain.Run{*r})
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (s *Service) ListRunViews(ctx context.Context, q RunQuery, p domain.Page) (
 	if err := p.Normalize(); err != nil {
 		return out, err
 	}
-	f := domain.ExecutionFilter{State: q.State, Status: q.Status, PartitionKey: q.PartitionKey}
+	f := domain.RunFilter{State: q.State, Status: q.Status, PartitionKey: q.PartitionKey}
 	if f.State != "" && !f.State.Valid() {
 		return out, domain.Invalid("state", "unknown state %q", f.State)
 	}
@@ -122,7 +122,7 @@ func (s *Service) ListRunViews(ctx context.Context, q RunQuery, p domain.Page) (
 			}
 			f.WorkflowIDs = ids
 		}
-		runs, err := s.store.ExecutionList(ctx, f, p)
+		runs, err := s.store.RunList(ctx, f, p)
 		if err != nil {
 			return err
 		}

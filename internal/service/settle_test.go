@@ -38,7 +38,7 @@ func (f *faultyStore) arm(parent uuid.UUID, err error) (restore func()) {
 	}
 }
 
-func (f *faultyStore) ExecutionChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Execution, error) {
+func (f *faultyStore) RunChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Run, error) {
 	f.mu.Lock()
 	err := f.err
 	if parentID != f.parent {
@@ -48,7 +48,7 @@ func (f *faultyStore) ExecutionChildren(ctx context.Context, parentID uuid.UUID)
 	if err != nil {
 		return nil, err
 	}
-	return f.Store.ExecutionChildren(ctx, parentID)
+	return f.Store.RunChildren(ctx, parentID)
 }
 
 // A worker that dies after a step has finished but before its workflow run
@@ -79,9 +79,9 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 		mustOK(t, err)
 		steps, err := svc.RunSteps(a.ctx, parent.ID)
 		mustOK(t, err)
-		stepOf := map[string]domain.Execution{}
+		stepOf := map[string]domain.Run{}
 		for _, s := range steps {
-			stepOf[s.AssetName] = s.Execution
+			stepOf[s.AssetName] = s.Run
 		}
 		sx, sy := stepOf["x"], stepOf["y"]
 		started, wait, err := eng.ClaimNext(a.ctx, engine.SlotLimits{MaxRunning: 10}, "worker-1")
@@ -100,7 +100,7 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 		if _, err := eng.SettleRun(a.ctx, in); !errors.Is(err, boom) {
 			t.Fatalf("SettleRun with the fault = %v, want the fault", err)
 		}
-		state := func(id domain.Execution) domain.State {
+		state := func(id domain.Run) domain.State {
 			t.Helper()
 			r, err := svc.GetRun(a.ctx, id.ID)
 			mustOK(t, err)

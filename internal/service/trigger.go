@@ -12,14 +12,14 @@ import (
 // TriggerRun records a run and, when the service has a dispatcher, queues it
 // in the same transaction: the run is queued and its job exists, or
 // neither. A repeated idempotency key returns the first run untouched.
-func (s *Service) TriggerRun(ctx context.Context, in CreateRunInput) (*domain.Execution, bool, error) {
+func (s *Service) TriggerRun(ctx context.Context, in CreateRunInput) (*domain.Run, bool, error) {
 	if in.Trigger == domain.TriggerOpenLineage {
 		return nil, false, domain.Invalid("trigger", "openlineage marks runs recorded from OpenLineage events; send those to the lineage routes")
 	}
 	if in.ID != nil {
 		return nil, false, domain.Invalid("id", "a run Servo starts gets an id of its own")
 	}
-	var run *domain.Execution
+	var run *domain.Run
 	var created bool
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
@@ -41,12 +41,12 @@ func (s *Service) TriggerRun(ctx context.Context, in CreateRunInput) (*domain.Ex
 func (s *Service) RunLog(ctx context.Context, id uuid.UUID) (*domain.RunLog, error) {
 	var out *domain.RunLog
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.ExecutionGet(ctx, id); err != nil {
+		if _, err := s.store.RunGet(ctx, id); err != nil {
 			return err
 		}
 		l, err := s.store.RunLogGet(ctx, id)
 		if errors.Is(err, domain.ErrNotFound) {
-			out = &domain.RunLog{ExecutionID: id}
+			out = &domain.RunLog{RunID: id}
 			return nil
 		}
 		out = l
@@ -59,7 +59,7 @@ func (s *Service) RunLog(ctx context.Context, id uuid.UUID) (*domain.RunLog, err
 func (s *Service) RunEvents(ctx context.Context, id uuid.UUID) ([]domain.RunEvent, error) {
 	var out []domain.RunEvent
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.ExecutionGet(ctx, id); err != nil {
+		if _, err := s.store.RunGet(ctx, id); err != nil {
 			return err
 		}
 		var err error
@@ -73,7 +73,7 @@ func (s *Service) RunEvents(ctx context.Context, id uuid.UUID) ([]domain.RunEven
 func (s *Service) RunSteps(ctx context.Context, id uuid.UUID) ([]RunView, error) {
 	var out []RunView
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		children, err := s.store.ExecutionChildren(ctx, id)
+		children, err := s.store.RunChildren(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -83,9 +83,9 @@ func (s *Service) RunSteps(ctx context.Context, id uuid.UUID) ([]RunView, error)
 	return out, err
 }
 
-// ExecutionPlan is what a worker needs to run one materialization.
-type ExecutionPlan struct {
-	Run      domain.Execution
+// RunPlan is what a worker needs to run one materialization.
+type RunPlan struct {
+	Run      domain.Run
 	Asset    domain.Asset
 	Workflow *domain.WorkflowRef
 	// Retry is the effective policy: the asset's, else the workflow's, else
@@ -96,11 +96,11 @@ type ExecutionPlan struct {
 }
 
 // PlanRun loads a materialization's asset and effective retry policy.
-func (s *Service) PlanRun(ctx context.Context, run *domain.Execution) (*ExecutionPlan, error) {
+func (s *Service) PlanRun(ctx context.Context, run *domain.Run) (*RunPlan, error) {
 	if run.AssetID == nil {
 		return nil, domain.Invalid("run", "a workflow run has no asset to materialize")
 	}
-	plan := &ExecutionPlan{Run: *run, Retry: domain.DefaultRetryPolicy}
+	plan := &RunPlan{Run: *run, Retry: domain.DefaultRetryPolicy}
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		a, err := s.store.AssetGet(ctx, *run.AssetID)
 		if err != nil {

@@ -247,7 +247,7 @@ func (s *Service) Evaluations(ctx context.Context, ref string, limit int) ([]dom
 
 // RunSucceeded wakes the automations watching a materialized asset, in the
 // transaction that records the success.
-func (s *Service) RunSucceeded(ctx context.Context, run *domain.Execution) error {
+func (s *Service) RunSucceeded(ctx context.Context, run *domain.Run) error {
 	if run.AssetID == nil {
 		return nil
 	}

@@ -86,13 +86,13 @@ func (w *world) materialize(t *testing.T, asset uuid.UUID) {
 }
 
 // automationRuns lists the runs of target started by automations.
-func (w *world) automationRuns(t *testing.T, target uuid.UUID) []domain.Execution {
+func (w *world) automationRuns(t *testing.T, target uuid.UUID) []domain.Run {
 	t.Helper()
-	l, err := w.runs.ListRuns(w.ctx, domain.ExecutionFilter{AssetID: &target}, domain.Page{Limit: 500})
+	l, err := w.runs.ListRuns(w.ctx, domain.RunFilter{AssetID: &target}, domain.Page{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []domain.Execution
+	var out []domain.Run
 	for _, r := range l.Items {
 		if r.IdempotencyKey != nil && strings.HasPrefix(*r.IdempotencyKey, "automation:") {
 			if r.Trigger != domain.TriggerAutomation {

@@ -217,7 +217,7 @@ func decideFreshness(a *domain.Automation, by map[uuid.UUID]domain.AssetFreshnes
 
 // start starts the automation's run: its workflow's latest version, or a
 // materialization of its asset. Automation runs carry trigger upstream.
-func (s *Service) start(ctx context.Context, a *domain.Automation, key string) (*domain.Execution, error) {
+func (s *Service) start(ctx context.Context, a *domain.Automation, key string) (*domain.Run, error) {
 	in := service.CreateRunInput{Trigger: domain.TriggerAutomation, IdempotencyKey: key}
 	if a.AssetID != nil {
 		in.AssetID = a.AssetID

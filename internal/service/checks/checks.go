@@ -26,7 +26,7 @@ type Store interface {
 	domain.Transactor
 	domain.CheckRepository
 	domain.AssetRepository
-	domain.ExecutionRepository
+	domain.RunRepository
 }
 
 // Service holds the use cases of checks over one store.

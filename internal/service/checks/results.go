@@ -47,7 +47,7 @@ func (d Decision) Error() string {
 // posted to the run before it settled) is stored skipped, which never
 // blocks. A name no check has is noted, not stored. Recording an attempt
 // twice stores nothing new and decides the same.
-func (s *Service) RecordAttempt(ctx context.Context, run *domain.Execution, at Attempt) (Decision, error) {
+func (s *Service) RecordAttempt(ctx context.Context, run *domain.Run, at Attempt) (Decision, error) {
 	var d Decision
 	var stored []domain.CheckResult
 	if run.AssetID == nil {
@@ -55,7 +55,7 @@ func (s *Service) RecordAttempt(ctx context.Context, run *domain.Execution, at A
 	}
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		// The lock orders this against results posted to the run.
-		cur, err := s.store.ExecutionLock(ctx, run.ID)
+		cur, err := s.store.RunLock(ctx, run.ID)
 		if err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func derefID(id *uuid.UUID) uuid.UUID {
 
 // attemptRows returns the results stored for one attempt of a run.
 func (s *Service) attemptRows(ctx context.Context, runID uuid.UUID, attempt int) ([]domain.CheckResult, error) {
-	all, err := s.store.CheckResultList(ctx, domain.CheckResultFilter{ExecutionIDs: []uuid.UUID{runID}})
+	all, err := s.store.CheckResultList(ctx, domain.CheckResultFilter{RunIDs: []uuid.UUID{runID}})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *Service) attemptRows(ctx context.Context, runID uuid.UUID, attempt int)
 
 // storeStepResults stores a step's reports and the skipped (or, with an
 // unreadable report, error) results of its silent enabled checks.
-func (s *Service) storeStepResults(ctx context.Context, run *domain.Execution, at Attempt, checks []domain.Check,
+func (s *Service) storeStepResults(ctx context.Context, run *domain.Run, at Attempt, checks []domain.Check,
 	byName map[string]*domain.Check, posted []domain.CheckResult) ([]domain.CheckResult, []string, error) {
 	var out []domain.CheckResult
 	var notes, unknown []string
@@ -188,14 +188,14 @@ func problemText(p map[string]string) string {
 	return strings.Join(parts, "; ")
 }
 
-func resultFor(c *domain.Check, run *domain.Execution, rep Reported, src domain.CheckResultSource, now time.Time) domain.CheckResult {
+func resultFor(c *domain.Check, run *domain.Run, rep Reported, src domain.CheckResultSource, now time.Time) domain.CheckResult {
 	at := rep.ExecutedAt
 	if at.IsZero() {
 		at = now
 	}
 	id := c.ID
 	return domain.CheckResult{
-		ExecutionID: run.ID, Attempt: run.Attempt, CheckID: &id, Name: c.Name, Outcome: rep.Outcome,
+		RunID: run.ID, Attempt: run.Attempt, CheckID: &id, Name: c.Name, Outcome: rep.Outcome,
 		Severity: c.Severity, Blocking: c.Blocking, RowsChecked: rep.RowsChecked, RowsFailed: rep.RowsFailed,
 		Message: rep.Message, Details: rep.Details, DurationMS: rep.DurationMS, ExecutedAt: at, Source: src,
 	}
@@ -219,7 +219,7 @@ type Posted struct {
 func (s *Service) PostResults(ctx context.Context, runID uuid.UUID, reps []Reported) (*Posted, error) {
 	out := &Posted{Results: []domain.CheckResult{}}
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := s.store.ExecutionLock(ctx, runID)
+		run, err := s.store.RunLock(ctx, runID)
 		if err != nil {
 			return err
 		}
@@ -289,13 +289,13 @@ type ResultView struct {
 func (s *Service) RunResults(ctx context.Context, runID uuid.UUID, all bool) ([]ResultView, error) {
 	var out []ResultView
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		run, err := s.store.ExecutionGet(ctx, runID)
+		run, err := s.store.RunGet(ctx, runID)
 		if err != nil {
 			return err
 		}
-		runs := []domain.Execution{*run}
+		runs := []domain.Run{*run}
 		if run.AssetID == nil {
-			steps, err := s.store.ExecutionChildren(ctx, run.ID)
+			steps, err := s.store.RunChildren(ctx, run.ID)
 			if err != nil {
 				return err
 			}
@@ -311,7 +311,7 @@ func (s *Service) RunResults(ctx context.Context, runID uuid.UUID, all bool) ([]
 				assetIDs = append(assetIDs, *r.AssetID)
 			}
 		}
-		results, err := s.store.CheckResultList(ctx, domain.CheckResultFilter{ExecutionIDs: ids})
+		results, err := s.store.CheckResultList(ctx, domain.CheckResultFilter{RunIDs: ids})
 		if err != nil {
 			return err
 		}
@@ -325,14 +325,14 @@ func (s *Service) RunResults(ctx context.Context, runID uuid.UUID, all bool) ([]
 		}
 		latest := map[uuid.UUID]int{}
 		for _, r := range results {
-			latest[r.ExecutionID] = max(latest[r.ExecutionID], r.Attempt)
+			latest[r.RunID] = max(latest[r.RunID], r.Attempt)
 		}
 		out = make([]ResultView, 0, len(results))
 		for _, r := range results {
-			if !all && r.Attempt != latest[r.ExecutionID] {
+			if !all && r.Attempt != latest[r.RunID] {
 				continue
 			}
-			v := ResultView{CheckResult: r, AssetID: assetOf[r.ExecutionID]}
+			v := ResultView{CheckResult: r, AssetID: assetOf[r.RunID]}
 			if v.AssetID != nil {
 				v.AssetName = names[*v.AssetID]
 			}

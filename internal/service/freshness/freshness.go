@@ -164,7 +164,7 @@ func (s *Service) Record(ctx context.Context, assetID uuid.UUID, partitionKey st
 // RunSucceeded records a successful materialization (a run or step with an
 // asset) in the transaction that records the success, at the service's
 // time.
-func (s *Service) RunSucceeded(ctx context.Context, run *domain.Execution) error {
+func (s *Service) RunSucceeded(ctx context.Context, run *domain.Run) error {
 	if run.AssetID == nil {
 		return nil
 	}

@@ -276,7 +276,7 @@ func TestTickerFiresOnce(t *testing.T) {
 		if got := runsByKey(t, b, tenantOf(a)); len(got) != 1 || got[key] != 1 {
 			t.Fatalf("runs per key %v, want one run for %s", got, key)
 		}
-		run, err := x.runs.ListRuns(a, domain.ExecutionFilter{}, domain.Page{})
+		run, err := x.runs.ListRuns(a, domain.RunFilter{}, domain.Page{})
 		if err != nil || len(run.Items) != 1 {
 			t.Fatalf("runs: %v %v", run, err)
 		}

@@ -104,7 +104,7 @@ func checkResultDTO(r *domain.CheckResult) CheckResultDTO {
 		details = json.RawMessage("null")
 	}
 	return CheckResultDTO{
-		ID: r.ID, RunID: r.ExecutionID, Attempt: r.Attempt, CheckID: r.CheckID, CheckName: r.Name,
+		ID: r.ID, RunID: r.RunID, Attempt: r.Attempt, CheckID: r.CheckID, CheckName: r.Name,
 		Outcome: r.Outcome, Status: r.Outcome, Severity: r.Severity, Blocking: r.Blocking, Blocked: r.Blocked,
 		RowsChecked: r.RowsChecked, RowsFailed: r.RowsFailed, Message: r.Message, Details: details,
 		DurationMS: r.DurationMS, Source: string(r.Source), ExecutedAt: TimeOf(r.ExecutedAt),

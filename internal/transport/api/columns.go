@@ -99,7 +99,7 @@ func assetVersionDTO(v *domain.AssetVersion) AssetVersionDTO {
 	for i, f := range v.Fields {
 		fields[i] = FieldDTO(f)
 	}
-	return AssetVersionDTO{AssetID: v.AssetID, Version: v.Version, Fields: fields, RunID: v.ExecutionID, CreatedAt: v.CreatedAt}
+	return AssetVersionDTO{AssetID: v.AssetID, Version: v.Version, Fields: fields, RunID: v.RunID, CreatedAt: v.CreatedAt}
 }
 
 func columnEdgeDTO(e *domain.ColumnEdge) ColumnEdgeDTO {

@@ -11,10 +11,10 @@ import (
 	"github.com/servo-data/servo/internal/domain"
 )
 
-// ExecutionCreate implements domain.ExecutionRepository.
-func (s *Store) ExecutionCreate(ctx context.Context, e *domain.Execution) error {
+// RunCreate implements domain.RunRepository.
+func (s *Store) RunCreate(ctx context.Context, e *domain.Run) error {
 	return s.run(ctx, func(tx *gorm.DB) error {
-		row := executionRowFrom(e)
+		row := runRowFrom(e)
 		if row.ID == uuid.Nil {
 			row.ID = newID()
 		}
@@ -29,8 +29,8 @@ func (s *Store) ExecutionCreate(ctx context.Context, e *domain.Execution) error 
 	})
 }
 
-func (s *Store) executionTake(ctx context.Context, what string, q func(*gorm.DB) *gorm.DB) (*domain.Execution, error) {
-	var row executionRow
+func (s *Store) executionTake(ctx context.Context, what string, q func(*gorm.DB) *gorm.DB) (*domain.Run, error) {
+	var row runRow
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(q(tx).Take(&row).Error, what)
 	})
@@ -41,17 +41,17 @@ func (s *Store) executionTake(ctx context.Context, what string, q func(*gorm.DB)
 	return &e, nil
 }
 
-// ExecutionGet implements domain.ExecutionRepository.
-func (s *Store) ExecutionGet(ctx context.Context, id uuid.UUID) (*domain.Execution, error) {
+// RunGet implements domain.RunRepository.
+func (s *Store) RunGet(ctx context.Context, id uuid.UUID) (*domain.Run, error) {
 	return s.executionTake(ctx, "run", func(tx *gorm.DB) *gorm.DB { return tx.Where("id = ?", id) })
 }
 
-// ExecutionGetByIdempotencyKey implements domain.ExecutionRepository.
-func (s *Store) ExecutionGetByIdempotencyKey(ctx context.Context, key string) (*domain.Execution, error) {
+// RunGetByIdempotencyKey implements domain.RunRepository.
+func (s *Store) RunGetByIdempotencyKey(ctx context.Context, key string) (*domain.Run, error) {
 	return s.executionTake(ctx, "run", func(tx *gorm.DB) *gorm.DB { return tx.Where("idempotency_key = ?", key) })
 }
 
-func executionFilter(q *gorm.DB, f domain.ExecutionFilter) *gorm.DB {
+func executionFilter(q *gorm.DB, f domain.RunFilter) *gorm.DB {
 	if f.WorkflowID != nil {
 		q = q.Where("workflow_id = ?", *f.WorkflowID)
 	}
@@ -91,39 +91,39 @@ func executionFilter(q *gorm.DB, f domain.ExecutionFilter) *gorm.DB {
 	return q
 }
 
-// ExecutionList implements domain.ExecutionRepository.
-func (s *Store) ExecutionList(ctx context.Context, f domain.ExecutionFilter, p domain.Page) (domain.List[domain.Execution], error) {
-	var rows []executionRow
+// RunList implements domain.RunRepository.
+func (s *Store) RunList(ctx context.Context, f domain.RunFilter, p domain.Page) (domain.List[domain.Run], error) {
+	var rows []runRow
 	var total int64
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
-		total, next, err = page(executionFilter(tx.Model(&executionRow{}), f), p, &rows)
+		total, next, err = page(executionFilter(tx.Model(&runRow{}), f), p, &rows)
 		return err
 	})
 	if err != nil {
-		return domain.List[domain.Execution]{}, err
+		return domain.List[domain.Run]{}, err
 	}
-	items := make([]domain.Execution, len(rows))
+	items := make([]domain.Run, len(rows))
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Execution]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Run]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
-// ExecutionCount implements domain.ExecutionRepository.
-func (s *Store) ExecutionCount(ctx context.Context, f domain.ExecutionFilter) (int64, error) {
+// RunCount implements domain.RunRepository.
+func (s *Store) RunCount(ctx context.Context, f domain.RunFilter) (int64, error) {
 	var n int64
 	err := s.read(ctx, func(tx *gorm.DB) error {
-		return executionFilter(tx.Model(&executionRow{}), f).Count(&n).Error
+		return executionFilter(tx.Model(&runRow{}), f).Count(&n).Error
 	})
 	return n, err
 }
 
-// ExecutionTransition implements domain.ExecutionRepository. The update is
+// RunTransition implements domain.RunRepository. The update is
 // a single compare-and-swap, UPDATE ... WHERE id = ? AND state = ?, so of
 // two racing transitions exactly one matches a row.
-func (s *Store) ExecutionTransition(ctx context.Context, t domain.Transition) (*domain.Execution, error) {
+func (s *Store) RunTransition(ctx context.Context, t domain.Transition) (*domain.Run, error) {
 	if err := domain.ValidateTransition(t.From, t.To); err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (s *Store) ExecutionTransition(ctx context.Context, t domain.Transition) (*
 	if t.At.IsZero() {
 		at = now()
 	}
-	var out domain.Execution
+	var out domain.Run
 	err := s.run(ctx, func(tx *gorm.DB) error {
 		set := map[string]any{"state": string(t.To), "updated_at": at}
 		switch {
@@ -147,11 +147,11 @@ func (s *Store) ExecutionTransition(ctx context.Context, t domain.Transition) (*
 			set["completed_at"] = at
 			set["error_message"] = t.ErrorMessage
 		}
-		res := tx.Model(&executionRow{}).Where("id = ? AND state = ?", t.ID, string(t.From)).Updates(set)
+		res := tx.Model(&runRow{}).Where("id = ? AND state = ?", t.ID, string(t.From)).Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}
-		var row executionRow
+		var row runRow
 		if err := firstOrNotFound(tx.Where("id = ?", t.ID).Take(&row).Error, "run"); err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func (s *Store) ExecutionTransition(ctx context.Context, t domain.Transition) (*
 	return &out, nil
 }
 
-// ExecutionDelete implements domain.ExecutionRepository.
-func (s *Store) ExecutionDelete(ctx context.Context, id uuid.UUID) error {
-	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[executionRow](tx, id, "run") })
+// RunDelete implements domain.RunRepository.
+func (s *Store) RunDelete(ctx context.Context, id uuid.UUID) error {
+	return s.run(ctx, func(tx *gorm.DB) error { return deleteByID[runRow](tx, id, "run") })
 }

@@ -39,9 +39,9 @@ const (
 	MaxErrorMessageLen   = 8192
 )
 
-// Execution is one run: of a workflow, or of a single asset (a
+// Run is one run: of a workflow, or of a single asset (a
 // materialization). At least one of WorkflowID and AssetID is set.
-type Execution struct {
+type Run struct {
 	ID         uuid.UUID  `json:"id"`
 	TenantID   string     `json:"tenant_id"`
 	WorkflowID *uuid.UUID `json:"workflow_id"`
@@ -61,7 +61,7 @@ type Execution struct {
 }
 
 // Normalize fills defaults before validation.
-func (e *Execution) Normalize() {
+func (e *Run) Normalize() {
 	if e.State == "" {
 		e.State = StatePending
 	}
@@ -74,7 +74,7 @@ func (e *Execution) Normalize() {
 }
 
 // Validate checks a run before it is stored.
-func (e *Execution) Validate() error {
+func (e *Run) Validate() error {
 	var v Validator
 	v.Check(e.WorkflowID != nil || e.AssetID != nil, "workflow_id", "a run needs a workflow or an asset")
 	v.Check(e.State.Valid(), "state", "unknown state %q", e.State)
@@ -88,8 +88,8 @@ func (e *Execution) Validate() error {
 	return v.Err()
 }
 
-// ExecutionFilter narrows a run listing. Nil or empty fields do not filter.
-type ExecutionFilter struct {
+// RunFilter narrows a run listing. Nil or empty fields do not filter.
+type RunFilter struct {
 	WorkflowID *uuid.UUID
 	// WorkflowIDs matches runs of any of these workflow versions; an empty,
 	// non-nil slice matches nothing.
@@ -97,7 +97,7 @@ type ExecutionFilter struct {
 	AssetID     *uuid.UUID
 	ParentID    *uuid.UUID
 	State       State
-	// Status matches the client-facing status (see Execution.Status).
+	// Status matches the client-facing status (see Run.Status).
 	Status Status
 	// PartitionKey, when set, matches runs of exactly that key.
 	PartitionKey *string
@@ -129,12 +129,12 @@ func (s Status) Valid() bool {
 
 // IsMaterialization reports whether the run materializes one asset (a
 // workflow's steps included), as opposed to a whole workflow run.
-func (e *Execution) IsMaterialization() bool { return e.AssetID != nil }
+func (e *Run) IsMaterialization() bool { return e.AssetID != nil }
 
 // Status maps the state onto the client vocabulary: queued reads pending; a
 // cancelled or timed-out materialization reads failed (the reason is in the
 // error message), while a workflow run keeps cancelled.
-func (e *Execution) Status() Status {
+func (e *Run) Status() Status {
 	switch e.State {
 	case StatePending, StateQueued:
 		return StatusPending
