@@ -49,9 +49,9 @@ type LineageBatchRepository interface {
 	// WorkflowLockName) and returns the latest version of each name that
 	// exists.
 	WorkflowsLatestLocked(ctx context.Context, names []string) ([]Workflow, error)
-	// ExecutionsByIDOrKey returns the runs with one of these ids or
+	// RunsByIDOrKey returns the runs with one of these ids or
 	// idempotency keys.
-	ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]Run, error)
+	RunsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]Run, error)
 	// DependencyReach returns every edge (of any type) that leaves one of
 	// the assets or an asset downstream of them, after taking the graph
 	// lock (as DependencyLockGraph).

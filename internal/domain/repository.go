@@ -164,6 +164,9 @@ type RunLeaseRepository interface {
 	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*RunLease, error)
 	// RunLeaseDelete removes a run's lease, if any.
 	RunLeaseDelete(ctx context.Context, runID uuid.UUID) error
+	// RunLeaseDeleteAttempt removes a run's lease if it is the lease of
+	// that attempt, and leaves the lease of a later attempt alone.
+	RunLeaseDeleteAttempt(ctx context.Context, runID uuid.UUID, attempt int) error
 	// RunLeaseRenew sets to at the heartbeat of worker's leases of the given
 	// runs, across tenants (system scope).
 	RunLeaseRenew(ctx context.Context, worker string, runIDs []uuid.UUID, at time.Time) (int64, error)

@@ -42,6 +42,7 @@ type Store interface {
 	RunLeaseTake(ctx context.Context, l *domain.RunLease) error
 	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*domain.RunLease, error)
 	RunLeaseDelete(ctx context.Context, runID uuid.UUID) error
+	RunLeaseDeleteAttempt(ctx context.Context, runID uuid.UUID, attempt int) error
 	RunLeaseRenew(ctx context.Context, worker string, runIDs []uuid.UUID, at time.Time) (int64, error)
 	RunLeaseListStale(ctx context.Context, before time.Time, limit int) ([]domain.RunLease, error)
 
@@ -633,10 +634,11 @@ func (e *Engine) RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, 
 	return e.store.RunLeaseGet(ctx, id)
 }
 
-// DropRunLease removes a run's lease (one left behind by a run that is no
-// longer running).
-func (e *Engine) DropRunLease(ctx context.Context, id uuid.UUID) error {
-	return e.store.RunLeaseDelete(ctx, id)
+// DropRunLease removes the lease that attempt of a run left behind (the
+// run is no longer running it). The lease of a later attempt, which
+// another worker may have taken since, stays.
+func (e *Engine) DropRunLease(ctx context.Context, id uuid.UUID, attempt int) error {
+	return e.store.RunLeaseDeleteAttempt(ctx, id, attempt)
 }
 
 // RenewRunLeases records that worker is alive and still runs the given

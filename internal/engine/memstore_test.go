@@ -314,6 +314,16 @@ func (m *memStore) RunLeaseGet(ctx context.Context, runID uuid.UUID) (*domain.Ru
 	return &out, nil
 }
 
+// RunLeaseDeleteAttempt implements engine.Store.
+func (m *memStore) RunLeaseDeleteAttempt(ctx context.Context, runID uuid.UUID, attempt int) error {
+	return m.do(ctx, func(tenant string) error {
+		if l, ok := m.data.leases[runID]; ok && l.TenantID == tenant && l.Attempt == attempt {
+			delete(m.data.leases, runID)
+		}
+		return nil
+	})
+}
+
 // RunLeaseDelete implements engine.Store.
 func (m *memStore) RunLeaseDelete(ctx context.Context, runID uuid.UUID) error {
 	return m.do(ctx, func(tenant string) error {

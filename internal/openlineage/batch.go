@@ -374,7 +374,7 @@ func (pl *planner) load(ps []prepared) error {
 	for id := range runIDs {
 		ids = append(ids, id)
 	}
-	runs, err := st.ExecutionsByIDOrKey(ctx, ids, keys)
+	runs, err := st.RunsByIDOrKey(ctx, ids, keys)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,13 @@ func (s *Store) RunLeaseDelete(ctx context.Context, runID uuid.UUID) error {
 	})
 }
 
+// RunLeaseDeleteAttempt implements domain.RunLeaseRepository.
+func (s *Store) RunLeaseDeleteAttempt(ctx context.Context, runID uuid.UUID, attempt int) error {
+	return s.run(ctx, func(tx *gorm.DB) error {
+		return tx.Where("execution_id = ? AND attempt = ?", runID, attempt).Delete(&runLeaseRow{}).Error
+	})
+}
+
 // RunLeaseRenew implements domain.RunLeaseRepository. It spans tenants, so
 // it runs in the system scope, as raw SQL the tenant callbacks leave alone;
 // row-level security lets the system scope read and renew leases only.

@@ -98,8 +98,8 @@ func (s *Store) WorkflowsLatestLocked(ctx context.Context, names []string) ([]do
 	return out, err
 }
 
-// ExecutionsByIDOrKey implements domain.LineageBatchRepository.
-func (s *Store) ExecutionsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]domain.Run, error) {
+// RunsByIDOrKey implements domain.LineageBatchRepository.
+func (s *Store) RunsByIDOrKey(ctx context.Context, ids []uuid.UUID, keys []string) ([]domain.Run, error) {
 	if len(ids) == 0 && len(keys) == 0 {
 		return nil, nil
 	}

@@ -78,7 +78,7 @@ func (rt *Runtime) reap(ctx context.Context) error {
 			continue
 		}
 		if run.State != domain.StateRunning || run.Attempt != l.Attempt {
-			errs = append(errs, rt.eng.DropRunLease(tctx, l.RunID))
+			errs = append(errs, rt.eng.DropRunLease(tctx, l.RunID, l.Attempt))
 			continue
 		}
 		rt.log.Warn("a worker was lost; failing its attempt", zap.String("run_id", run.ID.String()), zap.String("tenant", l.TenantID),

@@ -113,7 +113,7 @@ type Engine interface {
 	FinishAndRetryRun(ctx context.Context, id uuid.UUID, to domain.State, message string, delay time.Duration, reason string) (*domain.Run, error)
 	PutRunLog(ctx context.Context, id uuid.UUID, content string, truncated bool) error
 	RunLease(ctx context.Context, id uuid.UUID) (*domain.RunLease, error)
-	DropRunLease(ctx context.Context, id uuid.UUID) error
+	DropRunLease(ctx context.Context, id uuid.UUID, attempt int) error
 	RenewRunLeases(ctx context.Context, worker string, runIDs []uuid.UUID) (int64, error)
 	StaleRunLeases(ctx context.Context, timeout time.Duration, limit int) ([]domain.RunLease, error)
 }

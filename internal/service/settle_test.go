@@ -137,3 +137,33 @@ func TestSettleRun_FaultBetweenFinishAndAdvanceLeavesNoStalledWorkflow(t *testin
 		}
 	})
 }
+
+// The lease sweeper drops the lease a lost attempt left behind, but never
+// the lease of a later attempt that another worker took meanwhile (the run
+// was retried and claimed again between the sweeper's two reads): that
+// attempt would run on with no lease, and its worker's death would go
+// unnoticed. Another tenant cannot drop it either.
+func TestDropRunLease_LeavesALaterAttemptsLease(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, b *testdb.Backend) {
+		svc, a, other := setup(t, b)
+		eng := svc.Engine()
+		x := a.asset("x")
+		run, _, err := svc.CreateRun(a.ctx, service.CreateRunInput{AssetID: &x.ID})
+		mustOK(t, err)
+		mustOK(t, b.Store.RunLeaseTake(a.ctx, &domain.RunLease{RunID: run.ID, Attempt: 2, WorkerID: "worker-2"}))
+
+		mustOK(t, eng.DropRunLease(a.ctx, run.ID, 1))
+		if l, err := eng.RunLease(a.ctx, run.ID); err != nil || l.Attempt != 2 || l.WorkerID != "worker-2" {
+			t.Fatalf("after dropping attempt 1's lease, the lease is %+v, %v; want attempt 2's", l, err)
+		}
+		mustOK(t, eng.DropRunLease(other.ctx, run.ID, 2))
+		if _, err := eng.RunLease(a.ctx, run.ID); err != nil {
+			t.Fatalf("another tenant dropped the lease: %v", err)
+		}
+		mustOK(t, eng.DropRunLease(a.ctx, run.ID, 2))
+		if _, err := eng.RunLease(a.ctx, run.ID); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("after dropping attempt 2's lease: %v, want ErrNotFound", err)
+		}
+	})
+}
