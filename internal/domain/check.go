@@ -185,10 +185,10 @@ const (
 
 // CheckResult is one outcome of one check in one attempt of a run.
 type CheckResult struct {
-	ID          uuid.UUID
-	TenantID    string
-	RunID uuid.UUID
-	Attempt     int
+	ID       uuid.UUID
+	TenantID string
+	RunID    uuid.UUID
+	Attempt  int
 	// CheckID is nil once the check is deleted; Name keeps what it was.
 	CheckID  *uuid.UUID
 	Name     string
@@ -228,8 +228,8 @@ func (r *CheckResult) Validate() error {
 // CheckResultFilter selects results: of a run (its steps' too, when it is a
 // workflow run), or of one check.
 type CheckResultFilter struct {
-	RunIDs []uuid.UUID
-	CheckID      *uuid.UUID
+	RunIDs  []uuid.UUID
+	CheckID *uuid.UUID
 	// Limit caps the rows returned, newest first; 0 means no cap.
 	Limit int
 }

@@ -19,14 +19,14 @@ type Field struct {
 // 1 in order of first sight, with the run that produced it (nil for a
 // schema read from an input, or once that run is deleted).
 type AssetVersion struct {
-	ID          uuid.UUID  `json:"id"`
-	TenantID    string     `json:"tenant_id"`
-	AssetID     uuid.UUID  `json:"asset_id"`
-	Version     int        `json:"version"`
-	Fields      []Field    `json:"fields"`
-	FieldsHash  string     `json:"-"`
-	RunID *uuid.UUID `json:"run_id"`
-	CreatedAt   time.Time  `json:"created_at"`
+	ID         uuid.UUID  `json:"id"`
+	TenantID   string     `json:"tenant_id"`
+	AssetID    uuid.UUID  `json:"asset_id"`
+	Version    int        `json:"version"`
+	Fields     []Field    `json:"fields"`
+	FieldsHash string     `json:"-"`
+	RunID      *uuid.UUID `json:"run_id"`
+	CreatedAt  time.Time  `json:"created_at"`
 }
 
 // Column edge sources.

@@ -58,9 +58,9 @@ func page[R keyed](q *gorm.DB, p domain.Page, dest *[]R) (int64, *domain.Cursor,
 	return total, next, nil
 }
 
-func (r assetRow) pageKey() domain.Cursor     { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
-func (r workflowRow) pageKey() domain.Cursor  { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
-func (r runRow) pageKey() domain.Cursor { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+func (r assetRow) pageKey() domain.Cursor    { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+func (r workflowRow) pageKey() domain.Cursor { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+func (r runRow) pageKey() domain.Cursor      { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }
 
 // idsIn returns a condition that column is one of ids. On PostgreSQL it is
 // one array parameter, column = ANY(?::uuid[]): the statement text does not

@@ -52,7 +52,7 @@ type result struct {
 // runContext is what a step sees of its run, in its environment (command)
 // or its request body (http), named as the servo SDK reads them.
 type runContext struct {
-	RunID  string `json:"execution_id"`
+	RunID        string `json:"execution_id"`
 	WorkflowID   string `json:"workflow_id"`
 	TenantID     string `json:"tenant_id"`
 	AssetID      string `json:"asset_id"`
