@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -84,8 +83,14 @@ func (in *Ingester) IngestBatch(ctx context.Context, events [][]byte) []BatchOut
 	return out
 }
 
-// prepareAll prepares events in order on every CPU, in the background:
-// ready[i] closes once ps[i] is set. Events left when ctx ends are marked
+// prepareWorkers is how many goroutines of one batch read and validate
+// its events.
+const prepareWorkers = 1
+
+// prepareAll prepares events in order on one goroutine, in the
+// background, while the chunks before are stored: ready[i] closes once
+// ps[i] is set. One goroutine, not one per CPU: a tenant's batch must not
+// take every core from the other tenants' requests. Events left when ctx ends are marked
 // not attempted (err ErrNotAttempted, no hash).
 func (in *Ingester) prepareAll(ctx context.Context, events [][]byte) (ps []prepared, ready []chan struct{}) {
 	ps = make([]prepared, len(events))
@@ -94,7 +99,7 @@ func (in *Ingester) prepareAll(ctx context.Context, events [][]byte) (ps []prepa
 		ready[i] = make(chan struct{})
 	}
 	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), len(events)) {
+	for range min(prepareWorkers, len(events)) {
 		go func() {
 			for {
 				i := int(next.Add(1) - 1)
