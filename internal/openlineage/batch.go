@@ -756,16 +756,12 @@ func (pl *planner) columns(e *event, res *Result) error {
 				}
 			}
 			for _, c := range d.Columns {
-				src := dataset{Namespace: c.Namespace, Name: c.Name, At: d.At + "/facets/columnLineage"}
+				src, edge := columnEdgeOf(d, c, id)
 				if !named[src.AssetName()] {
-					skipped[src.AssetName()] = d.At + "/facets/columnLineage"
+					skipped[src.AssetName()] = src.At
 					continue
 				}
-				edge := domain.ColumnEdge{
-					UpstreamColumn: c.Field, DownstreamAssetID: id, DownstreamColumn: c.Output,
-					TransformationType: c.Type, TransformationSubtype: c.Subtype, Description: c.Description,
-					Masking: c.Masking, Source: domain.ColumnSourceOpenLineage, UpstreamAssetID: pl.asset(src.AssetName()),
-				}
+				edge.UpstreamAssetID = pl.asset(src.AssetName())
 				if err := edge.Validate(); err != nil {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: column edge %s.%s -> %s skipped: %v", src.At, src.AssetName(), c.Field, c.Output, err))
 					continue

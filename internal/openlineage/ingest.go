@@ -424,15 +424,10 @@ func (in *Ingester) columns(ctx context.Context, e *event, res *Result, ids asse
 				}
 			}
 			for _, c := range d.Columns {
-				src := dataset{Namespace: c.Namespace, Name: c.Name, At: d.At + "/facets/columnLineage"}
+				src, edge := columnEdgeOf(d, c, id)
 				if !named[src.AssetName()] {
-					skipped[src.AssetName()] = d.At + "/facets/columnLineage"
+					skipped[src.AssetName()] = src.At
 					continue
-				}
-				edge := domain.ColumnEdge{
-					UpstreamColumn: c.Field, DownstreamAssetID: id, DownstreamColumn: c.Output,
-					TransformationType: c.Type, TransformationSubtype: c.Subtype, Description: c.Description,
-					Masking: c.Masking, Source: domain.ColumnSourceOpenLineage,
 				}
 				if edge.UpstreamAssetID, err = ids.get(ctx, in, src); err != nil {
 					return err
@@ -706,4 +701,16 @@ func (in *Ingester) RunEvents(ctx context.Context, runID uuid.UUID, p domain.Pag
 		return nil, err
 	}
 	return out, nil
+}
+
+// columnEdgeOf is the column edge that entry c of d's columnLineage facet
+// asks for into asset id, with the dataset it comes from; its upstream
+// asset id is left to the caller.
+func columnEdgeOf(d dataset, c columnInput, id uuid.UUID) (dataset, domain.ColumnEdge) {
+	src := dataset{Namespace: c.Namespace, Name: c.Name, At: d.At + "/facets/columnLineage"}
+	return src, domain.ColumnEdge{
+		UpstreamColumn: c.Field, DownstreamAssetID: id, DownstreamColumn: c.Output,
+		TransformationType: c.Type, TransformationSubtype: c.Subtype, Description: c.Description,
+		Masking: c.Masking, Source: domain.ColumnSourceOpenLineage,
+	}
 }
