@@ -146,17 +146,8 @@ func (s *Store) lockForUpdate(q *gorm.DB) *gorm.DB {
 // write are locked: a tenant updating a global asset gets ErrNotFound from
 // the lock, which the service turns into ErrForbidden when it can read it.
 func (s *Store) AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.Asset) error) (*domain.Asset, error) {
-	var out domain.Asset
-	err := s.run(ctx, func(tx *gorm.DB) error {
-		var row assetRow
-		if err := firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(&row).Error, "asset"); err != nil {
-			return err
-		}
-		a := row.toDomain()
-		if err := fn(&a); err != nil {
-			return err
-		}
-		res := tx.Model(&assetRow{}).Where("id = ?", id).Updates(map[string]any{
+	return updateByID[assetRow](s, ctx, id, "asset", fn, func(a *domain.Asset) map[string]any {
+		return map[string]any{
 			"name":        a.Name,
 			"description": a.Description,
 			"asset_type":  a.AssetType,
@@ -165,23 +156,8 @@ func (s *Store) AssetUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.A
 			"compute":     jsonObject[domain.ComputeSpec]{V: a.Compute},
 			"partitions":  jsonObject[domain.PartitionsDef]{V: a.Partitions},
 			"updated_at":  now(),
-		})
-		if res.Error != nil {
-			return res.Error
 		}
-		if res.RowsAffected == 0 {
-			return errNotFound("asset")
-		}
-		if err := firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "asset"); err != nil {
-			return err
-		}
-		out = row.toDomain()
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // AssetDelete implements domain.AssetRepository. Its edges and workflow

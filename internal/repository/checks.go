@@ -196,17 +196,8 @@ func (s *Store) CheckListForAsset(ctx context.Context, assetID uuid.UUID) ([]dom
 
 // CheckUpdate implements domain.CheckRepository.
 func (s *Store) CheckUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.Check) error) (*domain.Check, error) {
-	var out domain.Check
-	err := s.run(ctx, func(tx *gorm.DB) error {
-		var row checkRow
-		if err := firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(&row).Error, "check"); err != nil {
-			return err
-		}
-		c := row.toDomain()
-		if err := fn(&c); err != nil {
-			return err
-		}
-		res := tx.Model(&checkRow{}).Where("id = ?", id).Updates(map[string]any{
+	return updateByID[checkRow](s, ctx, id, "check", fn, func(c *domain.Check) map[string]any {
+		return map[string]any{
 			"asset_id":    c.AssetID,
 			"name":        c.Name,
 			"description": c.Description,
@@ -217,23 +208,8 @@ func (s *Store) CheckUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.C
 			"tags":        stringList(c.Tags),
 			"owner":       c.Owner,
 			"updated_at":  now(),
-		})
-		if res.Error != nil {
-			return res.Error
 		}
-		if res.RowsAffected == 0 {
-			return errNotFound("check")
-		}
-		if err := firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "check"); err != nil {
-			return err
-		}
-		out = row.toDomain()
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // CheckDelete implements domain.CheckRepository. Its results stay, with no

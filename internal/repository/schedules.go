@@ -139,40 +139,16 @@ func (s *Store) ScheduleList(ctx context.Context, p domain.Page) (domain.List[do
 
 // ScheduleUpdate implements domain.ScheduleRepository.
 func (s *Store) ScheduleUpdate(ctx context.Context, id uuid.UUID, fn func(*domain.Schedule) error) (*domain.Schedule, error) {
-	var out domain.Schedule
-	err := s.run(ctx, func(tx *gorm.DB) error {
-		var row scheduleRow
-		if err := firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(&row).Error, "schedule"); err != nil {
-			return err
-		}
-		sc := row.toDomain()
-		if err := fn(&sc); err != nil {
-			return err
-		}
-		next := scheduleRowFrom(&sc)
-		res := tx.Model(&scheduleRow{}).Where("id = ?", id).Updates(map[string]any{
+	return updateByID[scheduleRow](s, ctx, id, "schedule", fn, func(sc *domain.Schedule) map[string]any {
+		next := scheduleRowFrom(sc)
+		return map[string]any{
 			"name": next.Name, "workflow_name": next.WorkflowName, "workflow_version": next.WorkflowVersion,
 			"cron": next.Cron, "timezone": next.Timezone, "enabled": next.Enabled,
 			"catchup": next.Catchup, "max_catchup": next.MaxCatchup, "overlap": next.Overlap, "partition": next.Partition,
 			"next_tick_at": next.NextTickAt, "last_tick_at": next.LastTickAt, "last_run_id": next.LastRunID,
 			"updated_at": now(),
-		})
-		if res.Error != nil {
-			return res.Error
 		}
-		if res.RowsAffected == 0 {
-			return errNotFound("schedule")
-		}
-		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
-			return err
-		}
-		out = row.toDomain()
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // ScheduleDelete implements domain.ScheduleRepository; its ticks go with it.

@@ -392,6 +392,44 @@ func (s *Store) SQLDB() *sql.DB { return s.sqlDB }
 
 // deleteByID deletes the row of model M with the given id in tx; when no
 // row went (none, or not the scope's), it reports the absence as what.
+// updateByID is the read-modify-write of one row of model M: it locks row
+// id (only rows the scope may write), hands its domain form to fn, writes
+// the columns that cols gives for the changed value and reads the row back,
+// all in one transaction. A row the scope cannot write is errNotFound(what).
+func updateByID[M any, PM interface {
+	*M
+	toDomain() D
+}, D any](s *Store, ctx context.Context, id uuid.UUID, what string, fn func(*D) error, cols func(*D) map[string]any) (*D, error) {
+	var out D
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		row := new(M)
+		if err := firstOrNotFound(s.lockForUpdate(tx.Where("id = ?", id)).Take(row).Error, what); err != nil {
+			return err
+		}
+		d := PM(row).toDomain()
+		if err := fn(&d); err != nil {
+			return err
+		}
+		res := tx.Model(new(M)).Where("id = ?", id).Updates(cols(&d))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errNotFound(what)
+		}
+		row = new(M)
+		if err := firstOrNotFound(tx.Where("id = ?", id).Take(row).Error, what); err != nil {
+			return err
+		}
+		out = PM(row).toDomain()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 func deleteByID[M any](tx *gorm.DB, id uuid.UUID, what string) error {
 	res := tx.Where("id = ?", id).Delete(new(M))
 	if res.Error != nil {
