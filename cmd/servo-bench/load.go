@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -18,6 +19,11 @@ type result struct {
 	P50, P99 time.Duration
 	N        int
 	Errors   int64
+	// CPU is the CPU time this process (server, load generator and
+	// baselines alike) spent per completed call while measuring: a figure
+	// of the work a call costs that a busy machine disturbs less than
+	// throughput.
+	CPU time.Duration
 }
 
 // op is one request of a load: worker w's i-th call.
@@ -38,6 +44,14 @@ func runLoad(ctx context.Context, clients int, dur time.Duration, fn op) result 
 		wg      sync.WaitGroup
 		firstEr atomic.Value
 	)
+	cpuAtBegin := make(chan time.Duration, 1)
+	go func() {
+		select {
+		case <-time.After(time.Until(begin)):
+		case <-ctx.Done():
+		}
+		cpuAtBegin <- cpuTime()
+	}()
 	for w := range clients {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 4096)
@@ -64,7 +78,11 @@ func runLoad(ctx context.Context, clients int, dur time.Duration, fn op) result 
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
+	cpu := cpuTime() - <-cpuAtBegin
 	r := result{N: len(all), Errors: errs.Load(), RPS: float64(len(all)) / elapsed.Seconds()}
+	if len(all) > 0 {
+		r.CPU = cpu / time.Duration(len(all))
+	}
 	if e := firstEr.Load(); e != nil {
 		logf("  %d errors, first: %v", r.Errors, e)
 	}
@@ -99,7 +117,17 @@ func medianOf(rs []result) result {
 		P99:    time.Duration(pick(func(r result) float64 { return float64(r.P99) })),
 		N:      n,
 		Errors: errs,
+		CPU:    time.Duration(pick(func(r result) float64 { return float64(r.CPU) })),
 	}
+}
+
+// cpuTime returns the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // httpClient is a keep-alive client for loopback load.

@@ -13,6 +13,7 @@
 //	go run ./cmd/servo-bench            # the full suite (make bench)
 //	go run ./cmd/servo-bench -short     # a smoke run: tiny seed, 1s measurements
 //	go run ./cmd/servo-bench -only core # some sections only, printed
+//	go run ./cmd/servo-bench -only point # the point-read rows of core alone
 package main
 
 import (
@@ -34,8 +35,9 @@ func main() {
 	flag.StringVar(&o.Out, "out", "BENCHMARKS.md", "file to write the results into; empty to only print")
 	flag.BoolVar(&o.SeedOnly, "seed-only", false, "seed, print the owner URL and keep the database (to EXPLAIN queries); drop it yourself")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra run of the -profile measurement to this file")
-	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile profiles: point, lineage, lineage-full or lineage-mid")
-	flag.StringVar(&o.Only, "only", "", "comma-separated sections to run (core and the registered ones); empty for all; prints only unless -out is given")
+	flag.StringVar(&o.MemProfile, "memprofile", "", "write allocation profiles from before (FILE.base) and after one extra run of the -profile measurement (FILE)")
+	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile and -memprofile profile: point, lineage, lineage-full or lineage-mid")
+	flag.StringVar(&o.Only, "only", "", "comma-separated sections to run (core, point for the point-read rows of core alone, and the registered ones); empty for all; prints only unless -out is given")
 	flag.Parse()
 	if o.Short {
 		o.Duration, o.Repeat, o.Sizes = time.Second, 1, shortSizes

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -34,13 +35,16 @@ type options struct {
 	// CPUProfile, when set, receives a CPU profile of one extra run of the
 	// measurement Profile names ("point" or "lineage").
 	CPUProfile, Profile string
-	Duration            time.Duration
-	Clients             int
-	Repeat              int
-	Pool                int
-	Out                 string
-	SeedOnly            bool
-	Sizes               sizes
+	// MemProfile, when set, receives allocation profiles from before and
+	// after the same extra run (see env.profile).
+	MemProfile string
+	Duration   time.Duration
+	Clients    int
+	Repeat     int
+	Pool       int
+	Out        string
+	SeedOnly   bool
+	Sizes      sizes
 	// Only, when not empty, is a comma-separated list of the sections to
 	// run ("core" and the registered ones); the others are left out.
 	Only string
@@ -168,8 +172,13 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	var rows []row
 	rss := "not measured (core rows left out)"
-	if o.selected(coreSection) {
+	switch {
+	case o.selected(coreSection):
 		if rows, rss, err = e.measure(ctx); err != nil {
+			return err
+		}
+	case o.selected(pointSection):
+		if rows, rss, err = e.measurePoint(ctx); err != nil {
 			return err
 		}
 	}
@@ -290,7 +299,7 @@ func (e *env) repeat(name string, fn func() (result, error)) (result, error) {
 // report logs the median of rs and fails on failed requests.
 func report(name string, rs []result) (result, error) {
 	m := medianOf(rs)
-	logf("%-44s %9.0f req/s  p50 %-10s p99 %-10s (%d samples, %d errors)", name, m.RPS, fmtDur(m.P50), fmtDur(m.P99), m.N, m.Errors)
+	logf("%-44s %9.0f req/s  p50 %-10s p99 %-10s cpu %-8s/call (%d samples, %d errors)", name, m.RPS, fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.CPU), m.N, m.Errors)
 	if m.Errors > 0 {
 		return m, fmt.Errorf("%s: %d failed requests", name, m.Errors)
 	}
@@ -333,24 +342,59 @@ func (e *env) loadGET(ctx context.Context, clients int, key string, pathOf func(
 	}
 }
 
-// profile writes a CPU profile of one extra run of fn when -cpuprofile
-// names a file and -profile names this measurement.
+// profile runs fn once more, under the profilers -cpuprofile and
+// -memprofile ask for, when -profile names this measurement. The
+// allocation profile is written twice, before the run (FILE.base) and
+// after it (FILE): `go tool pprof -sample_index=alloc_space -base
+// FILE.base FILE` shows the run's allocations alone. The run's allocations
+// per request, load generator included, are logged either way.
 func (e *env) profile(ctx context.Context, what string, fn func() result) error {
-	if e.o.CPUProfile == "" || e.o.Profile != what {
+	if (e.o.CPUProfile == "" && e.o.MemProfile == "") || e.o.Profile != what {
 		return nil
 	}
-	f, err := os.Create(e.o.CPUProfile)
-	if err != nil {
+	writeAllocs := func(path string) error {
+		if e.o.MemProfile == "" {
+			return nil
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		return errors.Join(pprof.Lookup("allocs").WriteTo(f, 0), f.Close())
+	}
+	if err := writeAllocs(e.o.MemProfile + ".base"); err != nil {
 		return err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return err
+	var cpu *os.File
+	if e.o.CPUProfile != "" {
+		var err error
+		if cpu, err = os.Create(e.o.CPUProfile); err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			_ = cpu.Close()
+			return err
+		}
 	}
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
 	r := fn()
-	pprof.StopCPUProfile()
-	logf("profiled %s: %.0f req/s, p50 %s; wrote %s", what, r.RPS, fmtDur(r.P50), e.o.CPUProfile)
-	return f.Close()
+	goruntime.ReadMemStats(&after)
+	if cpu != nil {
+		pprof.StopCPUProfile()
+		if err := cpu.Close(); err != nil {
+			return err
+		}
+	}
+	if err := writeAllocs(e.o.MemProfile); err != nil {
+		return err
+	}
+	// The warm-up's requests allocate too: count them in with the samples
+	// at the measured rate.
+	reqs := float64(r.N) * (1 + float64(min(e.o.Duration/5, 500*time.Millisecond))/float64(e.o.Duration))
+	logf("profiled %s: %.0f req/s, p50 %s; about %.0f allocations and %.0f bytes per request (load generator included); wrote %s %s",
+		what, r.RPS, fmtDur(r.P50), float64(after.Mallocs-before.Mallocs)/reqs, float64(after.TotalAlloc-before.TotalAlloc)/reqs, e.o.CPUProfile, e.o.MemProfile)
+	return nil
 }
 
 // measure runs every measurement; it returns the table and the process's
@@ -358,39 +402,10 @@ func (e *env) profile(ctx context.Context, what string, fn func() result) error 
 func (e *env) measure(ctx context.Context) ([]row, string, error) {
 	d := e.data
 	n := e.o.Clients
-	ids := d.PointIDs
-	var rows []row
-	var err error
-	pick := func(w, i int) string { return ids[(w*7919+i)%len(ids)].String() }
-
-	// Point reads, Servo and both baselines in turn.
-	pr := row{Name: "GET /api/v1/assets/{id}", Clients: n, Baseline: "pgx in BEGIN + set_config + COMMIT", Target: ">= 0.9x"}
-	bare := row{Name: "GET /api/v1/assets/{id}", Clients: n, Baseline: "bare pgx point read", Target: ">= 0.6x"}
-	txURL := e.base.url + "/tx/" + d.BigTenant + "/"
-	baseGET := func(url string) func() result {
-		return func() result {
-			return runLoad(ctx, n, e.o.Duration, func(ctx context.Context, w, i int) error {
-				req, _ := http.NewRequest(http.MethodGet, url+pick(w, i), nil)
-				return do(ctx, e.client, req, http.StatusOK)
-			})
-		}
-	}
-	servoPoint := e.loadGET(ctx, n, d.BigKey, func(w, i int) string { return "/api/v1/assets/" + pick(w, i) })
-	if err := e.profile(ctx, "point", servoPoint); err != nil {
-		return nil, "", err
-	}
-	rss := ""
-	res, err := e.interleaved(
-		series{"servo point read", func() result { r := servoPoint(); rss = memory(); return r }},
-		series{"baseline pgx tx + set_config", baseGET(txURL)},
-		series{"baseline bare pgx", baseGET(e.base.url + "/bare/")},
-	)
+	rows, rss, err := e.measurePoint(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	pr.Servo, pr.Base, bare.Base = res[0], res[1], res[2]
-	bare.Servo = pr.Servo
-	rows = append(rows, pr, bare)
 
 	// Lists: the first page, and a deep page by offset and by cursor, each
 	// held against the first page.
@@ -398,7 +413,7 @@ func (e *env) measure(ctx context.Context) ([]row, string, error) {
 	deepOff := row{Name: fmt.Sprintf("... page %d by offset=%d", e.deepOff/50+1, e.deepOff), Clients: n, Baseline: "first page", Latency: true}
 	deepCur := row{Name: fmt.Sprintf("... page %d by cursor", e.deepOff/50+1), Clients: n, Baseline: "first page", Latency: true, Target: "<= 1.5x"}
 	count := row{Name: "... of which: COUNT(*) for `total` (bare pgx)", Clients: 1}
-	res, err = e.interleaved(
+	res, err := e.interleaved(
 		series{"servo list first page", e.loadGET(ctx, n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50" })},
 		series{"servo list deep page by offset", e.loadGET(ctx, n, d.BigKey, func(int, int) string {
 			return fmt.Sprintf("/api/v1/assets?limit=50&offset=%d", e.deepOff)
@@ -479,6 +494,44 @@ func (e *env) measure(ctx context.Context) ([]row, string, error) {
 	}
 	rows = append(rows, trig)
 	return rows, rss, nil
+}
+
+// measurePoint measures the point reads of Servo and of both baselines in
+// turn; it returns their two rows and the process's resident memory after
+// the point-read load.
+func (e *env) measurePoint(ctx context.Context) ([]row, string, error) {
+	d := e.data
+	n := e.o.Clients
+	ids := d.PointIDs
+	pick := func(w, i int) string { return ids[(w*7919+i)%len(ids)].String() }
+
+	pr := row{Name: "GET /api/v1/assets/{id}", Clients: n, Baseline: "pgx in BEGIN + set_config + COMMIT", Target: ">= 0.9x"}
+	bare := row{Name: "GET /api/v1/assets/{id}", Clients: n, Baseline: "bare pgx point read", Target: ">= 0.6x"}
+	txURL := e.base.url + "/tx/" + d.BigTenant + "/"
+	baseGET := func(url string) func() result {
+		return func() result {
+			return runLoad(ctx, n, e.o.Duration, func(ctx context.Context, w, i int) error {
+				req, _ := http.NewRequest(http.MethodGet, url+pick(w, i), nil)
+				return do(ctx, e.client, req, http.StatusOK)
+			})
+		}
+	}
+	servoPoint := e.loadGET(ctx, n, d.BigKey, func(w, i int) string { return "/api/v1/assets/" + pick(w, i) })
+	if err := e.profile(ctx, "point", servoPoint); err != nil {
+		return nil, "", err
+	}
+	rss := ""
+	res, err := e.interleaved(
+		series{"servo point read", func() result { r := servoPoint(); rss = memory(); return r }},
+		series{"baseline pgx tx + set_config", baseGET(txURL)},
+		series{"baseline bare pgx", baseGET(e.base.url + "/bare/")},
+	)
+	if err != nil {
+		return nil, "", err
+	}
+	pr.Servo, pr.Base, bare.Base = res[0], res[1], res[2]
+	bare.Servo = pr.Servo
+	return []row{pr, bare}, rss, nil
 }
 
 // triggerToSuccess materializes an observed asset (one with no compute
