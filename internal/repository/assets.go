@@ -27,6 +27,9 @@ func (s *Store) AssetCreate(ctx context.Context, a *domain.Asset) error {
 
 // AssetGet implements domain.AssetRepository.
 func (s *Store) AssetGet(ctx context.Context, id uuid.UUID) (*domain.Asset, error) {
+	if tenant, ok := s.tenantPgxRead(ctx); ok {
+		return s.assetGetPgx(ctx, tenant, id)
+	}
 	var row assetRow
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		return firstOrNotFound(tx.Where("id = ?", id).Take(&row).Error, "asset")

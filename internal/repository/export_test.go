@@ -3,6 +3,8 @@ package repository
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/servo-data/servo/internal/repository/tenantconn"
 )
 
@@ -16,3 +18,20 @@ func ReadContext(ctx context.Context, tenant string) context.Context {
 // Translate is the store's one translation of database errors into domain
 // errors, for its table tests.
 var Translate = translate
+
+// AssetGetSQL is the statement of the point read on pgx's own path.
+const AssetGetSQL = assetGetSQL
+
+// PgxReadCount runs query through the store's pgx path in tenant's scope
+// (one pipeline with the tenant context) and returns how many rows it
+// answered.
+func PgxReadCount(ctx context.Context, s *Store, tenant, query string, args ...any) (int, error) {
+	n := 0
+	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, query, args, func(rows pgx.Rows) error {
+		for rows.Next() {
+			n++
+		}
+		return rows.Err()
+	})
+	return n, err
+}

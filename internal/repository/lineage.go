@@ -20,7 +20,7 @@ import (
 // of one level for a whole frontier, and the rows of the nodes reached.
 //
 // On PostgreSQL outside a transaction both are read with pgx itself in the
-// tenant pipeline (pgread.go): one statement text per shape, so pgx
+// tenant pipeline (tenantconn): one statement text per shape, so pgx
 // prepares it once per connection, the ids sent as one uuid[] parameter,
 // binary rows decoded straight into Go values. Edges and assets are
 // filtered by tenant here as well as by row-level security: this is raw
@@ -67,8 +67,7 @@ var lineageEdgeSQLs = func() (out [2][2][2]string) {
 
 // lineageAssetSQL reads the rows of $2 that tenant $1 can see: its own and
 // the global ones.
-const lineageAssetSQL = `SELECT id, tenant_id, name, description, asset_type, owner, tags, compute, partitions, created_at, updated_at
-FROM assets WHERE id = ANY($2::uuid[]) AND (tenant_id = $1 OR tenant_id IS NULL)`
+const lineageAssetSQL = "SELECT " + assetCols + " FROM assets WHERE id = ANY($2::uuid[]) AND (tenant_id = $1 OR tenant_id IS NULL)"
 
 // pgxReads reports whether a read of ctx goes through pgxRead.
 func (s *Store) pgxReads(ctx context.Context) bool {
@@ -146,30 +145,13 @@ func (s *Store) LineageAssets(ctx context.Context, ids []uuid.UUID, dst []domain
 	tenant := scope.TenantID()
 	countRead(ctx)
 	err = s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, lineageAssetSQL, []any{tenant, uuidArray(ids)}, func(rows pgx.Rows) error {
-		var (
-			id               uuidCol
-			tenantCol        sharedText
-			name, desc, typ  string
-			owner            string
-			tags             stringList
-			compute          jsonObject[domain.ComputeSpec]
-			partitions       jsonObject[domain.PartitionsDef]
-			created, updated flexTime
-		)
-		tenantCol.shared = tenant
+		sc := newAssetScan(tenant)
 		for rows.Next() {
-			if err := rows.Scan(&id, &tenantCol, &name, &desc, &typ, &owner, &tags, &compute, &partitions, &created, &updated); err != nil {
+			a, err := sc.scan(rows)
+			if err != nil {
 				return err
 			}
-			if tags == nil {
-				tags = stringList{}
-			}
-			dst = push(dst, domain.Asset{
-				ID: id.u, TenantID: tenantCol.ptr(), Name: name, Description: desc, AssetType: typ, Owner: owner,
-				Tags: tags, Compute: compute.V, Partitions: partitions.V,
-				CreatedAt: created.t.UTC(), UpdatedAt: updated.t.UTC(),
-			})
-			tags = nil
+			dst = push(dst, a)
 		}
 		return rows.Err()
 	})

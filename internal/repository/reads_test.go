@@ -12,6 +12,8 @@ import (
 	"database/sql"
 	"errors"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,5 +221,82 @@ func TestStockPool_SameAnswers(t *testing.T) {
 	// runs with no tenant set and sees no tenant's rows.
 	if got := readStrings(t, repository.ReadContext(context.Background(), a.id), st.SQLDB(), "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL"); len(got) != 0 {
 		t.Errorf("a read context on the stock pool sees %d tenant assets, want 0", len(got))
+	}
+}
+
+// TestAssetGet_PointReadWalls holds the point read outside a transaction
+// (pgx's own path: the tenant context and the statement in one pipeline)
+// to both walls: the statement names the tenant, and with that condition
+// cut out row-level security alone still hides other tenants' rows. On a
+// pool of one connection, the connection the read used has no tenant set
+// afterwards.
+func TestAssetGet_PointReadWalls(t *testing.T) {
+	t.Parallel()
+	e := newRLSEnv(t)
+	a, b := e.seed(t, "point-a"), e.seed(t, "point-b")
+	global := e.seedGlobal(t)
+	st, err := repository.Open(context.Background(), e.d.AppURL, repository.PoolConfig{MaxOpen: 1, ConnectTimeout: 10 * time.Second}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	bg := context.Background()
+	ctxA := domain.WithTenant(bg, a.id)
+
+	var reads atomic.Int64
+	got, err := st.AssetGet(repository.CountQueries(ctxA, &reads), a.assets[0])
+	if err != nil {
+		t.Fatalf("own asset: %v", err)
+	}
+	if got.ID != a.assets[0] || got.TenantID == nil || *got.TenantID != a.id {
+		t.Errorf("own asset: got id %s tenant %v, want %s of %s", got.ID, got.TenantID, a.assets[0], a.id)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("a point read ran %d statements, want 1", n)
+	}
+	if g, err := st.AssetGet(ctxA, global); err != nil || g.TenantID != nil {
+		t.Errorf("global asset: %+v, %v; want it, with no tenant", g, err)
+	}
+	for _, id := range []uuid.UUID{b.assets[0], uuid.New()} {
+		if _, err := st.AssetGet(ctxA, id); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("tenant A reads %s (another tenant's or none): err = %v, want ErrNotFound", id, err)
+		}
+	}
+	// The same statement without its tenant condition: row-level security
+	// alone lets tenant A see its own row and not tenant B's.
+	unscoped := strings.Replace(repository.AssetGetSQL, " AND (tenant_id = $1 OR tenant_id IS NULL)", " AND $1::text IS NOT NULL", 1)
+	if unscoped == repository.AssetGetSQL {
+		t.Fatalf("the point read's tenant condition was not found in %q", repository.AssetGetSQL)
+	}
+	for _, tc := range []struct {
+		id   uuid.UUID
+		want int
+	}{{a.assets[0], 1}, {b.assets[0], 0}, {global, 1}} {
+		n, err := repository.PgxReadCount(bg, st, a.id, unscoped, a.id, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("tenant A reads asset %s with row-level security alone: %d rows, want %d", tc.id, n, tc.want)
+		}
+	}
+	// An empty tenant fails closed on this path as well.
+	if n, err := repository.PgxReadCount(bg, st, "", unscoped, "", a.assets[0]); err != nil || n != 0 {
+		t.Errorf("an empty tenant reads tenant A's asset: %d rows, %v; want 0", n, err)
+	}
+
+	// The pool's only connection served the reads above; nothing of the
+	// tenant is left on it.
+	if _, err := st.AssetGet(ctxA, a.assets[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := readStrings(t, bg, st.SQLDB(), "SELECT coalesce(current_setting('app.tenant_id', true), '')"); len(got) != 1 || got[0] != "" {
+		t.Errorf("app.tenant_id on the connection after a point read = %q, want empty", got)
+	}
+	if got := readStrings(t, bg, st.SQLDB(), "SELECT id::text FROM assets WHERE tenant_id IS NOT NULL"); len(got) != 0 {
+		t.Errorf("a query without a scope after a point read sees %d tenant assets, want 0", len(got))
+	}
+	if st.Stats().OpenConnections != 1 {
+		t.Errorf("the pool holds %d connections, want the one every read shared", st.Stats().OpenConnections)
 	}
 }

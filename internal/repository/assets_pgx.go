@@ -1,0 +1,106 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/servo-data/servo/internal/domain"
+	"github.com/servo-data/servo/internal/repository/tenantconn"
+)
+
+// The asset reads that pgx itself answers on PostgreSQL outside a
+// transaction: the point read (the hottest read of the API) and the rows of
+// a lineage walk. Each is one statement in the tenant pipeline (one round
+// trip, one implicit transaction with the tenant set, tenantconn.Query),
+// decoded from pgx's binary rows without GORM or database/sql. The
+// statements name the tenant as well as row-level security filtering them:
+// this is raw SQL, which the tenancy callbacks do not rewrite. Elsewhere
+// (SQLite, a transaction, the system scope) the same reads go through GORM.
+
+// assetCols are the columns of an asset, in the order assetScan reads them.
+const assetCols = "id, tenant_id, name, description, asset_type, owner, tags, compute, partitions, created_at, updated_at"
+
+// assetGetSQL reads asset $2 when tenant $1 can see it: its own or a
+// global one.
+const assetGetSQL = "SELECT " + assetCols + " FROM assets WHERE id = $2 AND (tenant_id = $1 OR tenant_id IS NULL)"
+
+// assetScan decodes rows of assetCols; one value serves every row of an
+// answer.
+type assetScan struct {
+	id               uuidCol
+	tenant           sharedText
+	name, desc, typ  string
+	owner            string
+	tags             stringList
+	compute          jsonObject[domain.ComputeSpec]
+	partitions       jsonObject[domain.PartitionsDef]
+	created, updated flexTime
+	dest             []any
+}
+
+// newAssetScan returns a scanner for the rows tenant can see: its id, read
+// in every own row, is shared by them.
+func newAssetScan(tenant string) *assetScan {
+	a := &assetScan{}
+	a.tenant.shared = tenant
+	a.dest = []any{&a.id, &a.tenant, &a.name, &a.desc, &a.typ, &a.owner, &a.tags, &a.compute, &a.partitions, &a.created, &a.updated}
+	return a
+}
+
+// scan decodes the current row.
+func (a *assetScan) scan(rows pgx.Rows) (domain.Asset, error) {
+	a.tags = nil
+	if err := rows.Scan(a.dest...); err != nil {
+		return domain.Asset{}, err
+	}
+	tags := []string(a.tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	return domain.Asset{
+		ID: a.id.u, TenantID: a.tenant.ptr(), Name: a.name, Description: a.desc, AssetType: a.typ, Owner: a.owner,
+		Tags: tags, Compute: a.compute.V, Partitions: a.partitions.V,
+		CreatedAt: a.created.t.UTC(), UpdatedAt: a.updated.t.UTC(),
+	}, nil
+}
+
+// tenantPgxRead returns the tenant a read of ctx runs in when pgx itself
+// answers it (pgxReads, in a tenant's scope), and whether it does.
+func (s *Store) tenantPgxRead(ctx context.Context) (string, bool) {
+	if !s.pgxReads(ctx) {
+		return "", false
+	}
+	scope, err := domain.ScopeFrom(ctx)
+	if err != nil || scope.IsSystem() {
+		return "", false
+	}
+	return scope.TenantID(), true
+}
+
+// assetGetPgx is AssetGet for tenant through pgx.
+func (s *Store) assetGetPgx(ctx context.Context, tenant string, id uuid.UUID) (*domain.Asset, error) {
+	var (
+		out   domain.Asset
+		found bool
+	)
+	countRead(ctx)
+	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, assetGetSQL, []any{tenant, id}, func(rows pgx.Rows) error {
+		if !rows.Next() {
+			return rows.Err()
+		}
+		var err error
+		out, err = newAssetScan(tenant).scan(rows)
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return nil, translate(fmt.Errorf("asset: %w", err))
+	}
+	if !found {
+		return nil, errNotFound("asset")
+	}
+	return &out, nil
+}
