@@ -520,6 +520,9 @@ func (e *env) measurePoint(ctx context.Context) ([]row, string, error) {
 	if err := e.profile(ctx, "point", servoPoint); err != nil {
 		return nil, "", err
 	}
+	if err := e.profile(ctx, "point-bare", baseGET(e.base.url+"/bare/")); err != nil {
+		return nil, "", err
+	}
 	rss := ""
 	res, err := e.interleaved(
 		series{"servo point read", func() result { r := servoPoint(); rss = memory(); return r }},

@@ -87,7 +87,9 @@ func (s *Store) assetGetPgx(ctx context.Context, tenant string, id uuid.UUID) (*
 		found bool
 	)
 	countRead(ctx)
-	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, assetGetSQL, []any{tenant, id}, func(rows pgx.Rows) error {
+	// The id goes as its 16 bytes: a uuid.UUID would be sent through its
+	// text form, which pgx first fails to encode as a uuid.
+	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, assetGetSQL, []any{tenant, [16]byte(id)}, func(rows pgx.Rows) error {
 		if !rows.Next() {
 			return rows.Err()
 		}

@@ -172,6 +172,9 @@ func truncate(s string, n int) string {
 // refuses in text): 400, before any handler passes them to a filter.
 func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if c.Request().URL.RawQuery == "" {
+			return next(c) // nothing to parse
+		}
 		for name, values := range c.QueryParams() {
 			for _, v := range append([]string{name}, values...) {
 				if len(v) > MaxQueryValueBytes {
