@@ -63,10 +63,35 @@ func TestOnlyRefusesUnknownSections(t *testing.T) {
 	if err := (options{Only: "core"}).checkOnly(); err != nil {
 		t.Fatalf("core: %v", err)
 	}
+	if err := (options{Only: "point"}).checkOnly(); err != nil {
+		t.Fatalf("point: %v", err)
+	}
 	if err := (options{Only: "core,nope"}).checkOnly(); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("unknown section: got %v, want an error naming it", err)
 	}
 	if (options{Only: "core"}).selected("other") || !(options{}).selected("other") {
 		t.Fatal("selected: -only core must leave other sections out, an empty -only must keep them")
+	}
+}
+
+// TestOnlyPoint runs -only point in its -short form: the point-read rows
+// and none of the other core rows.
+func TestOnlyPoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	o := options{Short: true, Duration: 300 * time.Millisecond, Clients: 4, Repeat: 1, Pool: 5, Sizes: shortSizes, Only: "point"}
+	if err := run(ctx, o, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GET /api/v1/assets/{id}", "bare pgx point read", "pgx in BEGIN + set_config + COMMIT"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, unwanted := range []string{"by offset", "POST /api/v1/assets", "lineage downstream", "trigger to success"} {
+		if strings.Contains(out.String(), unwanted) {
+			t.Errorf("-only point reports %q:\n%s", unwanted, out.String())
+		}
 	}
 }

@@ -68,9 +68,10 @@ func (a *assetScan) scan(rows pgx.Rows) (domain.Asset, error) {
 }
 
 // tenantPgxRead returns the tenant a read of ctx runs in when pgx itself
-// answers it (pgxReads, in a tenant's scope), and whether it does.
+// answers it (pgxReads, in a tenant's scope, over all the rows it can see),
+// and whether it does.
 func (s *Store) tenantPgxRead(ctx context.Context) (string, bool) {
-	if !s.pgxReads(ctx) {
+	if !s.pgxReads(ctx) || rowSetFrom(ctx) != rowsAll {
 		return "", false
 	}
 	scope, err := domain.ScopeFrom(ctx)
