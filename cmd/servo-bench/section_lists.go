@@ -38,8 +38,12 @@ func measureLists(ctx context.Context, e *env) ([]row, error) {
 		Baseline: baseName, Latency: true, Target: "<= 1.5x"}
 	exact := row{Name: "... the same with ?count=exact", Clients: n, Baseline: baseName, Latency: true}
 	deep := row{Name: fmt.Sprintf("... page %d by cursor, default count", e.deepOff/50+1), Clients: n, Baseline: baseName, Latency: true}
+	servoFirst := e.loadGET(ctx, n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50" })
+	if err := e.profile(ctx, "list", servoFirst); err != nil {
+		return nil, err
+	}
 	res, err := e.interleaved(
-		series{"servo list first page", e.loadGET(ctx, n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50" })},
+		series{"servo list first page", servoFirst},
 		series{"baseline bare keyset first page", bareGET(bareFirst)},
 		series{"servo list first page, count=exact", e.loadGET(ctx, n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50&count=exact" })},
 		series{"servo list deep page by cursor", e.loadGET(ctx, n, d.BigKey, func(int, int) string {
