@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/servo-data/servo/internal/domain"
 )
 
 // baselineAsset is what the baseline handlers encode: the columns of the
@@ -37,10 +40,11 @@ type baseline struct {
 	srv   *http.Server
 }
 
-// startBaseline serves GET /bare/{id} (a point read as the owner) and GET
+// startBaseline serves GET /bare/{id} (a point read as the owner), GET
 // /tx/{tenant}/{id} (BEGIN, set_config of the tenant, the read, COMMIT, as
-// the application role, so that row-level security is in force) on a
-// loopback port.
+// the application role, so that row-level security is in force) and GET
+// /bare-list/{tenant} (a page of the tenant's assets by keyset, as the
+// owner) on a loopback port.
 func startBaseline(ctx context.Context, ownerURL, appURL string, conns int32) (*baseline, error) {
 	pool := func(url string) (*pgxpool.Pool, error) {
 		cfg, err := pgxpool.ParseConfig(url)
@@ -85,6 +89,7 @@ func startBaseline(ctx context.Context, ownerURL, appURL string, conns int32) (*
 		})
 		writeBaseline(w, a, err)
 	})
+	mux.HandleFunc("GET /bare-list/{tenant}", b.serveList)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.close()
@@ -94,6 +99,62 @@ func startBaseline(ctx context.Context, ownerURL, appURL string, conns int32) (*
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
+}
+
+// listSQL and listAfterSQL are a tenant's page of assets, newest first,
+// by keyset: the first page and the page after a (created_at, id)
+// position. One row more than the page tells whether a next page exists.
+const (
+	listSQL      = `SELECT id, tenant_id, name, asset_type, owner, tags, created_at, updated_at FROM assets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
+	listAfterSQL = `SELECT id, tenant_id, name, asset_type, owner, tags, created_at, updated_at FROM assets WHERE tenant_id = $1 AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2`
+)
+
+// serveList answers GET /bare-list/{tenant}?limit=N[&cursor=C]: the page of
+// the tenant's assets the API's list answers, read as the owner with one
+// keyset query, and its next cursor.
+func (b *baseline) serveList(w http.ResponseWriter, r *http.Request) {
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit < 1 {
+		http.Error(w, "bad limit", http.StatusBadRequest)
+		return
+	}
+	var rows pgx.Rows
+	if raw := r.URL.Query().Get("cursor"); raw != "" {
+		c, err := domain.DecodeCursor(raw)
+		if err != nil {
+			http.Error(w, "bad cursor", http.StatusBadRequest)
+			return
+		}
+		rows, err = b.owner.Query(r.Context(), listAfterSQL, r.PathValue("tenant"), limit+1, c.CreatedAt, c.ID)
+	} else {
+		rows, err = b.owner.Query(r.Context(), listSQL, r.PathValue("tenant"), limit+1)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	out := make([]baselineAsset, 0, limit+1)
+	for rows.Next() {
+		var a baselineAsset
+		if err := rows.Scan(&a.ID, &a.TenantID, &a.Name, &a.Type, &a.Owner, &a.Tags, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			rows.Close()
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var next *string
+	if len(out) > limit {
+		out = out[:limit]
+		s := domain.Cursor{CreatedAt: out[limit-1].CreatedAt, ID: out[limit-1].ID}.Encode()
+		next = &s
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"assets": out, "next_cursor": next})
 }
 
 func writeBaseline(w http.ResponseWriter, a baselineAsset, err error) {

@@ -412,7 +412,7 @@ func (e *env) measure(ctx context.Context) ([]row, string, error) {
 	first := row{Name: "GET /api/v1/assets?limit=50 (first page)", Clients: n}
 	deepOff := row{Name: fmt.Sprintf("... page %d by offset=%d", e.deepOff/50+1, e.deepOff), Clients: n, Baseline: "first page", Latency: true}
 	deepCur := row{Name: fmt.Sprintf("... page %d by cursor", e.deepOff/50+1), Clients: n, Baseline: "first page", Latency: true, Target: "<= 1.5x"}
-	count := row{Name: "... of which: COUNT(*) for `total` (bare pgx)", Clients: 1}
+	count := row{Name: "COUNT(*) of the tenant's assets, what ?count=exact adds (bare pgx)", Clients: 1}
 	res, err := e.interleaved(
 		series{"servo list first page", e.loadGET(ctx, n, d.BigKey, func(int, int) string { return "/api/v1/assets?limit=50" })},
 		series{"servo list deep page by offset", e.loadGET(ctx, n, d.BigKey, func(int, int) string {

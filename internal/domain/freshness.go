@@ -52,7 +52,7 @@ type FreshnessRepository interface {
 	FreshnessPartitionPut(ctx context.Context, p AssetPartition) error
 	// FreshnessPartitions lists an asset's partitions, newest first.
 	FreshnessPartitions(ctx context.Context, assetID uuid.UUID, limit int) ([]AssetPartition, error)
-	// FreshnessStale returns the ids of the tenant's assets stale at now,
-	// oldest stale first, and how many there are.
-	FreshnessStale(ctx context.Context, now time.Time, p Page) ([]uuid.UUID, int64, error)
+	// FreshnessStale returns a page of the ids of the tenant's assets stale
+	// at now, oldest stale first, and how many there are (p.Count).
+	FreshnessStale(ctx context.Context, now time.Time, p Page) (List[uuid.UUID], error)
 }

@@ -106,7 +106,7 @@ func escapeLike(s string) string {
 // AssetList implements domain.AssetRepository.
 func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], error) {
 	var rows []assetRow
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -114,7 +114,7 @@ func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Pa
 			total, next, err = s.assetPageMerged(tx, f, p, &rows)
 			return err
 		}
-		total, next, err = page(s.assetFilter(tx.Model(&assetRow{}), f), p, &rows)
+		total, next, err = page(s, s.assetFilter(tx.Model(&assetRow{}), f), listKey("assets", f), p, &rows)
 		return err
 	})
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Store) AssetList(ctx context.Context, f domain.AssetFilter, p domain.Pa
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Asset]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Asset]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // AssetCount implements domain.AssetRepository.
@@ -171,47 +171,49 @@ func (s *Store) AssetDelete(ctx context.Context, id uuid.UUID) error {
 
 // assetPageMerged is a tenant's first or keyset page of assets: its own rows
 // and the global rows are read apart, each a range scan on the
-// (tenant_id, created_at DESC, id DESC) index, and merged. One query over
-// both (tenant_id = ? OR tenant_id IS NULL) cannot use that index and sorts
-// every visible row instead (measured: 430 ms for a page of a tenant with
-// 50,000 assets, see BENCHMARKS.md).
-func (s *Store) assetPageMerged(tx *gorm.DB, f domain.AssetFilter, p domain.Page, dest *[]assetRow) (int64, *domain.Cursor, error) {
-	var total int64
-	var parts [2][]assetRow
-	more := false
-	for i, rs := range []rowSet{rowsOwn, rowsGlobal} {
-		part := tx.WithContext(withRowSet(tx.Statement.Context, rs))
-		n, next, err := page(s.assetFilter(part.Model(&assetRow{}), f), domain.Page{Limit: p.Limit, Cursor: p.Cursor}, &parts[i])
-		if err != nil {
-			return 0, nil, err
-		}
-		total += n
-		more = more || next != nil
+// (tenant_id, created_at DESC, id DESC) index, and merged, in one
+// statement. One query over both (tenant_id = ? OR tenant_id IS NULL)
+// cannot use that index and sorts every visible row instead (measured: 430
+// ms for a page of a tenant with 50,000 assets, see BENCHMARKS.md). Each
+// part is counted apart (total), so that a page that proves a part's count
+// costs no count of it.
+func (s *Store) assetPageMerged(tx *gorm.DB, f domain.AssetFilter, p domain.Page, dest *[]assetRow) (listTotal, *domain.Cursor, error) {
+	part := func(rs rowSet) *gorm.DB {
+		return s.assetFilter(tx.WithContext(withRowSet(tx.Statement.Context, rs)).Model(&assetRow{}), f)
 	}
-	merged := make([]assetRow, 0, len(parts[0])+len(parts[1]))
-	a, b := parts[0], parts[1]
-	for len(a) > 0 || len(b) > 0 {
-		if len(b) == 0 || (len(a) > 0 && before(a[0], b[0])) {
-			merged, a = append(merged, a[0]), a[1:]
+	own, global := part(rowsOwn), part(rowsGlobal)
+	pp := domain.Page{Limit: p.Limit, Cursor: p.Cursor, Count: p.Count}
+	var rows []assetRow
+	// Only the union is raw: GORM builds both parts with the tenant
+	// callbacks, and row-level security covers the whole.
+	err := tx.Raw("SELECT * FROM (?) AS own_rows UNION ALL SELECT * FROM (?) AS global_rows ORDER BY created_at DESC, id DESC",
+		keyset(own, pp), keyset(global, pp)).Scan(&rows).Error
+	if err != nil {
+		return listTotal{}, nil, err
+	}
+	var got [2]int
+	for _, r := range rows {
+		if r.TenantID == nil {
+			got[1]++
 		} else {
-			merged, b = append(merged, b[0]), b[1:]
+			got[0]++
 		}
 	}
-	if len(merged) > p.Limit {
-		merged, more = merged[:p.Limit], true
+	var total listTotal
+	for i, q := range []*gorm.DB{own, global} {
+		n := min(got[i], p.Limit)
+		t, err := s.total(q, listKey("assets", f), pp, n, got[i] > p.Limit)
+		if err != nil {
+			return listTotal{}, nil, err
+		}
+		total.n += t.n
+		total.estimate = total.estimate || t.estimate
 	}
-	*dest = merged
-	if !more || len(merged) == 0 {
+	if len(rows) <= p.Limit {
+		*dest = rows
 		return total, nil, nil
 	}
-	k := merged[len(merged)-1].pageKey()
+	*dest = rows[:p.Limit]
+	k := rows[p.Limit-1].pageKey()
 	return total, &k, nil
-}
-
-// before reports whether x comes before y in (created_at DESC, id DESC).
-func before(x, y assetRow) bool {
-	if !x.CreatedAt.Equal(y.CreatedAt) {
-		return x.CreatedAt.After(y.CreatedAt)
-	}
-	return x.ID.String() > y.ID.String()
 }

@@ -143,12 +143,12 @@ func (s *Store) AutomationGetByName(ctx context.Context, name string) (*domain.A
 // AutomationList implements domain.AutomationRepository, newest first.
 func (s *Store) AutomationList(ctx context.Context, p domain.Page) (domain.List[domain.Automation], error) {
 	var items []domain.Automation
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var rows []automationRow
 		var err error
-		if total, next, err = page(tx.Model(&automationRow{}), p, &rows); err != nil {
+		if total, next, err = page(s, tx.Model(&automationRow{}), listKey("automations", nil), p, &rows); err != nil {
 			return err
 		}
 		items, err = s.automationAssets(tx, rows)
@@ -157,7 +157,7 @@ func (s *Store) AutomationList(ctx context.Context, p domain.Page) (domain.List[
 	if err != nil {
 		return domain.List[domain.Automation]{}, err
 	}
-	return domain.List[domain.Automation]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Automation]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // AutomationUpdate implements domain.AutomationRepository.

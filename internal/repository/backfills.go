@@ -157,7 +157,7 @@ func (s *Store) BackfillGetByIdempotencyKey(ctx context.Context, key string) (*d
 // BackfillList implements domain.BackfillRepository.
 func (s *Store) BackfillList(ctx context.Context, state domain.BackfillState, p domain.Page) (domain.List[domain.Backfill], error) {
 	var rows []backfillRow
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	var items []domain.Backfill
 	err := s.read(ctx, func(tx *gorm.DB) error {
@@ -166,7 +166,7 @@ func (s *Store) BackfillList(ctx context.Context, state domain.BackfillState, p 
 			q = q.Where("state = ?", string(state))
 		}
 		var err error
-		if total, next, err = page(q, p, &rows); err != nil {
+		if total, next, err = page(s, q, listKey("backfills", state), p, &rows); err != nil {
 			return err
 		}
 		items = make([]domain.Backfill, len(rows))
@@ -178,7 +178,7 @@ func (s *Store) BackfillList(ctx context.Context, state domain.BackfillState, p 
 	if err != nil {
 		return domain.List[domain.Backfill]{}, err
 	}
-	return domain.List[domain.Backfill]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Backfill]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // BackfillLock implements domain.BackfillRepository.

@@ -161,11 +161,11 @@ func checkFilter(q *gorm.DB, f domain.CheckFilter) *gorm.DB {
 // CheckList implements domain.CheckRepository.
 func (s *Store) CheckList(ctx context.Context, f domain.CheckFilter, p domain.Page) (domain.List[domain.Check], error) {
 	var rows []checkRow
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
-		total, next, err = page(checkFilter(tx.Model(&checkRow{}), f), p, &rows)
+		total, next, err = page(s, checkFilter(tx.Model(&checkRow{}), f), listKey("checks", f), p, &rows)
 		return err
 	})
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Store) CheckList(ctx context.Context, f domain.CheckFilter, p domain.Pa
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Check]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Check]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // CheckListForAsset implements domain.CheckRepository.

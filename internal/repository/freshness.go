@@ -136,28 +136,36 @@ func (s *Store) FreshnessPartitions(ctx context.Context, assetID uuid.UUID, limi
 }
 
 // FreshnessStale implements domain.FreshnessRepository.
-func (s *Store) FreshnessStale(ctx context.Context, at time.Time, p domain.Page) ([]uuid.UUID, int64, error) {
+func (s *Store) FreshnessStale(ctx context.Context, at time.Time, p domain.Page) (domain.List[uuid.UUID], error) {
 	if p.Cursor != nil {
-		return nil, 0, domain.Invalid("cursor", "stale listings page by offset")
+		return domain.List[uuid.UUID]{}, domain.Invalid("cursor", "stale listings page by offset")
 	}
 	var rows []assetFreshnessRow
-	var total int64
+	var total listTotal
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&assetFreshnessRow{}).Where("stale_after IS NOT NULL AND stale_after <= ?", at.UTC())
-		if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		err := q.Session(&gorm.Session{}).Select("asset_id", "stale_after").Order("stale_after").Order("asset_id").
+			Limit(p.Limit + 1).Offset(p.Offset).Find(&rows).Error
+		if err != nil {
 			return err
 		}
-		return q.Session(&gorm.Session{}).Select("asset_id", "stale_after").Order("stale_after").Order("asset_id").
-			Limit(p.Limit).Offset(p.Offset).Find(&rows).Error
+		more := len(rows) > p.Limit
+		if more {
+			rows = rows[:p.Limit]
+		}
+		// The cached count, past the bound, is the count at the time it
+		// was taken: the key leaves the instant out.
+		total, err = s.total(q, listKey("stale assets", nil), p, len(rows), more)
+		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return domain.List[uuid.UUID]{}, err
 	}
 	ids := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
 		ids[i] = r.AssetID
 	}
-	return ids, total, nil
+	return domain.List[uuid.UUID]{Items: ids, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset}, nil
 }
 
 var _ domain.FreshnessRepository = (*Store)(nil)

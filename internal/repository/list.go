@@ -1,6 +1,8 @@
 package repository
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -16,24 +18,32 @@ type keyed interface {
 	pageKey() domain.Cursor
 }
 
-// page counts the rows q matches and loads one page of them, newest first,
-// ties broken by id so that pages never overlap or skip. With p.Cursor set
-// the page starts right after the cursor's position, a range scan on the
-// (tenant_id, created_at DESC, id DESC) indexes however deep the page; with
-// p.Offset it skips that many rows. It returns the total, which does not
-// depend on the cursor, and the cursor of the next page, nil on the last.
-//
-// The count is a second statement over every matching row; the SDK reads
-// it, so it stays, and BENCHMARKS.md records its cost.
-func page[R keyed](q *gorm.DB, p domain.Page, dest *[]R) (int64, *domain.Cursor, error) {
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return 0, nil, err
+// page loads one page of the rows q matches, newest first, ties broken by
+// id so that pages never overlap or skip, and counts them (see total).
+// With p.Cursor set the page starts right after the cursor's position, a
+// range scan on the (tenant_id, created_at DESC, id DESC) indexes however
+// deep the page; with p.Offset it skips that many rows. It returns the
+// total, which does not depend on the cursor, and the cursor of the next
+// page, nil on the last. key names the listing and its filter (listKey).
+func page[R keyed](s *Store, q *gorm.DB, key string, p domain.Page, dest *[]R) (listTotal, *domain.Cursor, error) {
+	if err := keyset(q, p).Find(dest).Error; err != nil {
+		return listTotal{}, nil, err
 	}
-	if total == 0 || (p.Cursor == nil && int64(p.Offset) >= total) {
-		*dest = []R{}
-		return total, nil, nil
+	var next *domain.Cursor
+	more := len(*dest) > p.Limit
+	if more {
+		*dest = (*dest)[:p.Limit]
+		k := (*dest)[p.Limit-1].pageKey()
+		next = &k
 	}
+	t, err := s.total(q, key, p, len(*dest), more)
+	return t, next, err
+}
+
+// keyset returns the statement of p's page of the rows q matches, one row
+// more than the page to tell whether another follows: newest first, ties
+// broken by id, after p.Cursor or past p.Offset.
+func keyset(q *gorm.DB, p domain.Page) *gorm.DB {
 	sel := q.Session(&gorm.Session{})
 	if c := p.Cursor; c != nil {
 		// A row comparison: PostgreSQL and SQLite 3.15+ both compare
@@ -43,19 +53,116 @@ func page[R keyed](q *gorm.DB, p domain.Page, dest *[]R) (int64, *domain.Cursor,
 			clause.Column{Table: clause.CurrentTable, Name: "id"},
 			c.CreatedAt, c.ID)
 	}
-	err := sel.Order("created_at DESC").Order("id DESC").
-		Limit(p.Limit + 1).Offset(p.Offset).
-		Find(dest).Error
+	return sel.Order("created_at DESC").Order("id DESC").Limit(p.Limit + 1).Offset(p.Offset)
+}
+
+// listTotal is a listing's Total and whether it is an estimate.
+type listTotal struct {
+	n        int64
+	estimate bool
+}
+
+// total counts the rows q matches for a listing's Total. got is how many
+// rows the page p holds and more whether rows follow it.
+//
+// A page that proves its total costs no statement: a page by offset that
+// ends the listing holds the last rows. Otherwise, with domain.CountExact,
+// every row is counted. By default (domain.CountEstimate) the rows are
+// counted up to domain.TotalBound past the offset (past the start on a
+// cursor page), a bounded scan; past that, the total is the listing's
+// cached count (countCache), counted afresh at most every countTTL, and
+// flagged as an estimate. An estimate is never below what the page
+// proves: when rows follow the page, it is above the page's last row.
+func (s *Store) total(q *gorm.DB, key string, p domain.Page, got int, more bool) (listTotal, error) {
+	if p.Cursor == nil && !more && (got > 0 || p.Offset == 0) {
+		return listTotal{n: int64(p.Offset + got)}, nil
+	}
+	key, err := scopedListKey(q, key)
 	if err != nil {
-		return total, nil, err
+		return listTotal{}, err
 	}
-	var next *domain.Cursor
-	if len(*dest) > p.Limit {
-		*dest = (*dest)[:p.Limit]
-		k := (*dest)[p.Limit-1].pageKey()
-		next = &k
+	if p.Count == domain.CountExact {
+		n, err := countAll(q)
+		if err != nil {
+			return listTotal{}, err
+		}
+		s.counts.put(key, n)
+		return listTotal{n: n}, nil
 	}
-	return total, next, nil
+	skip := int64(p.Offset)
+	floor := skip + int64(got)
+	if more {
+		floor++
+	}
+	bound := skip + domain.TotalBound
+	cached, ok := s.counts.get(key)
+	if !ok {
+		defer s.counts.release(key)
+	}
+	if ok && cached > bound {
+		return listTotal{n: max(cached, floor), estimate: true}, nil
+	}
+	n, err := countUpTo(q, bound+1)
+	if err != nil {
+		return listTotal{}, err
+	}
+	if n <= bound {
+		return listTotal{n: n}, nil
+	}
+	if n, err = countAll(q); err != nil {
+		return listTotal{}, err
+	}
+	s.counts.put(key, n)
+	return listTotal{n: max(n, floor), estimate: true}, nil
+}
+
+// countAll counts every row q matches.
+func countAll(q *gorm.DB) (int64, error) {
+	var n int64
+	err := q.Session(&gorm.Session{}).Count(&n).Error
+	return n, err
+}
+
+// countUpTo counts the rows q matches, stopping at limit: a scan of at
+// most limit rows. The tenant condition is added to the inner statement,
+// which GORM builds with its query callbacks.
+func countUpTo(q *gorm.DB, limit int64) (int64, error) {
+	var n int64
+	inner := q.Session(&gorm.Session{}).Select("1").Limit(int(limit))
+	err := q.Session(&gorm.Session{NewDB: true}).Raw("SELECT count(*) FROM (?) AS bounded", inner).Scan(&n).Error
+	return n, err
+}
+
+// listKey names a listing and its filter for the count cache: what is
+// the listing's name, filter its filter, encoded as JSON (pointers and
+// slices by value).
+func listKey(what string, filter any) string {
+	if filter == nil {
+		return what
+	}
+	b, err := json.Marshal(filter)
+	if err != nil {
+		// Every filter is plain data; should one not encode, its
+		// listings share no cached count with any other.
+		return what + "\x00" + fmt.Sprintf("%p", filter)
+	}
+	return what + "\x00" + string(b)
+}
+
+// scopedListKey prefixes key with the scope of q's context and the part of
+// the visible rows it reads (rowSet), so that a count is only ever answered
+// to the scope that took it.
+func scopedListKey(q *gorm.DB, key string) (string, error) {
+	ctx := q.Statement.Context
+	sc, err := domain.ScopeFrom(ctx)
+	if err != nil {
+		return "", err
+	}
+	who := "tenant:" + sc.TenantID()
+	if sc.IsSystem() {
+		who = "system"
+	}
+	return fmt.Sprintf("%s\x00%d\x00%s", who, rowSetFrom(ctx), key), nil
 }
 
 func (r assetRow) pageKey() domain.Cursor    { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }

@@ -94,11 +94,11 @@ func executionFilter(q *gorm.DB, f domain.RunFilter) *gorm.DB {
 // RunList implements domain.RunRepository.
 func (s *Store) RunList(ctx context.Context, f domain.RunFilter, p domain.Page) (domain.List[domain.Run], error) {
 	var rows []runRow
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
-		total, next, err = page(executionFilter(tx.Model(&runRow{}), f), p, &rows)
+		total, next, err = page(s, executionFilter(tx.Model(&runRow{}), f), listKey("runs", f), p, &rows)
 		return err
 	})
 	if err != nil {
@@ -108,7 +108,7 @@ func (s *Store) RunList(ctx context.Context, f domain.RunFilter, p domain.Page) 
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Run]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Run]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // RunCount implements domain.RunRepository.

@@ -120,11 +120,11 @@ func (s *Store) ScheduleGetByName(ctx context.Context, name string) (*domain.Sch
 // ScheduleList implements domain.ScheduleRepository, newest first.
 func (s *Store) ScheduleList(ctx context.Context, p domain.Page) (domain.List[domain.Schedule], error) {
 	var rows []scheduleRow
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var err error
-		total, next, err = page(tx.Model(&scheduleRow{}), p, &rows)
+		total, next, err = page(s, tx.Model(&scheduleRow{}), listKey("schedules", nil), p, &rows)
 		return err
 	})
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Store) ScheduleList(ctx context.Context, p domain.Page) (domain.List[do
 	for i := range rows {
 		items[i] = rows[i].toDomain()
 	}
-	return domain.List[domain.Schedule]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Schedule]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // ScheduleUpdate implements domain.ScheduleRepository.

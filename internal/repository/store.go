@@ -85,6 +85,8 @@ type Store struct {
 	// PostgreSQL through tenantconn's pool, which sets the scope with each
 	// query); otherwise reads open a transaction like writes.
 	plainReads bool
+	// counts caches the totals of listings past domain.TotalBound.
+	counts *countCache
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -107,7 +109,7 @@ func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*S
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
 	plain := dialect == SQLite || !pool.StockPool
-	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain}, nil
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain, counts: newCountCache()}, nil
 }
 
 // OpenMigrator connects like Open but without tenant scoping, for the

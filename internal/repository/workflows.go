@@ -141,14 +141,14 @@ func (s *Store) WorkflowLatestVersion(ctx context.Context, name string) (int, er
 	return *v, nil
 }
 
-func (s *Store) workflowPage(ctx context.Context, p domain.Page, filter func(*gorm.DB) *gorm.DB) (domain.List[domain.Workflow], error) {
+func (s *Store) workflowPage(ctx context.Context, p domain.Page, key string, filter func(*gorm.DB) *gorm.DB) (domain.List[domain.Workflow], error) {
 	var items []domain.Workflow
-	var total int64
+	var total listTotal
 	var next *domain.Cursor
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		var rows []workflowRow
 		var err error
-		if total, next, err = page(filter(tx.Model(&workflowRow{})), p, &rows); err != nil {
+		if total, next, err = page(s, filter(tx.Model(&workflowRow{})), key, p, &rows); err != nil {
 			return err
 		}
 		items, err = workflowAssets(tx, rows)
@@ -157,12 +157,12 @@ func (s *Store) workflowPage(ctx context.Context, p domain.Page, filter func(*go
 	if err != nil {
 		return domain.List[domain.Workflow]{}, err
 	}
-	return domain.List[domain.Workflow]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
+	return domain.List[domain.Workflow]{Items: items, Total: total.n, TotalIsEstimate: total.estimate, Limit: p.Limit, Offset: p.Offset, NextCursor: next}, nil
 }
 
 // WorkflowList implements domain.WorkflowRepository.
 func (s *Store) WorkflowList(ctx context.Context, p domain.Page) (domain.List[domain.Workflow], error) {
-	return s.workflowPage(ctx, p, func(q *gorm.DB) *gorm.DB {
+	return s.workflowPage(ctx, p, listKey("workflows", nil), func(q *gorm.DB) *gorm.DB {
 		// The newer version lives in the same tenant by the unique key;
 		// row-level security and the outer tenant condition keep it there.
 		return q.Where("NOT EXISTS (SELECT 1 FROM workflows newer WHERE newer.tenant_id = workflows.tenant_id AND newer.name = workflows.name AND newer.version > workflows.version)")
@@ -171,7 +171,7 @@ func (s *Store) WorkflowList(ctx context.Context, p domain.Page) (domain.List[do
 
 // WorkflowListVersions implements domain.WorkflowRepository.
 func (s *Store) WorkflowListVersions(ctx context.Context, name string, p domain.Page) (domain.List[domain.Workflow], error) {
-	return s.workflowPage(ctx, p, func(q *gorm.DB) *gorm.DB { return q.Where("name = ?", name) })
+	return s.workflowPage(ctx, p, listKey("workflow versions", name), func(q *gorm.DB) *gorm.DB { return q.Where("name = ?", name) })
 }
 
 // WorkflowUpdate implements domain.WorkflowRepository. Only metadata

@@ -130,7 +130,7 @@ func (s *Service) ListRunViews(ctx context.Context, q RunQuery, p domain.Page) (
 		if err != nil {
 			return err
 		}
-		out = domain.List[RunView]{Items: views, Total: runs.Total, Limit: runs.Limit, Offset: runs.Offset, NextCursor: runs.NextCursor}
+		out = domain.List[RunView]{Items: views, Total: runs.Total, TotalIsEstimate: runs.TotalIsEstimate, Limit: runs.Limit, Offset: runs.Offset, NextCursor: runs.NextCursor}
 		return nil
 	})
 	return out, err

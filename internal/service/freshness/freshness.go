@@ -206,9 +206,9 @@ func (s *Service) Partitions(ctx context.Context, assetID uuid.UUID, limit int) 
 
 // Stale returns one page of the ids of the tenant's stale assets, the
 // longest stale first, and how many there are.
-func (s *Service) Stale(ctx context.Context, p domain.Page) ([]uuid.UUID, int64, error) {
+func (s *Service) Stale(ctx context.Context, p domain.Page) (domain.List[uuid.UUID], error) {
 	if err := p.Normalize(); err != nil {
-		return nil, 0, err
+		return domain.List[uuid.UUID]{}, err
 	}
 	return s.store.FreshnessStale(ctx, s.clock.Now(), p)
 }
@@ -223,11 +223,11 @@ func (s *Service) StaleCounts(ctx context.Context) (map[string]int64, error) {
 	now := s.clock.Now()
 	out := make(map[string]int64, len(tenants))
 	for _, t := range tenants {
-		_, n, err := s.store.FreshnessStale(domain.WithTenant(ctx, t.ID), now, domain.Page{Limit: 1})
+		l, err := s.store.FreshnessStale(domain.WithTenant(ctx, t.ID), now, domain.Page{Limit: 1, Count: domain.CountExact})
 		if err != nil {
 			return nil, fmt.Errorf("count stale assets of %s: %w", t.ID, err)
 		}
-		out[t.ID] = n
+		out[t.ID] = l.Total
 	}
 	return out, nil
 }

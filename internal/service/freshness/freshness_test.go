@@ -167,12 +167,12 @@ func TestFreshness(t *testing.T) {
 				}
 			}
 		}
-		ids, total, err := fresh.Stale(a, domain.Page{})
-		if err != nil || total != 3 || len(ids) != 3 || ids[0] != never {
-			t.Fatalf("stale at the end: %v total %d (%v); want never, daily, aged", ids, total, err)
+		stale, err := fresh.Stale(a, domain.Page{})
+		if err != nil || stale.Total != 3 || stale.TotalIsEstimate || len(stale.Items) != 3 || stale.Items[0] != never {
+			t.Fatalf("stale at the end: %v total %d (%v); want never, daily, aged", stale.Items, stale.Total, err)
 		}
-		if _, n, _ := fresh.Stale(other, domain.Page{}); n != 0 {
-			t.Fatalf("the other tenant sees %d stale assets", n)
+		if l, _ := fresh.Stale(other, domain.Page{}); l.Total != 0 {
+			t.Fatalf("the other tenant sees %d stale assets", l.Total)
 		}
 		// A new materialization makes it fresh again; an OpenLineage
 		// COMPLETE naming it as an output counts too.

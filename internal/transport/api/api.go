@@ -144,8 +144,9 @@ func pathRef(c echo.Context, name string) (string, error) {
 	return v, nil
 }
 
-// page reads limit, offset and cursor. Out-of-range values, a malformed
-// cursor and a cursor with an offset are 400, not clamped or ignored.
+// page reads limit, offset, cursor and count. Out-of-range values, a
+// malformed cursor, a cursor with an offset and an unknown count are 400,
+// not clamped or ignored.
 func page(c echo.Context) (domain.Page, error) {
 	limit, err := queryInt(c, "limit", domain.DefaultLimit, 1, domain.MaxLimit)
 	if err != nil {
@@ -168,6 +169,12 @@ func page(c echo.Context) (domain.Page, error) {
 			return domain.Page{}, badRequest("use either \"cursor\" or \"offset\", not both", map[string]any{"cursor": "cannot be combined with offset"})
 		}
 		p.Cursor = &cur
+	}
+	if raw, ok := c.QueryParams()["count"]; ok {
+		if len(raw) != 1 || (raw[0] != string(domain.CountExact) && raw[0] != string(domain.CountEstimate)) {
+			return domain.Page{}, badRequest("query parameter \"count\" must be exact or estimate", map[string]any{"count": "must be exact or estimate"})
+		}
+		p.Count = domain.CountMode(raw[0])
 	}
 	return p, nil
 }

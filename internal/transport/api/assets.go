@@ -48,8 +48,11 @@ type catalogAssetList = assetList
 type assetList struct {
 	Assets []CatalogAssetDTO `json:"assets"`
 	Total  int64             `json:"total"`
-	Limit  int               `json:"limit"`
-	Offset int               `json:"offset"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool `json:"total_is_estimate"`
+	Limit           int  `json:"limit"`
+	Offset          int  `json:"offset"`
 	// NextCursor continues the listing; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 }
@@ -92,7 +95,7 @@ func (a *api) listAssets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assetList{Assets: dtos, Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
+	return c.JSON(http.StatusOK, assetList{Assets: dtos, Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 }
 
 func (a *api) createAsset(c echo.Context) error {

@@ -72,9 +72,12 @@ type automationEnvelope struct {
 type automationList struct {
 	Automations []AutomationDTO `json:"automations"`
 	Total       int64           `json:"total"`
-	Limit       int             `json:"limit"`
-	Offset      int             `json:"offset"`
-	NextCursor  *string         `json:"next_cursor"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool    `json:"total_is_estimate"`
+	Limit           int     `json:"limit"`
+	Offset          int     `json:"offset"`
+	NextCursor      *string `json:"next_cursor"`
 }
 
 type evaluationList struct {
@@ -116,7 +119,7 @@ func (h *automationAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := automationList{Automations: make([]AutomationDTO, len(l.Items)), Total: l.Total, Limit: l.Limit, Offset: l.Offset, NextCursor: nextCursor(l.NextCursor)}
+	out := automationList{Automations: make([]AutomationDTO, len(l.Items)), Total: l.Total, TotalIsEstimate: l.TotalIsEstimate, Limit: l.Limit, Offset: l.Offset, NextCursor: nextCursor(l.NextCursor)}
 	for i := range l.Items {
 		out.Automations[i] = automationDTO(&l.Items[i])
 	}

@@ -68,8 +68,11 @@ type backfillEnvelope struct {
 type backfillList struct {
 	Backfills []BackfillDTO `json:"backfills"`
 	Total     int64         `json:"total"`
-	Limit     int           `json:"limit"`
-	Offset    int           `json:"offset"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool `json:"total_is_estimate"`
+	Limit           int  `json:"limit"`
+	Offset          int  `json:"offset"`
 	// NextCursor continues the listing; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 }
@@ -144,7 +147,7 @@ func (a *api) listBackfills(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := backfillList{Backfills: make([]BackfillDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
+	out := backfillList{Backfills: make([]BackfillDTO, len(list.Items)), Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
 	for i := range list.Items {
 		out.Backfills[i] = backfillDTO(&list.Items[i])
 	}

@@ -112,11 +112,14 @@ func checkResultDTO(r *domain.CheckResult) CheckResultDTO {
 }
 
 type checkList struct {
-	Checks     []CheckDTO `json:"checks"`
-	Total      int64      `json:"total"`
-	Limit      int        `json:"limit"`
-	Offset     int        `json:"offset"`
-	NextCursor *string    `json:"next_cursor"`
+	Checks []CheckDTO `json:"checks"`
+	Total  int64      `json:"total"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool    `json:"total_is_estimate"`
+	Limit           int     `json:"limit"`
+	Offset          int     `json:"offset"`
+	NextCursor      *string `json:"next_cursor"`
 }
 
 type checkResultList struct {
@@ -216,7 +219,7 @@ func (a *api) listChecks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, checkList{Checks: checkDTOs(list.Items), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
+	return c.JSON(http.StatusOK, checkList{Checks: checkDTOs(list.Items), Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 }
 
 func (a *api) getCheck(c echo.Context) error {

@@ -80,10 +80,11 @@ func (a *api) listStaleAssets(c echo.Context, p domain.Page) error {
 		// Global assets, all the system scope lists, carry no freshness.
 		return c.JSON(200, catalogAssetList{Assets: []CatalogAssetDTO{}, Limit: p.Limit, Offset: p.Offset})
 	}
-	ids, total, err := a.fresh.Stale(ctx, p)
+	stale, err := a.fresh.Stale(ctx, p)
 	if err != nil {
 		return err
 	}
+	ids := stale.Items
 	assets, err := a.svc.GetAssets(ctx, ids)
 	if err != nil {
 		return err
@@ -102,7 +103,7 @@ func (a *api) listStaleAssets(c echo.Context, p domain.Page) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(200, catalogAssetList{Assets: dtos, Total: total, Limit: p.Limit, Offset: p.Offset})
+	return c.JSON(200, catalogAssetList{Assets: dtos, Total: stale.Total, TotalIsEstimate: stale.TotalIsEstimate, Limit: stale.Limit, Offset: stale.Offset})
 }
 
 // staleCollector reports servo_assets_stale{tenant} at each scrape.

@@ -30,10 +30,13 @@ type triggerResponse struct {
 }
 
 type runList struct {
-	Runs   []RunDTO `json:"runs"`
-	Total  int64    `json:"total"`
-	Limit  int      `json:"limit"`
-	Offset int      `json:"offset"`
+	Runs  []RunDTO `json:"runs"`
+	Total int64    `json:"total"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool `json:"total_is_estimate"`
+	Limit           int  `json:"limit"`
+	Offset          int  `json:"offset"`
 	// NextCursor continues the listing; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 }
@@ -102,7 +105,7 @@ func (a *api) listRuns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := runList{Runs: make([]RunDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
+	out := runList{Runs: make([]RunDTO, len(list.Items)), Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
 	for i := range list.Items {
 		out.Runs[i] = runDTO(&list.Items[i])
 	}

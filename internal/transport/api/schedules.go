@@ -91,11 +91,14 @@ type scheduleEnvelope struct {
 }
 
 type scheduleList struct {
-	Schedules  []ScheduleDTO `json:"schedules"`
-	Total      int64         `json:"total"`
-	Limit      int           `json:"limit"`
-	Offset     int           `json:"offset"`
-	NextCursor *string       `json:"next_cursor"`
+	Schedules []ScheduleDTO `json:"schedules"`
+	Total     int64         `json:"total"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool    `json:"total_is_estimate"`
+	Limit           int     `json:"limit"`
+	Offset          int     `json:"offset"`
+	NextCursor      *string `json:"next_cursor"`
 }
 
 type tickList struct {
@@ -142,7 +145,7 @@ func (h *scheduleAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := scheduleList{Schedules: make([]ScheduleDTO, len(l.Items)), Total: l.Total, Limit: l.Limit, Offset: l.Offset, NextCursor: nextCursor(l.NextCursor)}
+	out := scheduleList{Schedules: make([]ScheduleDTO, len(l.Items)), Total: l.Total, TotalIsEstimate: l.TotalIsEstimate, Limit: l.Limit, Offset: l.Offset, NextCursor: nextCursor(l.NextCursor)}
 	for i := range l.Items {
 		out.Schedules[i] = scheduleDTO(&l.Items[i])
 	}

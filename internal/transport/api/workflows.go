@@ -39,8 +39,11 @@ type workflowEnvelope struct {
 type workflowList struct {
 	Workflows []WorkflowDTO `json:"workflows"`
 	Total     int64         `json:"total"`
-	Limit     int           `json:"limit"`
-	Offset    int           `json:"offset"`
+	// TotalIsEstimate is true when total is an estimate: the listing runs
+	// on more than 1,000 rows past the offset and count=exact was not asked.
+	TotalIsEstimate bool `json:"total_is_estimate"`
+	Limit           int  `json:"limit"`
+	Offset          int  `json:"offset"`
 	// NextCursor continues the listing; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 }
@@ -79,7 +82,7 @@ func (a *api) workflowListResponse(c echo.Context, list domain.List[domain.Workf
 	if err != nil {
 		return err
 	}
-	out := workflowList{Workflows: make([]WorkflowDTO, len(list.Items)), Total: list.Total, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
+	out := workflowList{Workflows: make([]WorkflowDTO, len(list.Items)), Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)}
 	for i := range list.Items {
 		out.Workflows[i] = workflowDTO(&list.Items[i], names)
 	}

@@ -94,7 +94,8 @@ export const PAGE_SIZE = 50;
 // to the pages: today the API pages with limit/offset and the token is
 // "o<offset>"; when the API answers next_cursor (keyset paging), the token
 // becomes "c<cursor>" and goes back as ?cursor=. Only this function knows.
-// It answers {items, total, from, to, next, prev}; next and prev are
+// It answers {items, total, estimate, from, to, next, prev}; estimate is
+// true when total is an estimate (total_is_estimate); next and prev are
 // tokens or null.
 export async function listPage(path, field, filters, token) {
   const t = String(token || "");
@@ -105,12 +106,14 @@ export async function listPage(path, field, filters, token) {
   const res = await api("GET", path, { query });
   const items = res[field] || [];
   const total = typeof res.total === "number" ? res.total : null;
+  const estimate = res.total_is_estimate === true;
   if ("next_cursor" in res) {
-    return { items, total, from: 0, to: 0, next: res.next_cursor ? "c" + res.next_cursor : null, prev: null };
+    return { items, total, estimate, from: 0, to: 0, next: res.next_cursor ? "c" + res.next_cursor : null, prev: null };
   }
   return {
     items,
     total,
+    estimate,
     from: items.length ? offset + 1 : 0,
     to: offset + items.length,
     next: total !== null && offset + items.length < total ? "o" + (offset + PAGE_SIZE) : null,

@@ -132,7 +132,7 @@ function chips(tags, hrefFor) {
 }
 
 function pager(res, hrefFor) {
-  const range = res.total === null ? `${res.items.length} shown` : res.total === 0 ? "No results" : `${res.from}\u2013${res.to} of ${res.total}`;
+  const range = res.total === null ? `${res.items.length} shown` : res.total === 0 ? "No results" : `${res.from}\u2013${res.to} of ${res.estimate ? "about " : ""}${res.total}`;
   return h("div", { class: "pager" },
     h("span", { class: "muted" }, range),
     res.prev !== null ? h("a", { class: "btn", href: hrefFor(res.prev), rel: "prev" }, "\u2190 Previous") : h("span", { class: "btn disabled" }, "\u2190 Previous"),
