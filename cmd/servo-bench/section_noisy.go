@@ -4,8 +4,10 @@ package main
 //
 // It runs a Servo server of its own in a child process (this binary,
 // re-executed with noisyServerEnv set), built as `servo serve` builds it
-// with the default limits, OpenLineage ingestion and a runtime allowed to
-// run /bin/sleep, on a fresh database. A child process, so that its
+// with the default limits (the per-tenant ingestion time budget,
+// http.tenant_ingest_share, included; SERVO_* variables change them),
+// OpenLineage ingestion and a runtime allowed to run /bin/sleep, on a
+// fresh database. A child process, so that its
 // resident memory is the server's alone. Then:
 //
 //  1. eight tenants send one 10 MiB OpenLineage event each, at once,
@@ -15,7 +17,9 @@ package main
 //  3. the same while tenant B floods: 10 concurrent /lineage/batch loops
 //     (retrying 50 ms after a 429) and 100 queued /bin/sleep steps.
 //
-// The ratios are flood over alone, in the same run.
+// The ratios are flood over alone, in the same run. The log adds the
+// child's CPU use in both phases; SERVO_BENCH_NOISY_CPUPROFILE=FILE writes
+// its CPU profile while B floods.
 
 import (
 	"bufio"
@@ -126,6 +130,7 @@ func noisyServer(pool string) error {
 	defer func() { _ = stopWithin(rt, 2*time.Second) }()
 	srv, err := api.New(api.Config{
 		RequestTimeout: cfg.HTTP.RequestTimeout, TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
+		TenantIngestShare: float64(cfg.HTTP.TenantIngestShare),
 	}, api.Deps{DB: store, Log: log, Version: "bench"})
 	if err != nil {
 		return err
