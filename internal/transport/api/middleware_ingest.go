@@ -85,25 +85,26 @@ func (b *ingestBudget) forget(key string, a *ingestAccount) {
 }
 
 // admit lets a request of key in, reserving the duration of the tenant's
-// previous one, or reports how long the tenant must wait first.
-func (b *ingestBudget) admit(key string) (wait time.Duration, ok bool) {
+// previous one (which done gives back), or reports how long the tenant
+// must wait first.
+func (b *ingestBudget) admit(key string) (reserved, wait time.Duration, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	a := b.account(key, b.now())
 	if a.balance <= 0 {
-		return time.Duration(float64(-a.balance)/b.share) + time.Millisecond, false
+		return 0, time.Duration(float64(-a.balance)/b.share) + time.Millisecond, false
 	}
 	a.balance -= a.last
 	a.inflight++
-	return 0, true
+	return a.last, 0, true
 }
 
-// done settles a request admit let in: it took took.
-func (b *ingestBudget) done(key string, took time.Duration) {
+// done settles a request admit let in with reserved: it took took.
+func (b *ingestBudget) done(key string, reserved, took time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	a := b.account(key, b.now())
-	a.balance += a.last - took
+	a.balance += reserved - took
 	a.last = took
 	a.inflight--
 	b.forget(key, a)
@@ -119,8 +120,8 @@ func retryAfterSeconds(d time.Duration) int {
 // whose account is not above zero gets 429 rate_limited with Retry-After
 // (the seconds until its account is repaid) before its body is read; any
 // other request is timed, from here to its handler's return, and its
-// tenant's account is debited that time. The admin key (the system scope) is not
-// limited. A nil b limits nothing.
+// tenant's account is debited that time. The admin key (the system scope)
+// is not limited. A nil b limits nothing.
 func ingestLimit(b *ingestBudget) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if b == nil {
@@ -132,15 +133,16 @@ func ingestLimit(b *ingestBudget) echo.MiddlewareFunc {
 				return next(c)
 			}
 			key := p.Scope.String()
-			if d, ok := b.admit(key); !ok {
-				secs := retryAfterSeconds(d)
+			reserved, wait, ok := b.admit(key)
+			if !ok {
+				secs := retryAfterSeconds(wait)
 				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 				return &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited,
 					Message: fmt.Sprintf("this tenant has used its share of the server's time for OpenLineage ingestion (%.0f%%); retry after %d s", b.share*100, secs),
 					Details: map[string]any{"retry_after_seconds": secs}}
 			}
 			began := b.now()
-			defer func() { b.done(key, b.now().Sub(began)) }()
+			defer func() { b.done(key, reserved, b.now().Sub(began)) }()
 			return next(c)
 		}
 	}

@@ -20,11 +20,11 @@ func budgetOn(c *fakeClock, share float64) *ingestBudget {
 // wait is how long key waits before its next request, or 0 when it would
 // be let in (the request is then settled at once, taking nothing).
 func (b *ingestBudget) wait(key string) time.Duration {
-	d, ok := b.admit(key)
+	reserved, d, ok := b.admit(key)
 	if ok {
 		b.mu.Lock()
 		a := b.accounts[key]
-		a.balance += a.last // give the reservation back
+		a.balance += reserved // give the reservation back
 		a.inflight--
 		b.forget(key, a)
 		b.mu.Unlock()
@@ -36,11 +36,12 @@ func (b *ingestBudget) wait(key string) time.Duration {
 // spend runs one request of key that takes took, as the middleware does.
 func (b *ingestBudget) spend(t *testing.T, c *fakeClock, key string, took time.Duration) {
 	t.Helper()
-	if _, ok := b.admit(key); !ok {
+	reserved, _, ok := b.admit(key)
+	if !ok {
 		t.Fatalf("%s refused", key)
 	}
 	c.add(took)
-	b.done(key, took)
+	b.done(key, reserved, took)
 }
 
 // A tenant may spend its burst at once; past it, it waits until its share
@@ -90,22 +91,45 @@ func TestIngestBudgetReserves(t *testing.T) {
 	c := newFakeClock()
 	b := budgetOn(c, 0.5)
 	b.spend(t, c, "a", 900*time.Millisecond) // 1 s - 0.9 s: 0.1 s left; the last request took 0.9 s
-	if _, ok := b.admit("a"); !ok {
-		t.Fatal("a's request refused with 0.1 s left")
+	reserved, _, ok := b.admit("a")
+	if !ok || reserved != 900*time.Millisecond {
+		t.Fatalf("a's request with 0.1 s left: let in %v, reserved %s", ok, reserved)
 	}
 	// 0.1 s - 0.9 s reserved: 0.8 s in debt until the first is done.
-	if d, ok := b.admit("a"); ok {
+	if _, d, ok := b.admit("a"); ok {
 		t.Fatal("a's second long request let in beside the first")
 	} else if d != 1600*time.Millisecond+time.Millisecond {
 		t.Fatalf("wait %s, want 1.6 s (the reserved debt over the share)", d)
 	}
-	if _, ok := b.admit("b"); !ok {
+	if _, _, ok := b.admit("b"); !ok {
 		t.Fatal("b refused for a's reservation")
 	}
 	// The first was quick after all: the rest of its reservation comes back.
-	b.done("a", 50*time.Millisecond)
-	if _, ok := b.admit("a"); !ok {
+	b.done("a", reserved, 50*time.Millisecond)
+	if _, _, ok := b.admit("a"); !ok {
 		t.Fatal("a refused after its reservation was settled")
+	}
+}
+
+// Requests in flight together each give back their own reservation: the
+// account ends debited exactly the time they took.
+func TestIngestBudgetConcurrent(t *testing.T) {
+	t.Parallel()
+	c := newFakeClock()
+	b := budgetOn(c, 0.5)
+	b.spend(t, c, "a", 200*time.Millisecond) // 0.8 s left; the last took 0.2 s
+	r1, _, ok1 := b.admit("a")
+	r2, _, ok2 := b.admit("a")
+	if !ok1 || !ok2 {
+		t.Fatal("two short requests refused with 0.8 s left")
+	}
+	b.done("a", r1, 500*time.Millisecond)
+	b.done("a", r2, 100*time.Millisecond)
+	b.mu.Lock()
+	got := b.accounts["a"].balance
+	b.mu.Unlock()
+	if want := time.Second - 800*time.Millisecond; got != want {
+		t.Fatalf("balance %s after 0.8 s in all from a 1 s account, want %s", got, want)
 	}
 }
 
