@@ -4,8 +4,10 @@ package main
 //
 // It runs a Servo server of its own in a child process (this binary,
 // re-executed with noisyServerEnv set), built as `servo serve` builds it
-// with the default limits, OpenLineage ingestion and a runtime allowed to
-// run /bin/sleep, on a fresh database. A child process, so that its
+// with the default limits (the per-tenant ingestion time budget,
+// http.tenant_ingest_share, included; SERVO_* variables change them),
+// OpenLineage ingestion and a runtime allowed to run /bin/sleep, on a
+// fresh database. A child process, so that its
 // resident memory is the server's alone. Then:
 //
 //  1. eight tenants send one 10 MiB OpenLineage event each, at once,
@@ -15,7 +17,9 @@ package main
 //  3. the same while tenant B floods: 10 concurrent /lineage/batch loops
 //     (retrying 50 ms after a 429) and 100 queued /bin/sleep steps.
 //
-// The ratios are flood over alone, in the same run.
+// The ratios are flood over alone, in the same run. The log adds the
+// child's CPU use in both phases; SERVO_BENCH_NOISY_CPUPROFILE=FILE writes
+// its CPU profile while B floods.
 
 import (
 	"bufio"
@@ -29,6 +33,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +57,10 @@ import (
 // noisyServerEnv, set to the pool size, makes this binary run the
 // section's server instead of the suite.
 const noisyServerEnv = "SERVO_BENCH_NOISY_SERVER_POOL"
+
+// noisyProfileEnv, set to a file path, makes the child write a CPU profile
+// of itself while tenant B floods (go tool pprof reads it).
+const noisyProfileEnv = "SERVO_BENCH_NOISY_CPUPROFILE"
 
 func init() {
 	if pool := os.Getenv(noisyServerEnv); pool != "" {
@@ -121,6 +130,7 @@ func noisyServer(pool string) error {
 	defer func() { _ = stopWithin(rt, 2*time.Second) }()
 	srv, err := api.New(api.Config{
 		RequestTimeout: cfg.HTTP.RequestTimeout, TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
+		TenantIngestShare: float64(cfg.HTTP.TenantIngestShare),
 	}, api.Deps{DB: store, Log: log, Version: "bench"})
 	if err != nil {
 		return err
@@ -150,7 +160,28 @@ func noisyServer(pool string) error {
 	if err := json.NewEncoder(os.Stdout).Encode(hello); err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	// Until the parent closes stdin; "profile" and "stop" lines start and
+	// stop a CPU profile into the file noisyProfileEnv names, if any.
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		path := os.Getenv(noisyProfileEnv)
+		if path == "" {
+			continue
+		}
+		switch lines.Text() {
+		case "profile":
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = f.Close() }()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		case "stop":
+			pprof.StopCPUProfile()
+		}
+	}
 	return nil
 }
 
@@ -161,6 +192,7 @@ type noisy struct {
 	keys   map[string]string
 	pid    int
 	client *http.Client
+	stdin  io.Writer // lines to the child: "profile", "stop"
 }
 
 func runNoisy(ctx context.Context, e *env) ([]row, error) {
@@ -201,7 +233,7 @@ func runNoisy(ctx context.Context, e *env) ([]row, error) {
 	if err := json.Unmarshal(line, &hello); err != nil {
 		return nil, fmt.Errorf("noisy server said %q: %w", line, err)
 	}
-	n := &noisy{e: e, url: hello.URL, keys: hello.Keys, pid: cmd.Process.Pid, client: httpClient(64)}
+	n := &noisy{e: e, url: hello.URL, keys: hello.Keys, pid: cmd.Process.Pid, client: httpClient(64), stdin: stdin}
 
 	mem, err := n.memoryRow(ctx)
 	if err != nil {
@@ -228,6 +260,30 @@ func (n *noisy) procKB(field string) int {
 		}
 	}
 	return 0
+}
+
+// cpuTime is the CPU time the child has used so far (user and system).
+func (n *noisy) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ
+}
+
+// cpuShare is the child's CPU time over dur, in cores.
+func cpuShare(used, dur time.Duration) float64 {
+	if dur <= 0 {
+		return 0
+	}
+	return used.Seconds() / dur.Seconds()
 }
 
 // post sends a JSON body as tenant and returns the status.
@@ -369,12 +425,14 @@ func (n *noisy) floodRows(ctx context.Context) (row, row, error) {
 	}
 	starts := func() (result, error) { return n.triggerToStart(ctx, a, "a.quick", samples) }
 
+	c0, t0 := n.cpuTime(), time.Now()
 	aloneRead := reads()
+	aloneCPU := cpuShare(n.cpuTime()-c0, time.Since(t0))
 	aloneStart, err := starts()
 	if err != nil {
 		return row{}, row{}, err
 	}
-	logf("noisy: A alone: point read p50 %s p99 %s; trigger-to-start p50 %s max %s", fmtDur(aloneRead.P50), fmtDur(aloneRead.P99), fmtDur(aloneStart.P50), fmtDur(aloneStart.P99))
+	logf("noisy: A alone: point read p50 %s p99 %s (server %.2f cores); trigger-to-start p50 %s max %s", fmtDur(aloneRead.P50), fmtDur(aloneRead.P99), aloneCPU, fmtDur(aloneStart.P50), fmtDur(aloneStart.P99))
 
 	// B floods: its slow steps first, then its batches.
 	for i := range steps {
@@ -409,7 +467,11 @@ func (n *noisy) floodRows(ctx context.Context) (row, row, error) {
 		})
 	}
 	time.Sleep(500 * time.Millisecond) // let the flood build up
+	_, _ = io.WriteString(n.stdin, "profile\n")
+	c0, t0 = n.cpuTime(), time.Now()
 	floodRead := reads()
+	floodCPU := cpuShare(n.cpuTime()-c0, time.Since(t0))
+	_, _ = io.WriteString(n.stdin, "stop\n")
 	floodStart, err := starts()
 	stop()
 	wg.Wait()
@@ -420,7 +482,7 @@ func (n *noisy) floodRows(ctx context.Context) (row, row, error) {
 		return row{}, row{}, fmt.Errorf("the flood of tenant B failed: %v", fe)
 	}
 	logf("noisy: B's flood: %d batches of 100 events stored, %d refused with 429", batches.Load(), refused.Load())
-	logf("noisy: A under the flood: point read p50 %s p99 %s; trigger-to-start p50 %s max %s", fmtDur(floodRead.P50), fmtDur(floodRead.P99), fmtDur(floodStart.P50), fmtDur(floodStart.P99))
+	logf("noisy: A under the flood: point read p50 %s p99 %s (server %.2f cores); trigger-to-start p50 %s max %s", fmtDur(floodRead.P50), fmtDur(floodRead.P99), floodCPU, fmtDur(floodStart.P50), fmtDur(floodStart.P99))
 
 	ratio := func(x, y time.Duration) float64 {
 		if y == 0 {

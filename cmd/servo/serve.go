@@ -82,6 +82,7 @@ func (a *app) serve(ctx context.Context, work bool) (err error) {
 			Addr: cfg.HTTP.Addr, ShutdownTimeout: cfg.HTTP.ShutdownTimeout, RequestTimeout: cfg.HTTP.RequestTimeout,
 			RateLimit: float64(cfg.HTTP.RateLimit), RateBurst: cfg.HTTP.RateBurst,
 			TenantInflight: cfg.TenantInflight(), DecodeBudget: int64(cfg.HTTP.DecodeBudget),
+			TenantIngestShare: float64(cfg.HTTP.TenantIngestShare),
 		},
 		api.Deps{DB: store, Pool: store, Log: log, Version: buildVersion(), StepIsolation: isolation},
 	)

@@ -135,6 +135,10 @@ type HTTP struct {
 	// DecodeBudget is the request-body bytes the OpenLineage routes may
 	// hold and decode at once, server-wide.
 	DecodeBudget int
+	// TenantIngestShare is the percentage of the wall-clock time one
+	// tenant's OpenLineage ingestion requests may take, summed (0: no
+	// budget).
+	TenantIngestShare int
 }
 
 // TenantInflight is how many expensive requests one tenant may have in
@@ -535,6 +539,9 @@ func (c *Config) validate() []problem {
 	}
 	if c.HTTP.DecodeBudget < 1<<20 {
 		bad("http.decode_budget", "must be at least 1048576 bytes, got %d", c.HTTP.DecodeBudget)
+	}
+	if c.HTTP.TenantIngestShare < 0 || c.HTTP.TenantIngestShare > 1000 {
+		bad("http.tenant_ingest_share", "must be a percentage from 0 (no budget) to 1000, got %d", c.HTTP.TenantIngestShare)
 	}
 	r := c.Runtime
 	if r.MaxRunningPerTenant < 1 {

@@ -25,7 +25,7 @@ func defaults() config.Config {
 			ConnectTimeout:     30 * time.Second,
 			SlowQueryThreshold: 200 * time.Millisecond,
 		},
-		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second, RequestTimeout: 15 * time.Second, TenantPoolShare: 40, DecodeBudget: 8 << 20},
+		HTTP:        config.HTTP{Addr: ":8080", ShutdownTimeout: 15 * time.Second, RequestTimeout: 15 * time.Second, TenantPoolShare: 40, DecodeBudget: 8 << 20, TenantIngestShare: 50},
 		Log:         config.Log{Level: "info", Format: "json"},
 		OpenLineage: config.OpenLineage{Mode: "lenient", Retention: 720 * time.Hour},
 		Runtime: config.Runtime{
@@ -93,7 +93,7 @@ log:
 					ConnectTimeout:     5 * time.Second,
 					SlowQueryThreshold: time.Second,
 				}
-				c.HTTP = config.HTTP{Addr: "127.0.0.1:9090", ShutdownTimeout: 40 * time.Second, RequestTimeout: 3 * time.Second, RateLimit: 50, RateBurst: 80, TenantPoolShare: 40, DecodeBudget: 8 << 20}
+				c.HTTP = config.HTTP{Addr: "127.0.0.1:9090", ShutdownTimeout: 40 * time.Second, RequestTimeout: 3 * time.Second, RateLimit: 50, RateBurst: 80, TenantPoolShare: 40, DecodeBudget: 8 << 20, TenantIngestShare: 50}
 				c.Log = config.Log{Level: "debug", Format: "console"}
 			},
 		},
@@ -127,7 +127,7 @@ log:
 					ConnectTimeout:     time.Minute,
 					SlowQueryThreshold: 50 * time.Millisecond,
 				}
-				c.HTTP = config.HTTP{Addr: ":9999", ShutdownTimeout: 2 * time.Second, RequestTimeout: 4 * time.Second, RateLimit: 5, RateBurst: 7, TenantPoolShare: 40, DecodeBudget: 8 << 20}
+				c.HTTP = config.HTTP{Addr: ":9999", ShutdownTimeout: 2 * time.Second, RequestTimeout: 4 * time.Second, RateLimit: 5, RateBurst: 7, TenantPoolShare: 40, DecodeBudget: 8 << 20, TenantIngestShare: 50}
 				c.Log = config.Log{Level: "warn", Format: "console"}
 			},
 		},

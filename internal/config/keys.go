@@ -114,6 +114,11 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.HTTP.DecodeBudget },
 	},
 	{
+		Name: "http.tenant_ingest_share", Env: "SERVO_HTTP_TENANT_INGEST_SHARE", Default: strconv.Itoa(defaults.TenantIngestShare),
+		Doc:   "Percentage of the wall-clock time one tenant's OpenLineage ingestion requests may take, summed and averaged over a few seconds (200: two requests at all times); past it the tenant gets 429 with Retry-After until it is back within it (0: no budget).",
+		field: func(c *Config) any { return &c.HTTP.TenantIngestShare },
+	},
+	{
 		Name: "auth.admin_key", Env: "SERVO_ADMIN_KEY", Default: "", Secret: true,
 		Doc:   "Bearer token for the admin API (tenants, keys, global rows); at least 32 characters; empty disables it.",
 		field: func(c *Config) any { return &c.Auth.AdminKey },

@@ -43,6 +43,9 @@ const (
 	// DecodeBudget is the request-body bytes the OpenLineage routes may
 	// hold and decode at once, server-wide (8 MiB).
 	DecodeBudget = 8 << 20
+	// TenantIngestShare is the percentage of the wall-clock time one
+	// tenant's OpenLineage ingestion requests may take, summed.
+	TenantIngestShare = 50
 )
 
 // Runtime.

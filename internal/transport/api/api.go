@@ -67,6 +67,10 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 	// large bodies take turns (middleware_limits.go).
 	heavy := tenantInflight(newTenantSlots(s.cfg.TenantInflight))
 	bodies := bodyBudget(s.cfg.DecodeBudget, MaxLineageBodyBytes, s.cfg.DecodeWait)
+	var ingestTime *ingestBudget
+	if s.cfg.TenantIngestShare > 0 {
+		ingestTime = newIngestBudget(s.cfg.TenantIngestShare / 100)
+	}
 
 	g.GET("/assets", a.listAssets)
 	g.POST("/assets", a.createAsset)
@@ -113,7 +117,7 @@ func (s *Server) MountAPI(svc *service.Service, opts APIOptions) {
 		g.POST("/backfills/:id/"+string(act), a.backfillAction(act))
 	}
 	a.mountChecks(g, s.metrics.registry)
-	a.mountOpenLineage(g, opts.OpenLineage, s.log, heavy, bodies)
+	a.mountOpenLineage(g, opts.OpenLineage, s.log, heavy, bodies, ingestLimit(ingestTime))
 	a.mountSchedules(g, opts.Schedules)
 	a.mountAutomations(g, opts.Automations)
 

@@ -35,11 +35,12 @@ type lineageAPI struct {
 // mountOpenLineage registers the OpenLineage routes. Without an ingester
 // they answer 503: the routes exist whatever the options, as the OpenAPI
 // document says. heavy limits each tenant's requests in flight, bodies the
-// bytes decoded at once.
-func (a *api) mountOpenLineage(g *echo.Group, ing *openlineage.Ingester, log *zap.Logger, heavy, bodies echo.MiddlewareFunc) {
+// bytes decoded at once, budget each tenant's share of the time spent
+// ingesting.
+func (a *api) mountOpenLineage(g *echo.Group, ing *openlineage.Ingester, log *zap.Logger, heavy, bodies, budget echo.MiddlewareFunc) {
 	h := &lineageAPI{ing: ing, log: log}
-	g.POST("/lineage", h.ingest, heavy, bodies)
-	g.POST("/lineage/batch", h.ingestBatch, heavy, bodies)
+	g.POST("/lineage", h.ingest, heavy, bodies, budget)
+	g.POST("/lineage/batch", h.ingestBatch, heavy, bodies, budget)
 	for _, prefix := range []string{"/runs", "/executions"} {
 		g.GET(prefix+"/:id/lineage-events", h.runEvents, heavy)
 	}

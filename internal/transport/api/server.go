@@ -69,6 +69,12 @@ type Config struct {
 	// DecodeWait bounds a request's wait for room in DecodeBudget before
 	// it is 429; default half of RequestTimeout.
 	DecodeWait time.Duration
+	// TenantIngestShare is the percentage of the wall-clock time one
+	// tenant's OpenLineage ingestion requests may take, summed and
+	// averaged (200: two requests at all times); a tenant past it gets 429
+	// until it is back within it. 0 (the default here; servo serve sets
+	// http.tenant_ingest_share) sets no budget.
+	TenantIngestShare float64
 }
 
 // DefaultDecodeBudget is the default Config.DecodeBudget.
