@@ -34,7 +34,7 @@ func main() {
 	flag.StringVar(&o.Out, "out", "BENCHMARKS.md", "file to write the results into; empty to only print")
 	flag.BoolVar(&o.SeedOnly, "seed-only", false, "seed, print the owner URL and keep the database (to EXPLAIN queries); drop it yourself")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra run of the -profile measurement to this file")
-	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile profiles: point, lineage, lineage-full or lineage-mid")
+	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile profiles: point, lineage, lineage-full, lineage-mid or throughput")
 	flag.StringVar(&o.Only, "only", "", "comma-separated sections to run (core and the registered ones); empty for all; prints only unless -out is given")
 	flag.Parse()
 	if o.Short {

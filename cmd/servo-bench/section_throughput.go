@@ -90,6 +90,9 @@ func measureThroughput(ctx context.Context, e *env) ([]row, error) {
 	if err := tp.tenants(ctx, "tp"); err != nil {
 		return nil, err
 	}
+	if err := e.profile(ctx, "throughput", tp.servoRound(ctx)); err != nil {
+		return nil, err
+	}
 	res, err := e.interleaved(
 		series{"servo observed runs, trigger to all succeeded", tp.servoRound(ctx)},
 		series{"bare river no-op jobs, insert to all worked", tp.riverRound(ctx)},
@@ -171,6 +174,11 @@ func (tp *throughput) servoRound(ctx context.Context) func() result {
 			logf("  throughput: %v", err)
 			return result{Errors: 1}
 		}
+		xacts0, err := xactCount(ctx, owner)
+		if err != nil {
+			logf("  throughput: %v", err)
+			return result{Errors: 1}
+		}
 		t0 := time.Now()
 		errc := make(chan error, tp.clients)
 		var wg sync.WaitGroup
@@ -207,9 +215,23 @@ func (tp *throughput) servoRound(ctx context.Context) func() result {
 			time.Sleep(20 * time.Millisecond)
 		}
 		took := time.Since(t0)
-		logf("  servo: %d runs triggered in %s, all succeeded after %s", tp.n, triggered.Round(time.Millisecond), took.Round(time.Millisecond))
+		time.Sleep(time.Second) // the statistics of the last transactions reach pg_stat_database
+		xacts, err := xactCount(ctx, owner)
+		if err != nil {
+			logf("  throughput: %v", err)
+			return result{Errors: 1}
+		}
+		logf("  servo: %d runs triggered in %s, all succeeded after %s; %.1f committed transactions per run on the database (triggers, workers, River and this poll)",
+			tp.n, triggered.Round(time.Millisecond), took.Round(time.Millisecond), float64(xacts-xacts0)/float64(tp.n))
 		return result{RPS: float64(tp.n) / took.Seconds(), P50: took, P99: took, N: 1}
 	}
+}
+
+// xactCount returns the transactions committed on the database so far.
+func xactCount(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	var n int64
+	err := conn.QueryRow(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
+	return n, err
 }
 
 // riverRound inserts tp.n no-op jobs into a River client of its own on the
@@ -253,6 +275,14 @@ func (tp *throughput) river(ctx context.Context) (result, error) {
 		return result{}, err
 	}
 	defer func() { _ = client.Stop(context.WithoutCancel(ctx)) }()
+	xact := func() (n int64, err error) {
+		err = db.QueryRowContext(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
+		return n, err
+	}
+	xacts0, err := xact()
+	if err != nil {
+		return result{}, err
+	}
 	t0 := time.Now()
 	errc := make(chan error, tp.clients)
 	var wg sync.WaitGroup
@@ -278,6 +308,13 @@ func (tp *throughput) river(ctx context.Context) (result, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	took := time.Since(t0)
+	time.Sleep(time.Second)
+	xacts, err := xact()
+	if err != nil {
+		return result{}, err
+	}
+	logf("  river: %d jobs worked after %s; %.1f committed transactions per job on the database (Servo's idle runtime included)",
+		tp.n, took.Round(time.Millisecond), float64(xacts-xacts0)/float64(tp.n))
 	return result{RPS: float64(tp.n) / took.Seconds(), P50: took, P99: took, N: 1}, nil
 }
 

@@ -52,7 +52,8 @@ var _ engine.Store = (*memStore)(nil)
 func newMemStore() *memStore {
 	return &memStore{
 		// Near the wall clock: the engine counts starts in the last minute.
-		clock: time.Now().UTC(),
+		clock:    time.Now().UTC(),
+		observed: map[uuid.UUID]bool{},
 		data: memData{
 			runs: map[uuid.UUID]domain.Run{}, logs: map[uuid.UUID]domain.RunLog{},
 			leases: map[uuid.UUID]domain.RunLease{}, workflows: map[uuid.UUID]domain.Workflow{},
@@ -502,6 +503,14 @@ func (m *memStore) addWorkflow(tenant, name string, version, maxActive int, asse
 		m.data.edges = append(m.data.edges, domain.AssetDependency{ID: uuid.New(), TenantID: tenant, UpstreamAssetID: e[0], DownstreamAssetID: e[1]})
 	}
 	return &w
+}
+
+// logOf returns the kept output of run id.
+func (m *memStore) logOf(id uuid.UUID) (domain.RunLog, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.data.logs[id]
+	return l, ok
 }
 
 // events returns the history of run id, oldest first.
