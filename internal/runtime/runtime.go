@@ -330,7 +330,10 @@ func (rt *Runtime) nudgeBackfills(ctx context.Context, settled []domain.Run) {
 // queued run with an asset is the right to start the tenant's oldest queued
 // run: it starts and runs the head of the queue (its own run or an older
 // one) until its own run has started, then goes on for chainFor, then
-// returns.
+// returns. The job of a run another job's claim already ended goes on the
+// same way from the start, as long as the tenant has runs queued and a
+// free slot. Observed runs at the head start and succeed in the claim
+// itself, up to observedBatch at a time (engine.ClaimRuns).
 func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 	run, err := rt.svc.GetRun(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
