@@ -36,7 +36,7 @@ func main() {
 	flag.BoolVar(&o.SeedOnly, "seed-only", false, "seed, print the owner URL and keep the database (to EXPLAIN queries); drop it yourself")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra run of the -profile measurement to this file")
 	flag.StringVar(&o.MemProfile, "memprofile", "", "write allocation profiles from before (FILE.base) and after one extra run of the -profile measurement (FILE)")
-	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile and -memprofile profile: point, point-bare (its bare pgx baseline), list, lineage, lineage-full or lineage-mid")
+	flag.StringVar(&o.Profile, "profile", "point", "the measurement -cpuprofile and -memprofile profile: point, point-bare (its bare pgx baseline), list, lineage, lineage-full, lineage-mid or throughput")
 	flag.StringVar(&o.Only, "only", "", "comma-separated sections to run (core, point for the point-read rows of core alone, and the registered ones); empty for all; prints only unless -out is given")
 	flag.Parse()
 	if o.Short {

@@ -129,6 +129,12 @@ type RunRepository interface {
 	// RunOldestQueued returns the ids of the tenant's n oldest queued
 	// materializations and steps.
 	RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
+	// RunQueuedHeads returns the tenant's n oldest queued
+	// materializations and steps, each marked when it runs nothing.
+	RunQueuedHeads(ctx context.Context, n int) ([]RunHead, error)
+	// RunTransitionMany moves the runs ids that are in t.From to t.To in
+	// one compare-and-swap and returns those it moved.
+	RunTransitionMany(ctx context.Context, ids []uuid.UUID, t Transition) ([]Run, error)
 	// RunCountStartedSince counts runs with an asset started after t.
 	RunCountStartedSince(ctx context.Context, t time.Time) (int64, error)
 	// RunWorkflowSlots counts the running workflow runs of any of the
@@ -142,9 +148,13 @@ type RunRepository interface {
 // RunHistoryRepository keeps each run's transitions and output.
 type RunHistoryRepository interface {
 	RunEventCreate(ctx context.Context, e *RunEvent) error
+	// RunEventCreateMany appends several transitions in one write.
+	RunEventCreateMany(ctx context.Context, es []RunEvent) error
 	RunEventList(ctx context.Context, runID uuid.UUID) ([]RunEvent, error)
 	// RunLogPut replaces the kept output of a run.
 	RunLogPut(ctx context.Context, l *RunLog) error
+	// RunLogPutMany replaces the kept output of several runs.
+	RunLogPutMany(ctx context.Context, ls []RunLog) error
 	RunLogGet(ctx context.Context, runID uuid.UUID) (*RunLog, error)
 }
 

@@ -32,12 +32,16 @@ type Store interface {
 	RunChildren(ctx context.Context, parentID uuid.UUID) ([]domain.Run, error)
 	RunCountRunning(ctx context.Context) (int64, error)
 	RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, error)
+	RunQueuedHeads(ctx context.Context, n int) ([]domain.RunHead, error)
+	RunTransitionMany(ctx context.Context, ids []uuid.UUID, t domain.Transition) ([]domain.Run, error)
 	RunCountStartedSince(ctx context.Context, t time.Time) (int64, error)
 	RunWorkflowSlots(ctx context.Context, workflowIDs []uuid.UUID, n int) (running int64, oldestQueued []uuid.UUID, err error)
 	RunLockTenantSlots(ctx context.Context) error
 
 	RunEventCreate(ctx context.Context, e *domain.RunEvent) error
+	RunEventCreateMany(ctx context.Context, es []domain.RunEvent) error
 	RunLogPut(ctx context.Context, l *domain.RunLog) error
+	RunLogPutMany(ctx context.Context, ls []domain.RunLog) error
 
 	RunLeaseTake(ctx context.Context, l *domain.RunLease) error
 	RunLeaseGet(ctx context.Context, runID uuid.UUID) (*domain.RunLease, error)
@@ -264,6 +268,173 @@ func (e *Engine) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (
 		return nil, false, err
 	}
 	return started, wait, nil
+}
+
+// ClaimInput says what ClaimRuns may claim.
+type ClaimInput struct {
+	Limits SlotLimits
+	// Worker takes the lease of a started attempt.
+	Worker string
+	// Max bounds how many observed runs one claim settles; below 1 means 1.
+	Max int
+	// ObservedOutput is the kept output of a settled observed run.
+	ObservedOutput string
+}
+
+// Claim is what ClaimRuns did: at most one of Started and Settled is set.
+type Claim struct {
+	// Started is the run whose attempt the worker now runs, its lease
+	// taken.
+	Started *domain.Run
+	// Settled are observed runs that started and succeeded in the claim's
+	// transaction, oldest first: nothing runs for them, so they never hold
+	// a slot or a lease beyond it.
+	Settled []domain.Run
+	// Wait says that no slot is free or the start rate is used up.
+	Wait bool
+}
+
+// Has reports whether the claim started or settled run id.
+func (c Claim) Has(id uuid.UUID) bool {
+	return (c.Started != nil && c.Started.ID == id) || slices.ContainsFunc(c.Settled, func(r domain.Run) bool { return r.ID == id })
+}
+
+// ClaimRuns claims the head of the tenant's queue as ClaimNext does, under
+// the same slot lock, limits and order, in one transaction. When the head
+// is an observed run (its asset has no compute and no checks: starting it
+// runs nothing), it does not start an attempt for the worker: it starts
+// and settles as succeeded, in the same transaction, the head and the
+// observed runs right behind it, up to in.Max and the start rate left,
+// with the history rows of both moves, their output and the observers of
+// successful runs, as starting and settling each would. A claimed run with
+// work to do is started alone, with its lease, as ClaimNext starts it.
+func (e *Engine) ClaimRuns(ctx context.Context, in ClaimInput) (Claim, error) {
+	var c Claim
+	// Most claims that find nothing queued (a chain's last) end with this
+	// one read, without a transaction or the slot lock.
+	if heads, err := e.store.RunQueuedHeads(ctx, 1); err != nil || len(heads) == 0 {
+		return c, err
+	}
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		c = Claim{}
+		if err := e.store.RunLockTenantSlots(ctx); err != nil {
+			return err
+		}
+		budget, full, err := e.startBudget(ctx, in.Limits, max(in.Max, 1))
+		if err != nil || full {
+			c.Wait = full
+			return err
+		}
+		heads, err := e.store.RunQueuedHeads(ctx, budget)
+		if err != nil || len(heads) == 0 {
+			return err
+		}
+		if !heads[0].Observed {
+			c.Started, err = e.TransitionRun(ctx, domain.Transition{ID: heads[0].ID, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
+			if err != nil {
+				return err
+			}
+			return e.store.RunLeaseTake(ctx, &domain.RunLease{RunID: c.Started.ID, Attempt: c.Started.Attempt, WorkerID: in.Worker, HeartbeatAt: time.Now()})
+		}
+		ids := make([]uuid.UUID, 0, len(heads))
+		for _, h := range heads {
+			if !h.Observed {
+				break
+			}
+			ids = append(ids, h.ID)
+		}
+		c.Settled, err = e.settleObserved(ctx, ids, in.ObservedOutput)
+		return err
+	})
+	if err != nil {
+		return Claim{}, err
+	}
+	return c, nil
+}
+
+// settleObserved moves the queued runs ids to running and on to succeeded,
+// with a history row for each move, their output and the observers, and
+// returns them in the order of ids. The caller holds the slot lock in the
+// transaction ctx carries.
+func (e *Engine) settleObserved(ctx context.Context, ids []uuid.UUID, output string) ([]domain.Run, error) {
+	start := domain.Transition{From: domain.StateQueued, To: domain.StateRunning, Reason: "started"}
+	end := domain.Transition{From: domain.StateRunning, To: domain.StateSucceeded}
+	// Explicit times keep the two moves in order in the history.
+	start.At = time.Now().UTC().Truncate(time.Microsecond)
+	end.At = start.At.Add(time.Microsecond)
+	if err := errors.Join(domain.ValidateTransition(start.From, start.To), domain.ValidateTransition(end.From, end.To)); err != nil {
+		return nil, err
+	}
+	started, err := e.store.RunTransitionMany(ctx, ids, start)
+	if err != nil {
+		return nil, err
+	}
+	if len(started) != len(ids) {
+		// Under the slot lock nobody else starts them; a run cancelled
+		// meanwhile is taken by the next claim.
+		return nil, fmt.Errorf("%w: %d of %d queued runs could not start", domain.ErrConflict, len(ids)-len(started), len(ids))
+	}
+	done, err := e.store.RunTransitionMany(ctx, ids, end)
+	if err != nil {
+		return nil, err
+	}
+	if len(done) != len(ids) {
+		return nil, fmt.Errorf("%w: %d of %d started runs could not succeed", domain.ErrConflict, len(ids)-len(done), len(ids))
+	}
+	byID := make(map[uuid.UUID]domain.Run, len(done))
+	for _, r := range done {
+		byID[r.ID] = r
+	}
+	events := make([]domain.RunEvent, 0, 2*len(ids))
+	logs := make([]domain.RunLog, 0, len(ids))
+	out := make([]domain.Run, 0, len(ids))
+	for _, r := range started {
+		events = append(events, domain.RunEvent{RunID: r.ID, From: start.From, To: start.To, At: r.UpdatedAt, Attempt: r.Attempt, Reason: start.Reason})
+	}
+	for _, id := range ids {
+		r := byID[id]
+		events = append(events, domain.RunEvent{RunID: id, From: end.From, To: end.To, At: r.UpdatedAt, Attempt: r.Attempt})
+		logs = append(logs, domain.RunLog{RunID: id, Content: output})
+		out = append(out, r)
+	}
+	if err := e.store.RunEventCreateMany(ctx, events); err != nil {
+		return nil, err
+	}
+	if err := e.store.RunLogPutMany(ctx, logs); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := e.RunSucceeded(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// startBudget returns how many runs may start now, at most n, or full when
+// none may: no slot is free or the start rate is used up. The caller holds
+// the tenant's slot lock.
+func (e *Engine) startBudget(ctx context.Context, lim SlotLimits, n int) (int, bool, error) {
+	if lim.StartsPerMinute > 0 {
+		started, err := e.store.RunCountStartedSince(ctx, time.Now().Add(-time.Minute))
+		if err != nil {
+			return 0, false, err
+		}
+		if started >= int64(lim.StartsPerMinute) {
+			return 0, true, nil
+		}
+		n = min(n, lim.StartsPerMinute-int(started))
+	}
+	if lim.MaxRunning > 0 {
+		running, err := e.store.RunCountRunning(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		if running >= int64(lim.MaxRunning) {
+			return 0, true, nil
+		}
+	}
+	return n, false, nil
 }
 
 // SlotsFull reports, without taking the tenant's slot lock, whether the

@@ -25,6 +25,9 @@ type memStore struct {
 	mu    sync.Mutex
 	clock time.Time
 	data  memData
+	// observed holds the assets whose runs run nothing (no compute, no
+	// checks), as RunQueuedHeads reports them.
+	observed map[uuid.UUID]bool
 }
 
 // memData is the state a transaction may roll back.
@@ -49,7 +52,8 @@ var _ engine.Store = (*memStore)(nil)
 func newMemStore() *memStore {
 	return &memStore{
 		// Near the wall clock: the engine counts starts in the last minute.
-		clock: time.Now().UTC(),
+		clock:    time.Now().UTC(),
+		observed: map[uuid.UUID]bool{},
 		data: memData{
 			runs: map[uuid.UUID]domain.Run{}, logs: map[uuid.UUID]domain.RunLog{},
 			leases: map[uuid.UUID]domain.RunLease{}, workflows: map[uuid.UUID]domain.Workflow{},
@@ -228,6 +232,61 @@ func (m *memStore) RunOldestQueued(ctx context.Context, n int) ([]uuid.UUID, err
 		return nil
 	})
 	return out, err
+}
+
+// RunQueuedHeads implements engine.Store.
+func (m *memStore) RunQueuedHeads(ctx context.Context, n int) ([]domain.RunHead, error) {
+	out := []domain.RunHead{}
+	err := m.do(ctx, func(tenant string) error {
+		for _, r := range m.sorted(tenant) {
+			if len(out) < n && r.State == domain.StateQueued && r.AssetID != nil {
+				out = append(out, domain.RunHead{ID: r.ID, Observed: m.observed[*r.AssetID]})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RunTransitionMany implements engine.Store as the repository does: the
+// runs not in t.From are left out.
+func (m *memStore) RunTransitionMany(ctx context.Context, ids []uuid.UUID, t domain.Transition) ([]domain.Run, error) {
+	if err := domain.ValidateTransition(t.From, t.To); err != nil {
+		return nil, err
+	}
+	out := []domain.Run{}
+	for _, id := range ids {
+		t.ID = id
+		r, err := m.RunTransition(ctx, t)
+		if errors.Is(err, domain.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// RunEventCreateMany implements engine.Store.
+func (m *memStore) RunEventCreateMany(ctx context.Context, es []domain.RunEvent) error {
+	for i := range es {
+		if err := m.RunEventCreate(ctx, &es[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunLogPutMany implements engine.Store.
+func (m *memStore) RunLogPutMany(ctx context.Context, ls []domain.RunLog) error {
+	for i := range ls {
+		if err := m.RunLogPut(ctx, &ls[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RunCountStartedSince implements engine.Store.
@@ -444,6 +503,14 @@ func (m *memStore) addWorkflow(tenant, name string, version, maxActive int, asse
 		m.data.edges = append(m.data.edges, domain.AssetDependency{ID: uuid.New(), TenantID: tenant, UpstreamAssetID: e[0], DownstreamAssetID: e[1]})
 	}
 	return &w
+}
+
+// logOf returns the kept output of run id.
+func (m *memStore) logOf(id uuid.UUID) (domain.RunLog, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.data.logs[id]
+	return l, ok
 }
 
 // events returns the history of run id, oldest first.

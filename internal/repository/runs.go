@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/servo-data/servo/internal/domain"
 )
@@ -133,23 +134,18 @@ func (s *Store) RunTransition(ctx context.Context, t domain.Transition) (*domain
 	}
 	var out domain.Run
 	err := s.run(ctx, func(tx *gorm.DB) error {
-		set := map[string]any{"state": string(t.To), "updated_at": at}
-		switch {
-		case t.To == domain.StateRunning:
-			set["started_at"] = at
-			set["completed_at"] = nil
-			set["error_message"] = ""
-		case domain.IsRetry(t.From, t.To):
-			set["attempt"] = gorm.Expr("attempt + 1")
-			set["started_at"] = nil
-			set["completed_at"] = nil
-		case t.To.IsTerminal():
-			set["completed_at"] = at
-			set["error_message"] = t.ErrorMessage
-		}
-		res := tx.Model(&runRow{}).Where("id = ? AND state = ?", t.ID, string(t.From)).Updates(set)
+		set := transitionSet(t, at)
+		// UPDATE ... RETURNING: the moved row comes back with the update,
+		// one round trip; it is read only when nothing moved (to say why)
+		// or the dialect returns nothing.
+		var moved []runRow
+		res := tx.Model(&moved).Clauses(clause.Returning{}).Where("id = ? AND state = ?", t.ID, string(t.From)).Updates(set)
 		if res.Error != nil {
 			return res.Error
+		}
+		if len(moved) == 1 {
+			out = moved[0].toDomain()
+			return nil
 		}
 		var row runRow
 		if err := firstOrNotFound(tx.Where("id = ?", t.ID).Take(&row).Error, "run"); err != nil {
@@ -165,6 +161,143 @@ func (s *Store) RunTransition(ctx context.Context, t domain.Transition) (*domain
 		return nil, err
 	}
 	return &out, nil
+}
+
+// transitionSet returns the columns a transition writes at at.
+func transitionSet(t domain.Transition, at time.Time) map[string]any {
+	set := map[string]any{"state": string(t.To), "updated_at": at}
+	switch {
+	case t.To == domain.StateRunning:
+		set["started_at"] = at
+		set["completed_at"] = nil
+		set["error_message"] = ""
+	case domain.IsRetry(t.From, t.To):
+		set["attempt"] = gorm.Expr("attempt + 1")
+		set["started_at"] = nil
+		set["completed_at"] = nil
+	case t.To.IsTerminal():
+		set["completed_at"] = at
+		set["error_message"] = t.ErrorMessage
+	}
+	return set
+}
+
+// RunTransitionMany moves the runs ids that are in t.From to t.To (t.ID is
+// ignored) in one compare-and-swap statement and returns the runs it moved,
+// in no particular order; runs in another state are left alone and left
+// out.
+func (s *Store) RunTransitionMany(ctx context.Context, ids []uuid.UUID, t domain.Transition) ([]domain.Run, error) {
+	if err := domain.ValidateTransition(t.From, t.To); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return []domain.Run{}, nil
+	}
+	at := t.At.UTC().Truncate(time.Microsecond)
+	if t.At.IsZero() {
+		at = now()
+	}
+	var moved []runRow
+	err := s.run(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&moved).Clauses(clause.Returning{}).Where(s.idsIn("id", ids)).Where("state = ?", string(t.From)).Updates(transitionSet(t, at))
+		if res.Error != nil || int(res.RowsAffected) == len(moved) {
+			return res.Error
+		}
+		// The dialect returned nothing: read the moved rows back by the
+		// time the update wrote.
+		moved = moved[:0]
+		return tx.Where(s.idsIn("id", ids)).Where("state = ? AND updated_at = ?", string(t.To), at).Find(&moved).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Run, len(moved))
+	for i := range moved {
+		out[i] = moved[i].toDomain()
+	}
+	return out, nil
+}
+
+// RunQueuedHeads returns the tenant's n oldest queued runs with an asset,
+// oldest first, each marked Observed when starting it runs nothing: its
+// asset has no compute spec and no checks, and no check result was posted
+// to it. A run whose asset is gone is not Observed.
+func (s *Store) RunQueuedHeads(ctx context.Context, n int) ([]domain.RunHead, error) {
+	out := []domain.RunHead{}
+	if n <= 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID       uuid.UUID
+		Observed bool
+	}
+	err := s.read(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&runRow{}).
+			Select("executions.id, (assets.id IS NOT NULL AND assets.compute IS NULL"+
+				" AND NOT EXISTS (SELECT 1 FROM checks WHERE checks.tenant_id = executions.tenant_id AND checks.asset_id = executions.asset_id)"+
+				" AND NOT EXISTS (SELECT 1 FROM check_results WHERE check_results.tenant_id = executions.tenant_id AND check_results.execution_id = executions.id)) AS observed").
+			Joins("LEFT JOIN assets ON assets.id = executions.asset_id AND assets.tenant_id = executions.tenant_id").
+			Where("executions.state = ? AND executions.asset_id IS NOT NULL", "queued").
+			Order("executions.created_at").Order("executions.id").Limit(n).
+			Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out = append(out, domain.RunHead{ID: r.ID, Observed: r.Observed})
+	}
+	return out, nil
+}
+
+// RunEventCreateMany appends the transitions es to their runs' histories
+// in one statement.
+func (s *Store) RunEventCreateMany(ctx context.Context, es []domain.RunEvent) error {
+	if len(es) == 0 {
+		return nil
+	}
+	rows := make([]runEventRow, len(es))
+	for i, e := range es {
+		rows[i] = runEventRow{
+			ID: newID(), RunID: e.RunID, FromState: string(e.From), ToState: string(e.To),
+			At: e.At.UTC().Truncate(time.Microsecond), Attempt: e.Attempt, Reason: e.Reason,
+		}
+		if rows[i].At.IsZero() {
+			rows[i].At = now()
+		}
+	}
+	return s.run(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&rows).Error; err != nil {
+			return err
+		}
+		for i := range es {
+			es[i].ID, es[i].TenantID, es[i].At = rows[i].ID, rows[i].TenantID, rows[i].At
+		}
+		return nil
+	})
+}
+
+// RunLogPutMany replaces the kept output of each run of ls, in two
+// statements.
+func (s *Store) RunLogPutMany(ctx context.Context, ls []domain.RunLog) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(ls))
+	rows := make([]runLogRow, len(ls))
+	at := now()
+	for i, l := range ls {
+		ids[i] = l.RunID
+		rows[i] = runLogRow{RunID: l.RunID, Content: l.Content, Truncated: l.Truncated, UpdatedAt: at}
+	}
+	// Delete and insert rather than an upsert, which the tenant callbacks
+	// refuse.
+	return s.run(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where(s.idsIn("execution_id", ids)).Delete(&runLogRow{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&rows).Error
+	})
 }
 
 // RunDelete implements domain.RunRepository.

@@ -117,12 +117,15 @@ func newHTTPClient(p Policy) *http.Client {
 // errSelf refuses a connection to the server's own listener.
 var errSelf = errors.New("an http step cannot call this server itself")
 
+// observedOutput is the kept output of a run of an observed asset.
+const observedOutput = "observed asset: nothing to run\n"
+
 // run executes plan's spec until it ends, times out, or stop is closed
 // (cancellation or shutdown).
 func (x *executor) run(ctx context.Context, plan *service.RunPlan, stop <-chan struct{}) result {
 	spec := plan.Asset.Compute
 	if spec == nil {
-		return result{outcome: succeeded, output: "observed asset: nothing to run\n"}
+		return result{outcome: succeeded, output: observedOutput}
 	}
 	timeout := spec.TimeoutDuration()
 	switch spec.Kind {

@@ -106,6 +106,7 @@ func (c *Config) defaults() {
 type Engine interface {
 	StartRun(ctx context.Context, id uuid.UUID, lim engine.SlotLimits) (*domain.Run, engine.StartOutcome, error)
 	ClaimNext(ctx context.Context, lim engine.SlotLimits, worker string) (*domain.Run, bool, error)
+	ClaimRuns(ctx context.Context, in engine.ClaimInput) (engine.Claim, error)
 	SlotsFull(ctx context.Context, lim engine.SlotLimits) (bool, error)
 	StartWorkflowSteps(ctx context.Context, id uuid.UUID) error
 	AdvanceWorkflowRun(ctx context.Context, id uuid.UUID) (bool, error)
@@ -309,11 +310,30 @@ func (w *runWorker) NextRetry(job *river.Job[runArgs]) time.Time {
 // River worker to the queue when it is not.
 const chainFor = 5 * time.Second
 
+// observedBatch bounds how many observed runs (nothing to run) one claim
+// starts and settles in its transaction.
+const observedBatch = 32
+
+// nudgeBackfills nudges, once each, the backfills that settled runs belong
+// to.
+func (rt *Runtime) nudgeBackfills(ctx context.Context, settled []domain.Run) {
+	seen := map[uuid.UUID]bool{}
+	for i := range settled {
+		if id, ok := backfill.RunBackfill(&settled[i]); ok && !seen[id] {
+			seen[id] = true
+			rt.nudgeBackfill(ctx, &settled[i])
+		}
+	}
+}
+
 // workRunJob works the job of one run in its tenant's scope. The job of a
 // queued run with an asset is the right to start the tenant's oldest queued
 // run: it starts and runs the head of the queue (its own run or an older
 // one) until its own run has started, then goes on for chainFor, then
-// returns.
+// returns. The job of a run another job's claim already ended goes on the
+// same way from the start, as long as the tenant has runs queued and a
+// free slot. Observed runs at the head start and succeed in the claim
+// itself, up to observedBatch at a time (engine.ClaimRuns).
 func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 	run, err := rt.svc.GetRun(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -325,6 +345,7 @@ func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 	if run.AssetID == nil {
 		return rt.coordinate(ctx, run)
 	}
+	ownDone := false // the own run is no longer queued
 	switch {
 	case run.State == domain.StateQueued:
 	case run.State == domain.StateRunning:
@@ -334,20 +355,25 @@ func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 		// not move on (a worker lost in between) moves it on now.
 		_, err := rt.eng.AdvanceWorkflowRun(ctx, *run.ParentID)
 		return err
+	case run.State.IsTerminal():
+		// Ended by another job's claim (or a late or duplicate job): the
+		// right to start the tenant's head is unused, so the job goes on as
+		// a chain, and the runs queued behind never wait for their own
+		// jobs to come up.
+		ownDone = true
 	default:
-		return nil // pending (not dispatched), or final: a late or duplicate job
+		return nil // pending: not dispatched
 	}
 	lim := engine.SlotLimits{MaxRunning: rt.cfg.MaxRunningPerTenant, StartsPerMinute: rt.cfg.StartsPerMinute}
 	if full, err := rt.eng.SlotsFull(ctx, lim); err != nil || full {
 		// Most jobs of a tenant with a backlog land here: give the River
 		// worker back at once, without queuing for the tenant's slot lock.
-		if err != nil {
+		if err != nil || ownDone {
 			return err
 		}
 		return river.JobSnooze(rt.cfg.WaitPoll)
 	}
 	begin := time.Now()
-	ownDone := false // the own run is no longer queued
 	for {
 		if time.Since(begin) > rt.cfg.Lease/3 {
 			// Another step could outlast this job's context (the lease):
@@ -357,11 +383,11 @@ func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 			}
 			return river.JobSnooze(0)
 		}
-		started, _, err := rt.eng.ClaimNext(ctx, lim, rt.worker)
+		claim, err := rt.eng.ClaimRuns(ctx, engine.ClaimInput{Limits: lim, Worker: rt.worker, Max: observedBatch, ObservedOutput: observedOutput})
 		if err != nil {
 			return err
 		}
-		if started == nil {
+		if claim.Started == nil && len(claim.Settled) == 0 {
 			if ownDone {
 				return nil
 			}
@@ -374,11 +400,14 @@ func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 			}
 			return river.JobSnooze(rt.cfg.WaitPoll)
 		}
-		if err := rt.runStarted(ctx, started); err != nil {
-			return err
+		rt.nudgeBackfills(ctx, claim.Settled)
+		if claim.Started != nil {
+			if err := rt.runStarted(ctx, claim.Started); err != nil {
+				return err
+			}
 		}
 		if !ownDone {
-			if started.ID == id {
+			if claim.Has(id) {
 				ownDone = true
 			} else if cur, err := rt.svc.GetRun(ctx, id); err != nil || cur.State != domain.StateQueued {
 				ownDone = true // started elsewhere (or gone): go on as a chain
