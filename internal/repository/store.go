@@ -85,6 +85,10 @@ type Store struct {
 	// PostgreSQL through tenantconn's pool, which sets the scope with each
 	// query); otherwise reads open a transaction like writes.
 	plainReads bool
+	// url and maxLifetime open the job pool (jobpool.go).
+	url         string
+	maxLifetime time.Duration
+	jobs        jobPool
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -107,7 +111,7 @@ func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*S
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
 	plain := dialect == SQLite || !pool.StockPool
-	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain}, nil
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain, url: url, maxLifetime: pool.MaxLifetime}, nil
 }
 
 // OpenMigrator connects like Open but without tenant scoping, for the
@@ -248,8 +252,11 @@ func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx
 // Stats returns the connection pool's statistics.
 func (s *Store) Stats() sql.DBStats { return s.sqlDB.Stats() }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+// Close closes the pool and the job pool.
+func (s *Store) Close() error {
+	s.closeJobPool()
+	return s.sqlDB.Close()
+}
 
 type txKey struct{}
 
