@@ -543,22 +543,24 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Run, res result) erro
 // and queues the ones with nothing upstream; the steps move it on from then.
 func (rt *Runtime) coordinate(ctx context.Context, run *domain.Run) error {
 	if run.State == domain.StateQueued {
-		_, how, err := rt.waitForSlot(ctx, run.ID)
+		// StartRun returns the run as it left it: started, or as another
+		// worker or a cancellation left it.
+		cur, how, err := rt.waitForSlot(ctx, run.ID)
 		if err != nil {
 			return err
 		}
 		if how == engine.MustWait {
 			return river.JobSnooze(rt.cfg.WaitPoll) // the workflow's cap on active runs
 		}
+		run = cur
 	}
-	cur, err := rt.svc.GetRun(ctx, run.ID)
-	if err != nil || cur.State != domain.StateRunning {
-		return err
+	if run.State != domain.StateRunning {
+		return nil
 	}
 	if err := rt.eng.StartWorkflowSteps(ctx, run.ID); err != nil {
 		return err
 	}
-	_, err = rt.eng.AdvanceWorkflowRun(ctx, run.ID)
+	_, err := rt.eng.AdvanceWorkflowRun(ctx, run.ID)
 	return err
 }
 
