@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -57,12 +58,27 @@ func (s *Store) JobPool() (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// jobPoolCloseWait bounds how long Close waits for the job pool's
+// connections to come back: a River client that failed to stop may hold
+// one for good, and the process must still shut down.
+const jobPoolCloseWait = 10 * time.Second
+
 // closeJobPool closes the job pool, if one was opened.
 func (s *Store) closeJobPool() {
 	s.jobs.mu.Lock()
 	defer s.jobs.mu.Unlock()
 	s.jobs.closed = true
-	if s.jobs.pool != nil {
-		s.jobs.pool.Close()
+	if s.jobs.pool == nil {
+		return
+	}
+	pool, done := s.jobs.pool, make(chan struct{})
+	go func() {
+		pool.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(jobPoolCloseWait):
+		s.log.Warn("job pool: connections still in use after " + jobPoolCloseWait.String() + "; closing the store without them")
 	}
 }
