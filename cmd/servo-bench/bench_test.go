@@ -26,7 +26,8 @@ func TestSmoke(t *testing.T) {
 	if err := run(ctx, o, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"GET /api/v1/assets/{id}", "by offset", "by cursor", "POST /api/v1/assets", "lineage downstream", "trigger to success", "bare pgx point read", "bare pgx keyset query, same page", "?count=exact", "observed materializations triggered at once", "POST /api/v1/materialize with", "GET /api/v1/runs?limit=50 (first page"} {
+	for _, want := range []string{"GET /api/v1/assets/{id}", "by offset", "by cursor", "POST /api/v1/assets", "lineage downstream", "trigger to success", "bare pgx point read", "bare pgx keyset query, same page", "?count=exact", "observed materializations triggered at once", "POST /api/v1/materialize with", "GET /api/v1/runs?limit=50 (first page",
+		latencyRiverRow, latencyRunningRow, latencySuccessRow, latencyChainRow} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -695,15 +696,24 @@ func writeReport(path, report string) error {
 	return os.WriteFile(path, []byte("# Benchmarks\n\nWritten by `make bench` (cmd/servo-bench).\n\n"+generated+"\n"), 0o644)
 }
 
-// runtimeDB is the runtime's view of store.
-func runtimeDB(store *repository.Store) runtime.DB {
-	return runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}
+// runtimeDB is the runtime's view of store, as `servo serve` wires it:
+// workers listen for new jobs on the store's job pool.
+func runtimeDB(store *repository.Store) (runtime.DB, error) {
+	pool, err := store.JobPool()
+	if err != nil {
+		return runtime.DB{}, err
+	}
+	return runtime.DB{Pool: store.SQLDB(), Postgres: true, TxFrom: repository.SQLTx, Listen: runtime.WorkDriverOf(riverpgxv5.New(pool))}, nil
 }
 
 // newService returns the use cases over store, dispatching runs to the
 // queue of cfg and checking compute specs against its policy.
 func newService(store *repository.Store, cfg runtime.Config, log *zap.Logger) (*service.Service, *runtime.Dispatcher, error) {
-	d, err := runtime.NewDispatcher(runtimeDB(store), cfg.Queue, log)
+	db, err := runtimeDB(store)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := runtime.NewDispatcher(db, cfg.Queue, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -45,6 +46,7 @@ func runtimeConfig(cfg *config.Config) runtime.Config {
 		Lease:               r.Lease,
 		HeartbeatTimeout:    r.HeartbeatTimeout,
 		KillGrace:           r.KillGrace,
+		FetchPollInterval:   r.PollInterval,
 		Sandbox: runtime.SandboxConfig{
 			Isolation: r.Isolation, StepUser: r.StepUser, Network: r.StepNetwork, Path: r.StepPath,
 		},
@@ -61,7 +63,10 @@ func runtimeConfig(cfg *config.Config) runtime.Config {
 // start.
 func wire(ctx context.Context, cfg *config.Config, store *repository.Store, log *zap.Logger, work bool) (*node, error) {
 	rcfg := runtimeConfig(cfg)
-	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
+	db, err := runtimeDB(store, work)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
 	d, err := runtime.NewDispatcher(db, rcfg.Queue, log)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
@@ -91,6 +96,21 @@ func wire(ctx context.Context, cfg *config.Config, store *repository.Store, log 
 	rt.UseBackfills(n.backfills)
 	n.runtime = rt
 	return n, nil
+}
+
+// runtimeDB is the runtime's view of store. A process that works runs on
+// PostgreSQL works them through River's pgx driver over the store's job
+// pool, whose listener wakes its workers on every insert of any process.
+func runtimeDB(store *repository.Store, work bool) (runtime.DB, error) {
+	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
+	if work && db.Postgres {
+		pool, err := store.JobPool()
+		if err != nil {
+			return runtime.DB{}, err
+		}
+		db.Listen = runtime.WorkDriverOf(riverpgxv5.New(pool))
+	}
+	return db, nil
 }
 
 // stopRuntime stops rt, letting running steps finish for up to timeout.

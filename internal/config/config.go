@@ -62,6 +62,9 @@ type Runtime struct {
 	HeartbeatTimeout time.Duration
 	// KillGrace is the time between SIGTERM and SIGKILL for a stopped step.
 	KillGrace time.Duration
+	// PollInterval is how often workers look for new jobs besides being
+	// woken by PostgreSQL's notifications; 0 picks it by database.
+	PollInterval time.Duration
 	// SigningKey derives the per-tenant secrets that sign http steps.
 	SigningKey string
 	// Isolation is how command steps are isolated: auto, bwrap, user or none.
@@ -561,6 +564,9 @@ func (c *Config) validate() []problem {
 	}
 	if r.KillGrace <= 0 {
 		bad("runtime.kill_grace", "must be positive, got %s", r.KillGrace)
+	}
+	if r.PollInterval < 0 || (r.PollInterval > 0 && r.PollInterval < time.Millisecond) {
+		bad("runtime.poll_interval", "must be 0 (by database) or at least 1ms, got %s", r.PollInterval)
 	}
 	for _, p := range splitList(r.AllowedCommands) {
 		if !strings.HasPrefix(p, "/") {

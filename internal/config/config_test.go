@@ -315,6 +315,16 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "poll interval negative or under a millisecond",
+			env:  []string{"SERVO_RUNTIME_POLL_INTERVAL=-1s"},
+			want: []string{"runtime.poll_interval (from environment variable SERVO_RUNTIME_POLL_INTERVAL): must be 0 (by database) or at least 1ms, got -1s"},
+		},
+		{
+			name: "poll interval under a millisecond in the file",
+			file: "runtime:\n  poll_interval: 500us\n",
+			want: []string{"runtime.poll_interval", "must be 0 (by database) or at least 1ms, got 500µs"},
+		},
+		{
 			name: "address without a port",
 			env:  []string{"SERVO_HTTP_ADDR=localhost"},
 			want: []string{`http.addr (from environment variable SERVO_HTTP_ADDR): "localhost" is not host:port`},

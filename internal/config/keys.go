@@ -164,6 +164,11 @@ var keys = []Key{
 		field: func(c *Config) any { return &c.Runtime.KillGrace },
 	},
 	{
+		Name: "runtime.poll_interval", Env: "SERVO_RUNTIME_POLL_INTERVAL", Default: "0s",
+		Doc:   "How often workers look for new jobs besides being woken (0: " + duration(defaults.FetchPollInterval) + " on PostgreSQL, where each new job's notification wakes them at once and polling only catches a missed one; " + duration(defaults.FetchPollIntervalSQLite) + " on SQLite, which has no notifications, so that it is how late a run may start).",
+		field: func(c *Config) any { return &c.Runtime.PollInterval },
+	},
+	{
 		Name: "runtime.signing_key", Env: "SERVO_RUNTIME_SIGNING_KEY", Default: "", Secret: true,
 		Doc:   "Secret from which each tenant's HMAC key for signing http steps is derived (empty: one generated on first start and kept in the database).",
 		field: func(c *Config) any { return &c.Runtime.SigningKey },

@@ -87,6 +87,10 @@ type Store struct {
 	plainReads bool
 	// counts caches the totals of listings past domain.TotalBound.
 	counts *countCache
+	// url and maxLifetime open the job pool (jobpool.go).
+	url         string
+	maxLifetime time.Duration
+	jobs        jobPool
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -109,7 +113,7 @@ func Open(ctx context.Context, url string, pool PoolConfig, log *zap.Logger) (*S
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
 	plain := dialect == SQLite || !pool.StockPool
-	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain, counts: newCountCache()}, nil
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, plainReads: plain, url: url, maxLifetime: pool.MaxLifetime, counts: newCountCache()}, nil
 }
 
 // OpenMigrator connects like Open but without tenant scoping, for the
@@ -250,8 +254,11 @@ func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx
 // Stats returns the connection pool's statistics.
 func (s *Store) Stats() sql.DBStats { return s.sqlDB.Stats() }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+// Close closes the pool and the job pool.
+func (s *Store) Close() error {
+	s.closeJobPool()
+	return s.sqlDB.Close()
+}
 
 type txKey struct{}
 

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"go.uber.org/zap"
@@ -27,10 +27,38 @@ type DB struct {
 	Postgres bool
 	// TxFrom returns the *sql.Tx of the store transaction ctx carries.
 	TxFrom func(ctx context.Context) (*sql.Tx, bool)
+	// Listen, on PostgreSQL, is the River driver the Runtime works jobs
+	// through, WorkDriverOf(riverpgxv5.New(pool)) over a pgx pool of the
+	// same database and role: its listener wakes the workers on the
+	// notification each insert sends at commit. Without it the workers poll
+	// through Pool.
+	Listen WorkDriver
 }
 
-// newRiverClient returns a River client over db; with rc.Workers unset it
-// only inserts jobs.
+// WorkDriver is a River driver a Runtime works jobs through.
+type WorkDriver interface {
+	newClient(rc *river.Config) (jobClient, error)
+}
+
+// jobClient is what a Runtime asks of its River client, whatever the
+// transaction type of its driver.
+type jobClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+type workDriver[TTx any] struct{ d riverdriver.Driver[TTx] }
+
+func (w workDriver[TTx]) newClient(rc *river.Config) (jobClient, error) {
+	return river.NewClient(w.d, rc)
+}
+
+// WorkDriverOf returns the WorkDriver of River driver d.
+func WorkDriverOf[TTx any](d riverdriver.Driver[TTx]) WorkDriver { return workDriver[TTx]{d: d} }
+
+// newRiverClient returns a River client over db's pool; with rc.Workers
+// unset it only inserts jobs.
 func newRiverClient(db DB, rc *river.Config) (*river.Client[*sql.Tx], error) {
 	var (
 		client *river.Client[*sql.Tx]
@@ -50,16 +78,19 @@ func newRiverClient(db DB, rc *river.Config) (*river.Client[*sql.Tx], error) {
 // Dispatcher inserts the jobs that work runs and advance backfills, in the
 // store transaction of the caller. It works no job and needs only the
 // database: an API node that works no runs has a Dispatcher and no
-// Runtime.
+// Runtime. On PostgreSQL each insert also notifies the queue's listeners
+// (pg_notify in the same transaction, delivered at its commit), so that
+// the workers of every process start the job at once.
 type Dispatcher struct {
-	db    DB
-	queue string
-	// client inserts the jobs: the dispatcher's own insert-only client, or,
-	// once a Runtime of this process works the queue, the Runtime's, whose
-	// inserts wake its workers at once rather than at their next poll.
-	client  atomic.Pointer[river.Client[*sql.Tx]]
-	ownsFor *river.Client[*sql.Tx]
+	db     DB
+	queue  string
+	client *river.Client[*sql.Tx]
 }
+
+// notifyCooldown is the least time between two insert notifications of one
+// Dispatcher (River's limiter, FetchCooldown at its minimum): a burst of
+// inserts sends one, and the fetch it causes finds them all.
+const notifyCooldown = time.Millisecond
 
 // NewDispatcher returns a dispatcher inserting into queue (default
 // "default"); every process of one deployment must use the same queue.
@@ -68,23 +99,14 @@ func NewDispatcher(db DB, queue string, log *zap.Logger) (*Dispatcher, error) {
 		queue = river.QueueDefault
 	}
 	client, err := newRiverClient(db, &river.Config{
-		Logger:      slog.New(zapslog.NewHandler(log.Named("runtime").Named("river").Core())),
-		MaxAttempts: maxJobAttempts,
-		PollOnly:    true,
+		Logger:        slog.New(zapslog.NewHandler(log.Named("runtime").Named("river").Core())),
+		MaxAttempts:   maxJobAttempts,
+		FetchCooldown: notifyCooldown,
 	})
 	if err != nil {
 		return nil, err
 	}
-	d := &Dispatcher{db: db, queue: queue, ownsFor: client}
-	d.client.Store(client)
-	return d, nil
-}
-
-// insertThrough makes the dispatcher insert through c, the client of a
-// Runtime working its queue in this process, unless another Runtime's
-// client already does.
-func (d *Dispatcher) insertThrough(c *river.Client[*sql.Tx]) {
-	d.client.CompareAndSwap(d.ownsFor, c)
+	return &Dispatcher{db: db, queue: queue, client: client}, nil
 }
 
 // runArgs is a River job: work one run of one tenant.
@@ -117,7 +139,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, run *domain.Run, at time.Time
 			opts.ScheduledAt = at.Add(-schedulerSlack)
 		}
 	}
-	_, err := d.client.Load().InsertTx(ctx, tx, args, opts)
+	_, err := d.client.InsertTx(ctx, tx, args, opts)
 	return err
 }
 
@@ -137,7 +159,7 @@ func (d *Dispatcher) ScheduleBackfill(ctx context.Context, tenantID string, id u
 	if !ok {
 		return errors.New("schedule backfill outside a transaction")
 	}
-	_, err := d.client.Load().InsertTx(ctx, tx, backfillArgs{TenantID: tenantID, BackfillID: id}, &river.InsertOpts{
+	_, err := d.client.InsertTx(ctx, tx, backfillArgs{TenantID: tenantID, BackfillID: id}, &river.InsertOpts{
 		Queue:      d.queue,
 		UniqueOpts: river.UniqueOpts{ByArgs: true},
 	})

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,7 +56,11 @@ type Config struct {
 	KillGrace time.Duration
 	// SigningKey derives each tenant's secret for signing http steps.
 	SigningKey []byte
-	// FetchPollInterval is how often workers look for jobs; default 200ms.
+	// FetchPollInterval is how often workers look for jobs besides being
+	// woken: on PostgreSQL, where a listening driver (DB.Listen) wakes
+	// them, a fallback for a notification missed, default 200ms; on
+	// SQLite, whose workers learn of new jobs only by looking, how late a
+	// run may start, default defaults.FetchPollIntervalSQLite.
 	FetchPollInterval time.Duration
 	// Queue is the River queue runs go through; default "default". Every
 	// process of one deployment must use the same queue and limits.
@@ -90,9 +93,6 @@ func (c *Config) defaults() {
 	}
 	if c.KillGrace <= 0 {
 		c.KillGrace = defaults.KillGrace
-	}
-	if c.FetchPollInterval <= 0 {
-		c.FetchPollInterval = 200 * time.Millisecond
 	}
 	if c.Queue == "" {
 		c.Queue = river.QueueDefault
@@ -129,7 +129,7 @@ type Runtime struct {
 	eng    Engine
 	cfg    Config
 	log    *zap.Logger
-	client *river.Client[*sql.Tx]
+	client jobClient
 	exec   *executor
 	rng    *lockedRand
 	// backfills, once connected, are advanced by servo_backfill jobs.
@@ -186,14 +186,17 @@ func (c Config) ComputePolicy() Policy {
 
 // New builds the runtime of a process that works runs: it works the jobs d
 // dispatches (to d's queue, which cfg.Queue must name if it names one)
-// through eng and svc. From then on d inserts through the runtime's River
-// client, so that a job dispatched in this process wakes its workers at
-// once.
+// through eng and svc. On PostgreSQL with d's DB.Listen set, the workers
+// are woken by the notification of each insert, from any process;
+// otherwise they find new jobs by polling.
 func New(svc *service.Service, eng Engine, d *Dispatcher, cfg Config, log *zap.Logger) (*Runtime, error) {
 	if cfg.Queue != "" && cfg.Queue != d.queue {
 		return nil, fmt.Errorf("runtime queue %q is not the dispatcher's %q", cfg.Queue, d.queue)
 	}
 	cfg.Queue = d.queue
+	if cfg.FetchPollInterval <= 0 {
+		cfg.FetchPollInterval = defaultFetchPollInterval(d.db)
+	}
 	cfg.defaults()
 	cfg.Policy = cfg.ComputePolicy()
 	if cfg.Sandbox.Path == "" {
@@ -215,7 +218,7 @@ func New(svc *service.Service, eng Engine, d *Dispatcher, cfg Config, log *zap.L
 	if err := river.AddWorkerSafely(workers, &backfillWorker{rt: rt}); err != nil {
 		return nil, fmt.Errorf("register backfill worker: %w", err)
 	}
-	rt.client, err = newRiverClient(d.db, &river.Config{
+	rc := &river.Config{
 		Logger: slog.New(zapslog.NewHandler(rt.log.Named("river").Core())),
 		// A job's context ends after the lease; a job still marked running
 		// a little later belongs to a dead worker and is rescued.
@@ -223,16 +226,36 @@ func New(svc *service.Service, eng Engine, d *Dispatcher, cfg Config, log *zap.L
 		RescueStuckJobsAfter: cfg.Lease + time.Second,
 		MaxAttempts:          maxJobAttempts,
 		FetchPollInterval:    cfg.FetchPollInterval,
-		FetchCooldown:        min(cfg.FetchPollInterval, 100*time.Millisecond),
-		PollOnly:             true,
 		Workers:              workers,
 		Queues:               map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}},
-	})
-	if err != nil {
+	}
+	if d.db.Postgres && d.db.Listen != nil {
+		// Woken by each insert's notification: fetch at once, at most
+		// once a millisecond.
+		rc.FetchCooldown = time.Millisecond
+		rt.client, err = d.db.Listen.newClient(rc)
+		if err != nil {
+			return nil, fmt.Errorf("river client: %w", err)
+		}
+		return rt, nil
+	}
+	rc.FetchCooldown = min(cfg.FetchPollInterval, 100*time.Millisecond)
+	rc.PollOnly = true
+	if rt.client, err = newRiverClient(d.db, rc); err != nil {
 		return nil, err
 	}
-	d.insertThrough(rt.client)
 	return rt, nil
+}
+
+// defaultFetchPollInterval is how often the workers on db look for jobs
+// when the configuration does not say: seldom on PostgreSQL, where
+// notifications wake them, often on SQLite, where nothing does and the
+// interval is how late a run starts.
+func defaultFetchPollInterval(db DB) time.Duration {
+	if db.Postgres {
+		return defaults.FetchPollInterval
+	}
+	return defaults.FetchPollIntervalSQLite
 }
 
 // Isolation returns how this process isolates command steps: bwrap, user,
@@ -549,22 +572,24 @@ func (rt *Runtime) settle(ctx context.Context, run *domain.Run, res result) erro
 // and queues the ones with nothing upstream; the steps move it on from then.
 func (rt *Runtime) coordinate(ctx context.Context, run *domain.Run) error {
 	if run.State == domain.StateQueued {
-		_, how, err := rt.waitForSlot(ctx, run.ID)
+		// StartRun returns the run as it left it: started, or as another
+		// worker or a cancellation left it.
+		cur, how, err := rt.waitForSlot(ctx, run.ID)
 		if err != nil {
 			return err
 		}
 		if how == engine.MustWait {
 			return river.JobSnooze(rt.cfg.WaitPoll) // the workflow's cap on active runs
 		}
+		run = cur
 	}
-	cur, err := rt.svc.GetRun(ctx, run.ID)
-	if err != nil || cur.State != domain.StateRunning {
-		return err
+	if run.State != domain.StateRunning {
+		return nil
 	}
 	if err := rt.eng.StartWorkflowSteps(ctx, run.ID); err != nil {
 		return err
 	}
-	_, err = rt.eng.AdvanceWorkflowRun(ctx, run.ID)
+	_, err := rt.eng.AdvanceWorkflowRun(ctx, run.ID)
 	return err
 }
 

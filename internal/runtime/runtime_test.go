@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
@@ -87,8 +88,7 @@ func (r *rig) dir() string { return r.cfg.Sandbox.Binds[0] }
 // workers; only the first needs to create the tenant.
 func newRig(t *testing.T, store *repository.Store, cfg runtime.Config, tenant string) *rig {
 	t.Helper()
-	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
-	d, err := runtime.NewDispatcher(db, cfg.Queue, zap.NewNop())
+	d, err := runtime.NewDispatcher(workerDB(t, store), cfg.Queue, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +108,21 @@ func newRig(t *testing.T, store *repository.Store, cfg runtime.Config, tenant st
 		}
 	}
 	return &rig{t: t, store: store, svc: svc, rt: rt, tenant: tenant, ctx: domain.WithTenant(context.Background(), tenant), cfg: cfg}
+}
+
+// workerDB is the runtime's view of store in a process that works runs: on
+// PostgreSQL its workers listen for new jobs, as `servo serve` wires them.
+func workerDB(t *testing.T, store *repository.Store) runtime.DB {
+	t.Helper()
+	db := runtime.DB{Pool: store.SQLDB(), Postgres: store.Dialect() == repository.Postgres, TxFrom: repository.SQLTx}
+	if db.Postgres {
+		pool, err := store.JobPool()
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Listen = runtime.WorkDriverOf(riverpgxv5.New(pool))
+	}
+	return db
 }
 
 // stopWithin stops rt, letting running steps finish for up to d.

@@ -62,6 +62,13 @@ const (
 	HeartbeatTimeout = 30 * time.Second
 	// KillGrace is the time between SIGTERM and SIGKILL for a stopped step.
 	KillGrace = 10 * time.Second
+	// FetchPollInterval is how often workers on PostgreSQL look for jobs
+	// besides being woken by the notification of each insert: a fallback
+	// for a notification missed.
+	FetchPollInterval = 200 * time.Millisecond
+	// FetchPollIntervalSQLite is how often workers on SQLite, which has no
+	// notifications, look for jobs: how late a run may start.
+	FetchPollIntervalSQLite = 50 * time.Millisecond
 	// Isolation is how command steps are isolated.
 	Isolation = "auto"
 	// StepUser is the account command steps run as when the server runs as

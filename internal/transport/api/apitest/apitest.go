@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/backfill"
@@ -78,8 +79,13 @@ func Start(t *testing.T, o Options) *Server {
 	bf := backfill.New(st, svc, nil)
 	if o.Runtime {
 		// A runtime that works runs, on a queue of this test's own (tests
-		// share the database), allowing one harmless command.
-		db := runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx}
+		// share the database), allowing one harmless command; its workers
+		// listen for new jobs, as `servo serve` wires them.
+		pool, err := st.JobPool()
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := runtime.DB{Pool: st.SQLDB(), Postgres: true, TxFrom: repository.SQLTx, Listen: runtime.WorkDriverOf(riverpgxv5.New(pool))}
 		rcfg := runtime.Config{
 			Policy:            runtime.Policy{Commands: []string{"/bin/echo"}},
 			FetchPollInterval: 50 * time.Millisecond, WaitPoll: 50 * time.Millisecond, CancelPoll: 100 * time.Millisecond,
