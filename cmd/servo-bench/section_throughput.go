@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -14,8 +13,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
@@ -235,7 +235,8 @@ func xactCount(ctx context.Context, conn *pgx.Conn) (int64, error) {
 }
 
 // riverRound inserts tp.n no-op jobs into a River client of its own on the
-// same database (the runtime's worker count, poll interval and pool size),
+// same database on River's pgx driver, listening as the runtime's workers
+// do (its worker count, poll interval and pool size),
 // one insert at a time from tp.clients clients, and times them from the
 // first insert until every one has been worked.
 func (tp *throughput) riverRound(ctx context.Context) func() result {
@@ -250,13 +251,16 @@ func (tp *throughput) riverRound(ctx context.Context) func() result {
 }
 
 func (tp *throughput) river(ctx context.Context) (result, error) {
-	db, err := sql.Open("pgx", tp.db.OwnerURL)
+	cfg, err := pgxpool.ParseConfig(tp.db.OwnerURL)
 	if err != nil {
 		return result{}, err
 	}
-	defer func() { _ = db.Close() }()
-	db.SetMaxOpenConns(tp.e.o.Pool)
-	db.SetMaxIdleConns(tp.e.o.Pool)
+	cfg.MaxConns = int32(tp.e.o.Pool)
+	db, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return result{}, err
+	}
+	defer db.Close()
 	var done atomic.Int64
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &noopWorker{done: &done}); err != nil {
@@ -264,9 +268,9 @@ func (tp *throughput) river(ctx context.Context) (result, error) {
 	}
 	tp.round++
 	queue := fmt.Sprintf("bench_tp_%d_%d", time.Now().UnixNano(), tp.round)
-	client, err := river.NewClient(riverdatabasesql.New(db), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(db), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{queue: {MaxWorkers: throughputWorkers}},
-		FetchPollInterval: 200 * time.Millisecond, FetchCooldown: 100 * time.Millisecond, PollOnly: true,
+		FetchPollInterval: 200 * time.Millisecond, FetchCooldown: river.FetchCooldownMin,
 	})
 	if err != nil {
 		return result{}, err
@@ -276,7 +280,7 @@ func (tp *throughput) river(ctx context.Context) (result, error) {
 	}
 	defer func() { _ = client.Stop(context.WithoutCancel(ctx)) }()
 	xact := func() (n int64, err error) {
-		err = db.QueryRowContext(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
+		err = db.QueryRow(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
 		return n, err
 	}
 	xacts0, err := xact()

@@ -219,9 +219,10 @@ func (s *Store) RunTransitionMany(ctx context.Context, ids []uuid.UUID, t domain
 }
 
 // RunQueuedHeads returns the tenant's n oldest queued runs with an asset,
-// oldest first, each marked Observed when starting it runs nothing: its
-// asset has no compute spec and no checks, and no check result was posted
-// to it. A run whose asset is gone is not Observed.
+// oldest first, each marked Observed when starting it runs nothing and
+// ends nothing else: its asset has no compute spec and no checks, no check
+// result was posted to it, and it is not a workflow step (whose end moves
+// its workflow run on). A run whose asset is gone is not Observed.
 func (s *Store) RunQueuedHeads(ctx context.Context, n int) ([]domain.RunHead, error) {
 	out := []domain.RunHead{}
 	if n <= 0 {
@@ -233,7 +234,7 @@ func (s *Store) RunQueuedHeads(ctx context.Context, n int) ([]domain.RunHead, er
 	}
 	err := s.read(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&runRow{}).
-			Select("executions.id, (assets.id IS NOT NULL AND assets.compute IS NULL"+
+			Select("executions.id, (executions.parent_id IS NULL AND assets.id IS NOT NULL AND assets.compute IS NULL"+
 				" AND NOT EXISTS (SELECT 1 FROM checks WHERE checks.tenant_id = executions.tenant_id AND checks.asset_id = executions.asset_id)"+
 				" AND NOT EXISTS (SELECT 1 FROM check_results WHERE check_results.tenant_id = executions.tenant_id AND check_results.execution_id = executions.id)) AS observed").
 			Joins("LEFT JOIN assets ON assets.id = executions.asset_id AND assets.tenant_id = executions.tenant_id").

@@ -62,13 +62,24 @@ func TestRunQueuedHeadsAndBulkWrites(t *testing.T) {
 			Severity: domain.SeverityError, ExecutedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
+		// A workflow step whose asset runs nothing is still not Observed:
+		// its end must move its workflow run on.
+		parent := domain.Run{AssetID: &observed, State: domain.StateRunning, Trigger: domain.TriggerManual, Attempt: 1}
+		if err := b.Store.RunCreate(ctx, &parent); err != nil {
+			t.Fatal(err)
+		}
+		step := domain.Run{AssetID: &observed, ParentID: &parent.ID, State: domain.StateQueued, Trigger: domain.TriggerManual, Attempt: 1}
+		if err := b.Store.RunCreate(ctx, &step); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, step.ID)
 		theirs := queued(other, asset(other, "observed", nil))
 
 		heads, err := b.Store.RunQueuedHeads(ctx, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []domain.RunHead{{ID: runs[0], Observed: true}, {ID: runs[1]}, {ID: runs[2]}, {ID: runs[3], Observed: true}, {ID: runs[4]}}
+		want := []domain.RunHead{{ID: runs[0], Observed: true}, {ID: runs[1]}, {ID: runs[2]}, {ID: runs[3], Observed: true}, {ID: runs[4]}, {ID: runs[5]}}
 		if !slices.Equal(heads, want) {
 			t.Fatalf("RunQueuedHeads = %+v\nwant %+v", heads, want)
 		}
