@@ -23,7 +23,7 @@ func init() {
 const (
 	latencyRiverRow   = "bare River: insert to work start"
 	latencyRunningRow = "materialize observed asset: trigger to running"
-	latencySuccessRow = "materialize observed asset: trigger to success (events)"
+	latencySuccessRow = "materialize observed asset: trigger to success (recorded transitions)"
 	latencyChainRow   = "20-step chain of observed assets: overhead per step"
 )
 
@@ -38,7 +38,7 @@ const chainSteps = 20
 // Servo's times come from the run's recorded transitions: the trigger
 // request's start to the transition's time.
 func measureLatency(ctx context.Context, e *env) ([]row, error) {
-	samples, chains := 60, 3
+	samples, chains := 200, 5
 	if e.o.Short {
 		samples, chains = 5, 1
 	}
