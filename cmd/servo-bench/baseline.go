@@ -120,8 +120,8 @@ func (b *baseline) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 	var rows pgx.Rows
 	if raw := r.URL.Query().Get("cursor"); raw != "" {
-		c, err := domain.DecodeCursor(raw)
-		if err != nil {
+		c, cerr := domain.DecodeCursor(raw)
+		if cerr != nil {
 			http.Error(w, "bad cursor", http.StatusBadRequest)
 			return
 		}
