@@ -26,6 +26,8 @@ import (
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
+	"github.com/servo-data/servo/internal/service/schedule"
 	"github.com/servo-data/servo/internal/testdb"
 	"github.com/servo-data/servo/internal/transport/api"
 )
@@ -152,7 +154,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv.MountAPI(svc, api.APIOptions{Backfills: rt.Backfills()})
+	// Freshness as servo serve wires it: every successful materialization
+	// records it, and the asset routes answer it.
+	fresh := freshness.New(store, schedule.SystemClock{})
+	svc.ObserveRuns(fresh)
+	srv.MountAPI(svc, api.APIOptions{Backfills: rt.Backfills(), Freshness: fresh})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -45,6 +45,10 @@ type FreshnessRepository interface {
 	// FreshnessGet returns what is recorded for the given assets; assets
 	// with nothing recorded are left out.
 	FreshnessGet(ctx context.Context, assetIDs []uuid.UUID) ([]AssetFreshness, error)
+	// AssetWithFreshness returns an asset the scope can see and what is
+	// recorded of its freshness: nil when nothing is, for a global asset,
+	// and in the system scope. ErrNotFound when the asset is not visible.
+	AssetWithFreshness(ctx context.Context, id uuid.UUID) (*Asset, *AssetFreshness, error)
 	// FreshnessUpdate locks the asset, lets fn change its freshness (a zero
 	// record when none exists) and stores the result.
 	FreshnessUpdate(ctx context.Context, assetID uuid.UUID, fn func(*AssetFreshness) error) (*AssetFreshness, error)

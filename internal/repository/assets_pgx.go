@@ -3,6 +3,8 @@ package repository
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -106,4 +108,48 @@ func (s *Store) assetGetPgx(ctx context.Context, tenant string, id uuid.UUID) (*
 		return nil, errNotFound("asset")
 	}
 	return &out, nil
+}
+
+// assetFreshnessGetSQL reads asset $2 as assetGetSQL does, and the
+// freshness tenant $1 recorded for it, when it is tenant $1's own: a global
+// asset carries none.
+var assetFreshnessGetSQL = "SELECT a." + strings.ReplaceAll(assetCols, ", ", ", a.") +
+	", f.asset_id IS NOT NULL, f.policy, f.last_materialized_at, f.stale_after" +
+	" FROM assets a LEFT JOIN asset_freshness f ON f.asset_id = a.id AND f.tenant_id = $1 AND a.tenant_id = $1" +
+	" WHERE a.id = $2 AND (a.tenant_id = $1 OR a.tenant_id IS NULL)"
+
+// assetWithFreshnessPgx is AssetWithFreshness for tenant through pgx: one
+// statement, one round trip.
+func (s *Store) assetWithFreshnessPgx(ctx context.Context, tenant string, id uuid.UUID) (*domain.Asset, *domain.AssetFreshness, error) {
+	var (
+		out         domain.Asset
+		fresh       *domain.AssetFreshness
+		found       bool
+		hasFresh    bool
+		policy      jsonObject[domain.FreshnessPolicy]
+		last, stale *time.Time
+	)
+	countRead(ctx)
+	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, assetFreshnessGetSQL, []any{tenant, [16]byte(id)}, func(rows pgx.Rows) error {
+		if !rows.Next() {
+			return rows.Err()
+		}
+		sc := newAssetScan(tenant)
+		sc.dest = append(sc.dest, &hasFresh, &policy, &last, &stale)
+		var err error
+		out, err = sc.scan(rows)
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return nil, nil, translate(fmt.Errorf("asset: %w", err))
+	}
+	if !found {
+		return nil, nil, errNotFound("asset")
+	}
+	if hasFresh {
+		fresh = &domain.AssetFreshness{AssetID: out.ID, TenantID: tenant, Policy: policy.V,
+			LastMaterializedAt: utcPtr(last), StaleAfter: utcPtr(stale)}
+	}
+	return &out, fresh, nil
 }

@@ -56,6 +56,33 @@ func (s *Store) FreshnessGet(ctx context.Context, assetIDs []uuid.UUID) ([]domai
 	return out, nil
 }
 
+// AssetWithFreshness implements domain.FreshnessRepository. In a tenant's
+// scope on PostgreSQL outside a transaction it is one statement (a join);
+// elsewhere two reads.
+func (s *Store) AssetWithFreshness(ctx context.Context, id uuid.UUID) (*domain.Asset, *domain.AssetFreshness, error) {
+	if tenant, ok := s.tenantPgxRead(ctx); ok {
+		return s.assetWithFreshnessPgx(ctx, tenant, id)
+	}
+	a, err := s.AssetGet(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.IsGlobal() {
+		return a, nil, nil
+	}
+	if scope, err := domain.ScopeFrom(ctx); err != nil || scope.IsSystem() {
+		return a, nil, nil
+	}
+	fs, err := s.FreshnessGet(ctx, []uuid.UUID{id})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(fs) == 0 {
+		return a, nil, nil
+	}
+	return a, &fs[0], nil
+}
+
 // FreshnessUpdate implements domain.FreshnessRepository. The asset's own
 // row is locked first, so that two writers of one asset's freshness take
 // turns and the first insert never races another.

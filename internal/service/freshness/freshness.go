@@ -199,6 +199,16 @@ func (s *Service) Get(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domai
 	return out, nil
 }
 
+// GetAsset returns an asset by id and its recorded freshness, nil when
+// none is recorded; the store reads both at once where it can.
+func (s *Service) GetAsset(ctx context.Context, id uuid.UUID) (*domain.Asset, *domain.AssetFreshness, error) {
+	a, f, err := s.store.AssetWithFreshness(ctx, id)
+	if err != nil {
+		return nil, nil, domain.NameNotFound(err, "asset", id.String())
+	}
+	return a, f, nil
+}
+
 // Partitions lists an asset's materialized partitions, newest first.
 func (s *Service) Partitions(ctx context.Context, assetID uuid.UUID, limit int) ([]domain.AssetPartition, error) {
 	return s.store.FreshnessPartitions(ctx, assetID, limit)

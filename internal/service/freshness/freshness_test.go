@@ -3,6 +3,7 @@ package freshness_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -196,4 +197,97 @@ func TestFreshness(t *testing.T) {
 func tenantOf(ctx context.Context) string {
 	s, _ := domain.ScopeFrom(ctx)
 	return s.TenantID()
+}
+
+// TestGetAsset checks that GetAsset answers what GetAsset of the asset
+// service and Get answer together: with a policy and a materialization,
+// with a policy only, with nothing recorded, for a global asset and in the
+// system scope; and that another tenant's asset is not found, its
+// freshness never joining in.
+func TestGetAsset(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachIsolated(t, func(t *testing.T, b *testdb.Backend) {
+		c := &clock{}
+		c.Set("2026-12-01T08:00:00Z")
+		svc := service.New(b.Store, nil, nil)
+		fresh := freshness.New(b.Store, c)
+		sys := domain.WithSystem(context.Background())
+		var ctxs []context.Context
+		for range 2 {
+			id := testdb.TenantID("ga")
+			if _, err := svc.CreateTenant(sys, domain.Tenant{ID: id}); err != nil {
+				t.Fatal(err)
+			}
+			ctxs = append(ctxs, domain.WithTenant(context.Background(), id))
+		}
+		a, other := ctxs[0], ctxs[1]
+		mk := func(ctx context.Context, name string, global bool) uuid.UUID {
+			x, err := svc.CreateAsset(ctx, service.CreateAssetInput{Name: name, Global: global})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x.ID
+		}
+		done, policy, plain := mk(a, "done", false), mk(a, "policy", false), mk(a, "plain", false)
+		global := mk(sys, "ga.global", true)
+		theirs := mk(other, "done", false)
+		for ctx, id := range map[context.Context]uuid.UUID{a: done, other: theirs} {
+			if _, err := fresh.SetPolicy(ctx, id, &domain.FreshnessPolicy{MaxAge: "26h"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := fresh.Record(ctx, id, "", c.Now().Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := fresh.SetPolicy(a, policy, &domain.FreshnessPolicy{Cron: "0 9 * * *", Timezone: "Europe/Berlin"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name      string
+			ctx       context.Context
+			id        uuid.UUID
+			wantFresh bool
+		}{
+			{"policy and materialization", a, done, true},
+			{"policy only", a, policy, true},
+			{"nothing recorded", a, plain, false},
+			{"global asset", a, global, false},
+			{"the other tenant's own", other, theirs, true},
+			{"system scope", sys, global, false},
+		} {
+			gotA, gotF, err := fresh.GetAsset(tc.ctx, tc.id)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			wantA, err := svc.GetAsset(tc.ctx, tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotA, wantA) {
+				t.Errorf("%s: asset %+v, want %+v", tc.name, gotA, wantA)
+			}
+			if !tc.wantFresh {
+				if gotF != nil {
+					t.Errorf("%s: freshness %+v, want none", tc.name, gotF)
+				}
+				continue
+			}
+			fs, err := fresh.Get(tc.ctx, []uuid.UUID{tc.id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, ok := fs[tc.id]
+			if !ok || gotF == nil || !reflect.DeepEqual(*gotF, want) {
+				t.Errorf("%s: freshness %+v, want %+v (recorded: %v)", tc.name, gotF, want, ok)
+			}
+		}
+		for _, tc := range []struct {
+			ctx context.Context
+			id  uuid.UUID
+		}{{a, theirs}, {other, done}, {a, uuid.New()}} {
+			if x, f, err := fresh.GetAsset(tc.ctx, tc.id); !errors.Is(err, domain.ErrNotFound) || x != nil || f != nil {
+				t.Errorf("asset %s of another tenant: %v, %v, %v; want not found", tc.id, x, f, err)
+			}
+		}
+	})
 }

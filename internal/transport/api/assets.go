@@ -136,16 +136,12 @@ func (a *api) resolveAsset(c echo.Context) (*domain.Asset, error) {
 }
 
 func (a *api) getAsset(c echo.Context) error {
-	asset, err := a.resolveAsset(c)
+	asset, fs, err := a.readCatalogAsset(c)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(headerETag, assetETag(asset))
-	dto, err := a.catalogAsset(c, asset)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, assetEnvelope{Asset: dto})
+	return c.JSON(http.StatusOK, assetEnvelope{Asset: a.catalogDTOs(c, []domain.Asset{*asset}, fs)[0]})
 }
 
 func (a *api) updateAsset(c echo.Context) error {

@@ -16,12 +16,14 @@ import (
 	"github.com/servo-data/servo/internal/repository"
 	"github.com/servo-data/servo/internal/runtime"
 	"github.com/servo-data/servo/internal/service"
+	"github.com/servo-data/servo/internal/service/freshness"
 	"github.com/servo-data/servo/internal/testdb"
 	"github.com/servo-data/servo/internal/transport/api"
 )
 
 // checksEnv is an env on the given backend ("postgres" or "sqlite") with a
-// runtime working runs: the checks API answers the same on both.
+// runtime working runs and freshness recorded as servo serve records it:
+// the API answers the same on both.
 func checksEnv(t *testing.T, backend string) *env {
 	t.Helper()
 	var st *repository.Store
@@ -57,7 +59,9 @@ func checksEnv(t *testing.T, backend string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey})
+	fresh := freshness.New(st, nil)
+	svc.ObserveRuns(fresh)
+	srv.MountAPI(svc, api.APIOptions{AdminKey: adminKey, Freshness: fresh})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e := &env{t: t, url: ts.URL, svc: svc, srv: srv, a: testdb.TenantID("chka"), b: testdb.TenantID("chkb")}

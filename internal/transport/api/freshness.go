@@ -25,18 +25,19 @@ type CatalogAssetDTO struct {
 
 // catalogAssets adds the recorded freshness to assets, in one read.
 func (a *api) catalogAssets(c echo.Context, as ...domain.Asset) ([]CatalogAssetDTO, error) {
-	for i := range as {
-		hideGlobalEnv(c.Request().Context(), &as[i])
+	fs, err := a.freshnessOf(c.Request().Context(), as)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]CatalogAssetDTO, len(as))
-	for i, d := range assetDTOs(as) {
-		out[i] = CatalogAssetDTO{AssetDTO: d}
-	}
-	if a.fresh == nil || len(as) == 0 {
-		return out, nil
-	}
-	if sc, err := domain.ScopeFrom(c.Request().Context()); err != nil || sc.IsSystem() {
-		return out, nil // the system scope writes global assets, which carry no freshness
+	return a.catalogDTOs(c, as, fs), nil
+}
+
+// freshnessOf reads the recorded freshness of assets, by id: none without
+// freshness policies, in the system scope (which writes global assets) and
+// for global assets, which carry none.
+func (a *api) freshnessOf(ctx context.Context, as []domain.Asset) (map[uuid.UUID]domain.AssetFreshness, error) {
+	if a.fresh == nil || len(as) == 0 || !freshnessShown(ctx) {
+		return nil, nil
 	}
 	var ids []uuid.UUID
 	for i := range as {
@@ -44,9 +45,27 @@ func (a *api) catalogAssets(c echo.Context, as ...domain.Asset) ([]CatalogAssetD
 			ids = append(ids, as[i].ID)
 		}
 	}
-	fs, err := a.fresh.Get(c.Request().Context(), ids)
-	if err != nil {
-		return nil, err
+	return a.fresh.Get(ctx, ids)
+}
+
+// freshnessShown reports whether answers in ctx's scope show freshness:
+// the system scope's do not.
+func freshnessShown(ctx context.Context) bool {
+	sc, err := domain.ScopeFrom(ctx)
+	return err == nil && !sc.IsSystem()
+}
+
+// catalogDTOs answers assets with their freshness in fs.
+func (a *api) catalogDTOs(c echo.Context, as []domain.Asset, fs map[uuid.UUID]domain.AssetFreshness) []CatalogAssetDTO {
+	for i := range as {
+		hideGlobalEnv(c.Request().Context(), &as[i])
+	}
+	out := make([]CatalogAssetDTO, len(as))
+	for i, d := range assetDTOs(as) {
+		out[i] = CatalogAssetDTO{AssetDTO: d}
+	}
+	if len(fs) == 0 {
+		return out
 	}
 	now := a.fresh.Now()
 	for i := range out {
@@ -58,7 +77,37 @@ func (a *api) catalogAssets(c echo.Context, as ...domain.Asset) ([]CatalogAssetD
 		out[i].LastMaterializedAt = TimePtrOf(f.LastMaterializedAt)
 		out[i].FreshnessStatus = freshness.Status(&f, now)
 	}
-	return out, nil
+	return out
+}
+
+// readCatalogAsset resolves the {asset} path parameter and reads the
+// freshness its answer shows: with the asset, in one read, when the
+// reference is an id.
+func (a *api) readCatalogAsset(c echo.Context) (*domain.Asset, map[uuid.UUID]domain.AssetFreshness, error) {
+	ref, err := pathRef(c, "asset")
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := c.Request().Context()
+	if id, ok := domain.ParseRef(ref); ok && a.fresh != nil {
+		x, f, err := a.fresh.GetAsset(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if f == nil || x.IsGlobal() || !freshnessShown(ctx) {
+			return x, nil, nil
+		}
+		return x, map[uuid.UUID]domain.AssetFreshness{x.ID: *f}, nil
+	}
+	x, err := a.svc.ResolveAsset(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs, err := a.freshnessOf(ctx, []domain.Asset{*x})
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, fs, nil
 }
 
 func (a *api) catalogAsset(c echo.Context, x *domain.Asset) (CatalogAssetDTO, error) {
