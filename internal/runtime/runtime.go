@@ -372,7 +372,14 @@ func (rt *Runtime) workRunJob(ctx context.Context, id uuid.UUID) error {
 	switch {
 	case run.State == domain.StateQueued:
 	case run.State == domain.StateRunning:
-		return rt.settleIfLost(ctx, run)
+		if err := rt.settleIfLost(ctx, run); err != nil {
+			return err
+		}
+		// Started by another job, which took it as the head of the queue
+		// and left its own run queued: this job's right to start the head
+		// is unused, so it goes on as a chain, or that run would wait until
+		// the other job's step ends.
+		ownDone = true
 	case run.State.IsTerminal() && run.ParentID != nil:
 		// Advancing is idempotent: a finished step whose workflow run did
 		// not move on (a worker lost in between) moves it on now.
