@@ -255,19 +255,27 @@ func (e *Engine) ClaimNext(ctx context.Context, lim SlotLimits, worker string) (
 			wait = full
 			return err
 		}
-		started, err = e.TransitionRun(ctx, domain.Transition{ID: head, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
-		if err != nil {
-			return err
-		}
-		if worker != "" {
-			return e.store.RunLeaseTake(ctx, &domain.RunLease{RunID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
-		}
-		return nil
+		started, err = e.startHead(ctx, head, worker)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return started, wait, nil
+}
+
+// startHead starts the queued run id, the head of its tenant's queue, and
+// gives worker, when named, the lease of its attempt. The caller holds the
+// tenant's slot lock in the transaction ctx carries.
+func (e *Engine) startHead(ctx context.Context, id uuid.UUID, worker string) (*domain.Run, error) {
+	started, err := e.TransitionRun(ctx, domain.Transition{ID: id, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
+	if err != nil {
+		return nil, err
+	}
+	if worker != "" {
+		err = e.store.RunLeaseTake(ctx, &domain.RunLease{RunID: started.ID, Attempt: started.Attempt, WorkerID: worker, HeartbeatAt: time.Now()})
+	}
+	return started, err
 }
 
 // ClaimInput says what ClaimRuns may claim.
@@ -330,11 +338,8 @@ func (e *Engine) ClaimRuns(ctx context.Context, in ClaimInput) (Claim, error) {
 			return err
 		}
 		if !heads[0].Observed {
-			c.Started, err = e.TransitionRun(ctx, domain.Transition{ID: heads[0].ID, From: domain.StateQueued, To: domain.StateRunning, Reason: "started"})
-			if err != nil {
-				return err
-			}
-			return e.store.RunLeaseTake(ctx, &domain.RunLease{RunID: c.Started.ID, Attempt: c.Started.Attempt, WorkerID: in.Worker, HeartbeatAt: time.Now()})
+			c.Started, err = e.startHead(ctx, heads[0].ID, in.Worker)
+			return err
 		}
 		ids := make([]uuid.UUID, 0, len(heads))
 		for _, h := range heads {

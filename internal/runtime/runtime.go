@@ -105,7 +105,6 @@ func (c *Config) defaults() {
 // Engine is what the runtime asks of the run engine (*engine.Engine).
 type Engine interface {
 	StartRun(ctx context.Context, id uuid.UUID, lim engine.SlotLimits) (*domain.Run, engine.StartOutcome, error)
-	ClaimNext(ctx context.Context, lim engine.SlotLimits, worker string) (*domain.Run, bool, error)
 	ClaimRuns(ctx context.Context, in engine.ClaimInput) (engine.Claim, error)
 	SlotsFull(ctx context.Context, lim engine.SlotLimits) (bool, error)
 	StartWorkflowSteps(ctx context.Context, id uuid.UUID) error
