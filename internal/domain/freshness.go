@@ -49,6 +49,10 @@ type FreshnessRepository interface {
 	// recorded of its freshness: nil when nothing is, for a global asset,
 	// and in the system scope. ErrNotFound when the asset is not visible.
 	AssetWithFreshness(ctx context.Context, id uuid.UUID) (*Asset, *AssetFreshness, error)
+	// AssetListWithFreshness returns a page of the assets matching f, as
+	// AssetRepository.AssetList does, and what is recorded of the freshness
+	// of the page's assets: none for global assets and in the system scope.
+	AssetListWithFreshness(ctx context.Context, f AssetFilter, p Page) (List[Asset], []AssetFreshness, error)
 	// FreshnessUpdate locks the asset, lets fn change its freshness (a zero
 	// record when none exists) and stores the result.
 	FreshnessUpdate(ctx context.Context, assetID uuid.UUID, fn func(*AssetFreshness) error) (*AssetFreshness, error)

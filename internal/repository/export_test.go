@@ -5,6 +5,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/servo-data/servo/internal/domain"
+
 	"github.com/servo-data/servo/internal/repository/tenantconn"
 )
 
@@ -21,6 +23,16 @@ var Translate = translate
 
 // AssetGetSQL is the statement of the point read on pgx's own path.
 const AssetGetSQL = assetGetSQL
+
+// AssetListPageSQL returns the statement of tenant's page p of the assets
+// matching f on pgx's own path, and its values from $3 on.
+func AssetListPageSQL(tenant string, f domain.AssetFilter, p domain.Page) (string, []any) {
+	q, err := buildAssetListSQL(tenant, f, p)
+	if err != nil {
+		panic(err)
+	}
+	return q.page, q.args
+}
 
 // PgxReadCount runs query through the store's pgx path in tenant's scope
 // (one pipeline with the tenant context) and returns how many rows it

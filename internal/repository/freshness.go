@@ -83,6 +83,33 @@ func (s *Store) AssetWithFreshness(ctx context.Context, id uuid.UUID) (*domain.A
 	return a, &fs[0], nil
 }
 
+// AssetListWithFreshness implements domain.FreshnessRepository. A tenant's
+// first or keyset page on PostgreSQL outside a transaction is one statement
+// (assetListPgx); elsewhere the page and the freshness are two reads.
+func (s *Store) AssetListWithFreshness(ctx context.Context, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], []domain.AssetFreshness, error) {
+	if tenant, ok := s.tenantPgxRead(ctx); ok && p.Offset == 0 {
+		return s.assetListPgx(ctx, tenant, f, p)
+	}
+	list, err := s.AssetList(ctx, f, p)
+	if err != nil {
+		return domain.List[domain.Asset]{}, nil, err
+	}
+	if scope, err := domain.ScopeFrom(ctx); err != nil || scope.IsSystem() {
+		return list, []domain.AssetFreshness{}, nil
+	}
+	ids := make([]uuid.UUID, 0, len(list.Items))
+	for i := range list.Items {
+		if !list.Items[i].IsGlobal() {
+			ids = append(ids, list.Items[i].ID)
+		}
+	}
+	fs, err := s.FreshnessGet(ctx, ids)
+	if err != nil {
+		return domain.List[domain.Asset]{}, nil, err
+	}
+	return list, fs, nil
+}
+
 // FreshnessUpdate implements domain.FreshnessRepository. The asset's own
 // row is locked first, so that two writers of one asset's freshness take
 // turns and the first insert never races another.

@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -62,8 +63,47 @@ type listTotal struct {
 	estimate bool
 }
 
-// total counts the rows q matches for a listing's Total. got is how many
-// rows the page p holds and more whether rows follow it.
+// counter counts the rows of a listing for its Total: every row, or up to
+// a limit (a scan of at most limit rows).
+type counter interface {
+	countAll() (int64, error)
+	countUpTo(limit int64) (int64, error)
+}
+
+// gormCount counts the rows a GORM statement matches.
+type gormCount struct{ q *gorm.DB }
+
+// countAll counts every row q matches.
+func (c gormCount) countAll() (int64, error) {
+	var n int64
+	err := c.q.Session(&gorm.Session{}).Count(&n).Error
+	return n, err
+}
+
+// countUpTo counts the rows q matches, stopping at limit. The tenant
+// condition is added to the inner statement, which GORM builds with its
+// query callbacks.
+func (c gormCount) countUpTo(limit int64) (int64, error) {
+	var n int64
+	inner := c.q.Session(&gorm.Session{}).Select("1").Limit(int(limit))
+	err := c.q.Session(&gorm.Session{NewDB: true}).Raw("SELECT count(*) FROM (?) AS bounded", inner).Scan(&n).Error
+	return n, err
+}
+
+// total counts the rows q matches for a listing's Total (see totalOf). key
+// names the listing and its filter (listKey).
+func (s *Store) total(q *gorm.DB, key string, p domain.Page, got int, more bool) (listTotal, error) {
+	ctx := q.Statement.Context
+	key, err := scopedListKey(ctx, rowSetFrom(ctx), key)
+	if err != nil {
+		return listTotal{}, err
+	}
+	return s.totalOf(gormCount{q}, key, p, got, more)
+}
+
+// totalOf counts the rows of a listing for its Total. key names the listing
+// in its scope (scopedListKey), got is how many rows the page p holds and
+// more whether rows follow it.
 //
 // A page that proves its total costs no statement: a page by offset that
 // ends the listing holds the last rows. Otherwise, with domain.CountExact,
@@ -73,16 +113,12 @@ type listTotal struct {
 // cached count (countCache), counted afresh at most every countTTL, and
 // flagged as an estimate. An estimate is never below what the page
 // proves: when rows follow the page, it is above the page's last row.
-func (s *Store) total(q *gorm.DB, key string, p domain.Page, got int, more bool) (listTotal, error) {
+func (s *Store) totalOf(c counter, key string, p domain.Page, got int, more bool) (listTotal, error) {
 	if p.Cursor == nil && !more && (got > 0 || p.Offset == 0) {
 		return listTotal{n: int64(p.Offset + got)}, nil
 	}
-	key, err := scopedListKey(q, key)
-	if err != nil {
-		return listTotal{}, err
-	}
 	if p.Count == domain.CountExact {
-		n, err := countAll(q)
+		n, err := c.countAll()
 		if err != nil {
 			return listTotal{}, err
 		}
@@ -102,35 +138,18 @@ func (s *Store) total(q *gorm.DB, key string, p domain.Page, got int, more bool)
 	if ok && cached > bound {
 		return listTotal{n: max(cached, floor), estimate: true}, nil
 	}
-	n, err := countUpTo(q, bound+1)
+	n, err := c.countUpTo(bound + 1)
 	if err != nil {
 		return listTotal{}, err
 	}
 	if n <= bound {
 		return listTotal{n: n}, nil
 	}
-	if n, err = countAll(q); err != nil {
+	if n, err = c.countAll(); err != nil {
 		return listTotal{}, err
 	}
 	s.counts.put(key, n)
 	return listTotal{n: max(n, floor), estimate: true}, nil
-}
-
-// countAll counts every row q matches.
-func countAll(q *gorm.DB) (int64, error) {
-	var n int64
-	err := q.Session(&gorm.Session{}).Count(&n).Error
-	return n, err
-}
-
-// countUpTo counts the rows q matches, stopping at limit: a scan of at
-// most limit rows. The tenant condition is added to the inner statement,
-// which GORM builds with its query callbacks.
-func countUpTo(q *gorm.DB, limit int64) (int64, error) {
-	var n int64
-	inner := q.Session(&gorm.Session{}).Select("1").Limit(int(limit))
-	err := q.Session(&gorm.Session{NewDB: true}).Raw("SELECT count(*) FROM (?) AS bounded", inner).Scan(&n).Error
-	return n, err
 }
 
 // listKey names a listing and its filter for the count cache: what is
@@ -152,8 +171,7 @@ func listKey(what string, filter any) string {
 // scopedListKey prefixes key with the scope of q's context and the part of
 // the visible rows it reads (rowSet), so that a count is only ever answered
 // to the scope that took it.
-func scopedListKey(q *gorm.DB, key string) (string, error) {
-	ctx := q.Statement.Context
+func scopedListKey(ctx context.Context, rs rowSet, key string) (string, error) {
 	sc, err := domain.ScopeFrom(ctx)
 	if err != nil {
 		return "", err
@@ -162,7 +180,7 @@ func scopedListKey(q *gorm.DB, key string) (string, error) {
 	if sc.IsSystem() {
 		who = "system"
 	}
-	return fmt.Sprintf("%s\x00%d\x00%s", who, rowSetFrom(ctx), key), nil
+	return fmt.Sprintf("%s\x00%d\x00%s", who, rs, key), nil
 }
 
 func (r assetRow) pageKey() domain.Cursor    { return domain.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} }

@@ -77,7 +77,11 @@ func (c *scopedConn) QueryContext(ctx context.Context, query string, args []driv
 // nothing is left open.
 func sendScoped(ctx context.Context, conn *pgx.Conn, rs Scope, query string, args []any) (pgx.BatchResults, pgx.Rows, error) {
 	var b pgx.Batch
-	b.Queue(SetScopeSQL, rs.Tenant, rs.System)
+	set := SetScopeSQL
+	if rs.GenericPlan {
+		set = setScopeGenericSQL
+	}
+	b.Queue(set, rs.Tenant, rs.System)
 	b.Queue(query, args...)
 	br := conn.SendBatch(ctx, &b)
 	if _, err := br.Exec(); err != nil {

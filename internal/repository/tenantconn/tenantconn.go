@@ -27,10 +27,22 @@ import (
 // another pool runs it as its first statement.
 const SetScopeSQL = "SELECT set_config('app.tenant_id', $1, true), set_config('app.system', $2, true)"
 
+// setScopeGenericSQL is SetScopeSQL that also has PostgreSQL plan the
+// statements after it in the transaction generically (see
+// Scope.GenericPlan).
+const setScopeGenericSQL = "SELECT set_config('app.tenant_id', $1, true), set_config('app.system', $2, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+
 // Scope holds the values of the settings: Tenant is the tenant id, empty
 // for none; System is "on" for the system scope, empty otherwise.
 type Scope struct {
 	Tenant, System string
+	// GenericPlan, on a read's pipeline, has PostgreSQL run the query's
+	// prepared statement on its generic plan, planned once per connection,
+	// instead of planning it afresh for its values on every run: for a
+	// query whose plan cannot depend on them (a LIMIT over an index range
+	// of the tenant), where planning costs more than running it. It is not
+	// a tenancy setting and ends with the read.
+	GenericPlan bool
 }
 
 // Open opens a database/sql pool over pgx for the PostgreSQL URL whose

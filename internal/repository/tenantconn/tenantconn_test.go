@@ -257,6 +257,42 @@ func TestQuery_PgxRows(t *testing.T) {
 	}
 }
 
+// TestQuery_GenericPlan holds a read with GenericPlan to its scope (the
+// same rows) and to its extent: the query runs with plan_cache_mode
+// force_generic_plan, and the pooled connection is back to the default
+// afterwards, for reads without it and for transactions.
+func TestQuery_GenericPlan(t *testing.T) {
+	t.Parallel()
+	db := notesDB(t) // one connection: every statement below shares it
+	bg := context.Background()
+	read := func(sc tenantconn.Scope, query string) []string {
+		t.Helper()
+		var got []string
+		err := tenantconn.Query(bg, db, sc, query, nil, func(rows pgx.Rows) error {
+			var err error
+			got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	generic := tenantconn.Scope{Tenant: "b", GenericPlan: true}
+	if got := read(generic, "SELECT body FROM notes ORDER BY body"); !reflect.DeepEqual(got, []string{"b1", "b2"}) {
+		t.Errorf("generic-plan read as tenant b = %v, want [b1 b2]", got)
+	}
+	if got := read(generic, "SELECT current_setting('plan_cache_mode')"); !reflect.DeepEqual(got, []string{"force_generic_plan"}) {
+		t.Errorf("plan_cache_mode in a generic-plan read = %v, want force_generic_plan", got)
+	}
+	if got := read(tenantconn.Scope{Tenant: "b"}, "SELECT current_setting('plan_cache_mode')"); !reflect.DeepEqual(got, []string{"auto"}) {
+		t.Errorf("plan_cache_mode in the next read = %v, want auto", got)
+	}
+	if got := strings1(t, bg, db, "SELECT current_setting('plan_cache_mode') || ' ' || coalesce(current_setting('app.tenant_id', true), '')"); !reflect.DeepEqual(got, []string{"auto "}) {
+		t.Errorf("plan_cache_mode and tenant on the connection afterwards = %q, want \"auto \"", got)
+	}
+}
+
 // TestRead_SameValuesAsStdlib reads one row of every kind of column through
 // the pipeline and through pgx's own database/sql driver: database/sql must
 // receive the same values either way.

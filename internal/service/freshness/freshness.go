@@ -209,6 +209,24 @@ func (s *Service) GetAsset(ctx context.Context, id uuid.UUID) (*domain.Asset, *d
 	return a, f, nil
 }
 
+// ListAssets returns one page of the assets matching f and the recorded
+// freshness of the page's assets, by id; the store reads both at once where
+// it can.
+func (s *Service) ListAssets(ctx context.Context, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], map[uuid.UUID]domain.AssetFreshness, error) {
+	if err := p.Normalize(); err != nil {
+		return domain.List[domain.Asset]{}, nil, err
+	}
+	list, fs, err := s.store.AssetListWithFreshness(ctx, f, p)
+	if err != nil {
+		return domain.List[domain.Asset]{}, nil, err
+	}
+	out := make(map[uuid.UUID]domain.AssetFreshness, len(fs))
+	for _, f := range fs {
+		out[f.AssetID] = f
+	}
+	return list, out, nil
+}
+
 // Partitions lists an asset's materialized partitions, newest first.
 func (s *Service) Partitions(ctx context.Context, assetID uuid.UUID, limit int) ([]domain.AssetPartition, error) {
 	return s.store.FreshnessPartitions(ctx, assetID, limit)

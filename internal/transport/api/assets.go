@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/servo-data/servo/internal/domain"
@@ -87,14 +88,20 @@ func (a *api) listAssets(c echo.Context) error {
 	default:
 		return badRequest("query parameter \"stale\" must be true or false", map[string]any{"stale": "must be true or false"})
 	}
-	list, err := a.svc.ListAssets(c.Request().Context(), f, p)
+	ctx := c.Request().Context()
+	var (
+		list domain.List[domain.Asset]
+		fs   map[uuid.UUID]domain.AssetFreshness
+	)
+	if a.fresh != nil && freshnessShown(ctx) {
+		list, fs, err = a.fresh.ListAssets(ctx, f, p)
+	} else {
+		list, err = a.svc.ListAssets(ctx, f, p)
+	}
 	if err != nil {
 		return err
 	}
-	dtos, err := a.catalogAssets(c, list.Items...)
-	if err != nil {
-		return err
-	}
+	dtos := a.catalogDTOs(c, list.Items, fs)
 	return c.JSON(http.StatusOK, assetList{Assets: dtos, Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 }
 

@@ -74,6 +74,58 @@ func TestFreshnessAPI(t *testing.T) {
 	if orders.Asset.LastMaterializedAt == nil || orders.Asset.FreshnessStatus == nil || *orders.Asset.FreshnessStatus != "fresh" {
 		t.Fatalf("after a materialization: %+v", orders.Asset)
 	}
+	// The list shows the same freshness as the point read, for the asset
+	// on the page; tenant B's list, of its own assets, shows none of it.
+	var listed struct {
+		Assets []struct {
+			Name               string  `json:"name"`
+			FreshnessStatus    *string `json:"freshness_status"`
+			LastMaterializedAt *string `json:"last_materialized_at"`
+			Freshness          *struct {
+				MaxAge string `json:"max_age"`
+				Cron   string `json:"cron"`
+			} `json:"freshness"`
+		} `json:"assets"`
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets?q=fresh.&limit=2", key: e.keyA}).json(t, &listed)
+	e.must(http.StatusCreated, req{method: "POST", path: "/api/v1/assets", key: e.keyB, body: map[string]any{"name": "fresh.of-b"}})
+	var seen int
+	for cursor := ""; ; {
+		for _, a := range listed.Assets {
+			seen++
+			switch a.Name {
+			case "fresh.orders":
+				if a.FreshnessStatus == nil || *a.FreshnessStatus != "fresh" || a.LastMaterializedAt == nil || a.Freshness == nil || a.Freshness.MaxAge != "26h" {
+					t.Errorf("fresh.orders listed: %+v", a)
+				}
+			case "fresh.never":
+				if a.FreshnessStatus == nil || *a.FreshnessStatus != "stale" || a.LastMaterializedAt != nil || a.Freshness == nil || a.Freshness.Cron != "0 9 * * *" {
+					t.Errorf("fresh.never listed: %+v", a)
+				}
+			case "fresh.plain":
+				if a.FreshnessStatus != nil || a.Freshness != nil || a.LastMaterializedAt != nil {
+					t.Errorf("fresh.plain listed: %+v", a)
+				}
+			}
+		}
+		var next struct {
+			NextCursor *string `json:"next_cursor"`
+		}
+		e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets?q=fresh.&limit=2" + cursor, key: e.keyA}).json(t, &next)
+		if next.NextCursor == nil {
+			break
+		}
+		cursor = "&cursor=" + *next.NextCursor
+		listed.Assets = nil
+		e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets?q=fresh.&limit=2" + cursor, key: e.keyA}).json(t, &listed)
+	}
+	if seen != 3 {
+		t.Errorf("tenant A's list of fresh.* holds %d assets, want 3", seen)
+	}
+	e.must(http.StatusOK, req{method: "GET", path: "/api/v1/assets?q=fresh.", key: e.keyB}).json(t, &listed)
+	if len(listed.Assets) != 1 || listed.Assets[0].Name != "fresh.of-b" || listed.Assets[0].FreshnessStatus != nil || listed.Assets[0].Freshness != nil {
+		t.Errorf("tenant B's list: %+v, want its own fresh.of-b alone, without freshness", listed.Assets)
+	}
 	var stale struct {
 		Assets []struct {
 			Name            string  `json:"name"`

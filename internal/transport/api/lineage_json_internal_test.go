@@ -47,6 +47,7 @@ func lineageWith(s string, n int) *domain.Lineage {
 		case 2:
 			a.Compute = &domain.ComputeSpec{Kind: "command", Argv: []string{s, "<&>"}, Env: map[string]string{s: s}, Timeout: "1m",
 				Retry: &domain.RetryPolicy{MaxAttempts: 3, Multiplier: 1.5}}
+			a.Partitions = &domain.PartitionsDef{Type: "static", Keys: []string{s, "eu"}}
 		}
 		return a
 	}

@@ -135,6 +135,12 @@ func appendAsset(b []byte, a *domain.Asset) []byte {
 		raw, _ := json.Marshal(a.Compute)
 		b = append(b, raw...)
 	}
+	if a.Partitions != nil {
+		// As rare; left out when the asset has none (omitempty).
+		raw, _ := json.Marshal(a.Partitions)
+		b = append(b, `,"partitions":`...)
+		b = append(b, raw...)
+	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, a.CreatedAt)
 	b = append(b, `,"updated_at":`...)
