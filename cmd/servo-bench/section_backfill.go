@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
 func init() {
@@ -117,24 +116,30 @@ func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
 	return nil
 }
 
-// bareRiver inserts n no-op jobs into a River client of its own (the
-// runtime's default 10 workers and 200ms poll) and times them to the last
-// one worked.
+// bareRiver inserts n no-op jobs into a River client of its own, as the
+// runtime runs on PostgreSQL (River's pgx driver, which listens for new
+// jobs; 10 workers, 200ms poll as the fallback, the minimum fetch
+// cooldown), and times them to the last one worked.
 func (e *env) bareRiver(ctx context.Context, n int) (result, error) {
-	db, err := sql.Open("pgx", e.base.owner.Config().ConnString())
+	cfg, err := pgxpool.ParseConfig(e.base.owner.Config().ConnString())
 	if err != nil {
 		return result{}, err
 	}
-	defer func() { _ = db.Close() }()
+	cfg.MaxConns = int32(e.o.Pool)
+	db, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return result{}, err
+	}
+	defer db.Close()
 	var done atomic.Int64
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &noopWorker{done: &done}); err != nil {
 		return result{}, err
 	}
 	queue := fmt.Sprintf("bench_noop_%d", time.Now().UnixNano())
-	client, err := river.NewClient(riverdatabasesql.New(db), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(db), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{queue: {MaxWorkers: 10}},
-		FetchPollInterval: 200 * time.Millisecond, FetchCooldown: 100 * time.Millisecond, PollOnly: true,
+		FetchPollInterval: 200 * time.Millisecond, FetchCooldown: river.FetchCooldownMin,
 	})
 	if err != nil {
 		return result{}, err

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
