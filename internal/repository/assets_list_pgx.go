@@ -133,13 +133,17 @@ func (s *Store) assetListPgx(ctx context.Context, tenant string, f domain.AssetF
 	)
 	countRead(ctx)
 	sc := tenantconn.Scope{Tenant: tenant}
-	page := sc
-	// Planned for its values, the page costs PostgreSQL about 0.25 ms of
-	// planning (row-level security's quals on both parts) for 0.05 ms of
-	// work; its generic plan is the same index ranges and LIMITs.
-	page.GenericPlan = true
-	args := append([]any{tenant, p.Limit + 1}, q.args...)
-	err = s.pgxRead(ctx, page, q.page, args, func(rows pgx.Rows) error {
+	var (
+		keys   [2]string
+		counts [2]*pgxCount
+	)
+	for i, rs := range []rowSet{rowsOwn, rowsGlobal} {
+		if keys[i], err = scopedListKey(ctx, rs, listKey("assets", f)); err != nil {
+			return domain.List[domain.Asset]{}, nil, err
+		}
+		counts[i] = &pgxCount{s: s, ctx: ctx, sc: sc, q: q.count[i]}
+	}
+	readPage := func(rows pgx.Rows) error {
 		var (
 			hasFresh    bool
 			policy      jsonObject[domain.FreshnessPolicy]
@@ -165,19 +169,33 @@ func (s *Store) assetListPgx(ctx context.Context, tenant string, f domain.AssetF
 			}
 		}
 		return rows.Err()
-	})
-	if err != nil {
+	}
+	stmts := []tenantconn.Statement{{SQL: q.page, Args: append([]any{tenant, p.Limit + 1}, q.args...), Rows: readPage}}
+	if p.Cursor != nil {
+		// A cursor page never proves its total (totalOf): each part whose
+		// count the cache does not answer is counted in the same round
+		// trip as the page, as totalOf will ask.
+		for i, c := range counts {
+			switch {
+			case p.Count == domain.CountExact:
+				stmts = append(stmts, c.prefetch(nil))
+			case !s.counts.answers(keys[i], domain.TotalBound):
+				stmts = append(stmts, c.prefetch(int64(domain.TotalBound+1)))
+			}
+		}
+	}
+	// Planned for its values, the page costs PostgreSQL about 0.25 ms of
+	// planning (row-level security's quals on both parts) for 0.05 ms of
+	// work; its generic plan is the same index ranges and LIMITs, and the
+	// counts' the same index ranges.
+	read := sc
+	read.GenericPlan = true
+	if err := s.pgxReadAll(ctx, read, stmts...); err != nil {
 		return domain.List[domain.Asset]{}, nil, translate(fmt.Errorf("assets: %w", err))
 	}
-	key := listKey("assets", f)
 	var total listTotal
-	for i, rs := range []rowSet{rowsOwn, rowsGlobal} {
-		k, err := scopedListKey(ctx, rs, key)
-		if err != nil {
-			return domain.List[domain.Asset]{}, nil, err
-		}
-		c := pgxCount{s: s, ctx: ctx, sc: sc, q: q.count[i]}
-		t, err := s.totalOf(c, k, p, min(got[i], p.Limit), got[i] > p.Limit)
+	for i, c := range counts {
+		t, err := s.totalOf(c, keys[i], p, min(got[i], p.Limit), got[i] > p.Limit)
 		if err != nil {
 			return domain.List[domain.Asset]{}, nil, err
 		}
@@ -212,35 +230,61 @@ func freshnessOfPage(fresh []domain.AssetFreshness, page []domain.Asset) []domai
 	return kept
 }
 
-// pgxCount counts one part of a tenant's asset listing through pgx.
+// pgxCount counts one part of a tenant's asset listing through pgx. A
+// count prefetched with the page answers the first call that asks for it.
 type pgxCount struct {
 	s   *Store
 	ctx context.Context
 	sc  tenantconn.Scope
 	q   assetCountSQL
+
+	pre      *int64 // the prefetched count, nil when none
+	preLimit any    // its limit: an int64, or nil for every row
 }
 
-func (c pgxCount) countAll() (int64, error) { return c.count(nil) }
+func (c *pgxCount) countAll() (int64, error) { return c.count(nil) }
 
-func (c pgxCount) countUpTo(limit int64) (int64, error) { return c.count(limit) }
+func (c *pgxCount) countUpTo(limit int64) (int64, error) { return c.count(limit) }
 
-// count runs the count statement with limit, nil for no limit.
-func (c pgxCount) count(limit any) (int64, error) {
-	countRead(c.ctx)
+// args returns the count statement's values for limit, nil for no limit.
+func (c *pgxCount) args(limit any) []any {
 	args := make([]any, 0, len(c.q.lead)+1+len(c.q.args))
-	args = append(append(append(args, c.q.lead...), limit), c.q.args...)
+	return append(append(append(args, c.q.lead...), limit), c.q.args...)
+}
+
+// prefetch returns the count statement with limit, to send with the page,
+// whose answer the call of count with the same limit takes.
+func (c *pgxCount) prefetch(limit any) tenantconn.Statement {
+	countRead(c.ctx)
+	c.pre, c.preLimit = new(int64), limit
+	n := c.pre
+	return tenantconn.Statement{SQL: c.q.sql, Args: c.args(limit), Rows: func(rows pgx.Rows) error { return scanCount(rows, n) }}
+}
+
+// count runs the count statement with limit, nil for no limit, unless it
+// was prefetched.
+func (c *pgxCount) count(limit any) (int64, error) {
+	if c.pre != nil && c.preLimit == limit {
+		n := *c.pre
+		c.pre = nil
+		return n, nil
+	}
+	countRead(c.ctx)
 	var n int64
-	err := c.s.pgxRead(c.ctx, c.sc, c.q.sql, args, func(rows pgx.Rows) error {
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return errors.New("count: no row")
-		}
-		return rows.Scan(&n)
-	})
+	err := c.s.pgxRead(c.ctx, c.sc, c.q.sql, c.args(limit), func(rows pgx.Rows) error { return scanCount(rows, &n) })
 	if err != nil {
 		return 0, translate(fmt.Errorf("assets: count: %w", err))
 	}
 	return n, nil
+}
+
+// scanCount reads the one row of a count into n.
+func scanCount(rows pgx.Rows, n *int64) error {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errors.New("count: no row")
+	}
+	return rows.Scan(n)
 }

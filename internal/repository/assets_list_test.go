@@ -273,6 +273,22 @@ func TestAssetListWithFreshness_OneStatementAndWalls(t *testing.T) {
 		t.Errorf("a first page of 2 ran %d statements, want 2 (the page and a bounded count of tenant A's 7 rows; the 2 global rows fit the page)", n)
 	}
 
+	// A cursor page never proves its total: the page and a count of each
+	// part, sent together.
+	reads.Store(0)
+	first, _, err := fx.st.AssetListWithFreshness(ctx, domain.AssetFilter{}, domain.Page{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads.Store(0)
+	second, _, err := fx.st.AssetListWithFreshness(ctx, domain.AssetFilter{}, domain.Page{Limit: 2, Cursor: first.NextCursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 3 || second.Total != 9 || second.TotalIsEstimate {
+		t.Errorf("a cursor page ran %d statements and answered total %d (estimate %v), want 3 and 9 exactly", n, second.Total, second.TotalIsEstimate)
+	}
+
 	page, args := repository.AssetListPageSQL(fx.a, domain.AssetFilter{}, domain.Page{Limit: 50})
 	unscoped := strings.NewReplacer("WHERE tenant_id = $1", "WHERE $1::text IS NOT NULL", "WHERE tenant_id IS NULL", "WHERE true",
 		" AND f.tenant_id = $1 AND a.tenant_id = $1", "").Replace(page)

@@ -61,6 +61,16 @@ func (c *countCache) get(key string) (n int64, ok bool) {
 	return e.n, false
 }
 
+// answers reports whether get would answer key with a count above bound
+// without the caller counting: a fresh entry, or one someone else is
+// counting, above bound. It changes nothing.
+func (c *countCache) answers(key string, bound int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[key]
+	return e != nil && (e.refreshing || c.now().Sub(e.at) < c.ttl) && e.n > bound
+}
+
 // put stores a count of key just taken.
 func (c *countCache) put(key string, n int64) {
 	c.mu.Lock()

@@ -22,6 +22,9 @@ func TestCountCache(t *testing.T) {
 		wantN  int64
 		wantOK bool
 	}
+	// answers tells, without taking a refresh, whether get would answer
+	// with a count above the bound; it is asked before each get below.
+	const bound = 1000
 	steps := []step{
 		{"missing", nil, "tenant:a/assets", 0, false},
 		{"put", func() { c.put("tenant:a/assets", 1500) }, "tenant:a/assets", 1500, true},
@@ -36,6 +39,12 @@ func TestCountCache(t *testing.T) {
 	for _, s := range steps {
 		if s.do != nil {
 			s.do()
+		}
+		if got, want := c.answers(s.key, bound), s.wantOK && s.wantN > bound; got != want {
+			t.Fatalf("%s: answers(%q) = %v, want %v", s.name, s.key, got, want)
+		}
+		if c.answers(s.key, s.wantN) {
+			t.Fatalf("%s: answers(%q) above the count itself", s.name, s.key)
 		}
 		n, ok := c.get(s.key)
 		if n != s.wantN || ok != s.wantOK {

@@ -371,6 +371,12 @@ func (s *Store) pgxRead(ctx context.Context, sc tenantconn.Scope, query string, 
 	return tenantconn.Query(ctx, s.sqlDB, sc, query, args, fn)
 }
 
+// pgxReadAll is pgxRead for several statements, in one round trip
+// (tenantconn.QueryAll).
+func (s *Store) pgxReadAll(ctx context.Context, sc tenantconn.Scope, stmts ...tenantconn.Statement) error {
+	return tenantconn.QueryAll(ctx, s.sqlDB, sc, stmts...)
+}
+
 // errNotFound reports an absent row, in the repository's terms
 // (domain.ErrNoRows), with what was missing.
 func errNotFound(what string) error {

@@ -76,17 +76,9 @@ func (c *scopedConn) QueryContext(ctx context.Context, query string, args []driv
 // returns the query's rows; the caller closes rows, then br. On error
 // nothing is left open.
 func sendScoped(ctx context.Context, conn *pgx.Conn, rs Scope, query string, args []any) (pgx.BatchResults, pgx.Rows, error) {
-	var b pgx.Batch
-	set := SetScopeSQL
-	if rs.GenericPlan {
-		set = setScopeGenericSQL
-	}
-	b.Queue(set, rs.Tenant, rs.System)
-	b.Queue(query, args...)
-	br := conn.SendBatch(ctx, &b)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return nil, nil, fmt.Errorf("set tenant context: %w", err)
+	br, err := sendScopedBatch(ctx, conn, rs, Statement{SQL: query, Args: args})
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -94,6 +86,27 @@ func sendScoped(ctx context.Context, conn *pgx.Conn, rs Scope, query string, arg
 		return nil, nil, err
 	}
 	return br, rows, nil
+}
+
+// sendScopedBatch sends the scope's set_config and the statements as one
+// pipeline, and reads the set_config's answer; the caller reads each
+// statement's rows in turn, then closes br. On error nothing is left open.
+func sendScopedBatch(ctx context.Context, conn *pgx.Conn, rs Scope, stmts ...Statement) (pgx.BatchResults, error) {
+	var b pgx.Batch
+	set := SetScopeSQL
+	if rs.GenericPlan {
+		set = setScopeGenericSQL
+	}
+	b.Queue(set, rs.Tenant, rs.System)
+	for _, st := range stmts {
+		b.Queue(st.SQL, st.Args...)
+	}
+	br := conn.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("set tenant context: %w", err)
+	}
+	return br, nil
 }
 
 // ExecContext implements driver.ExecerContext: a statement outside a
@@ -244,6 +257,23 @@ func scanAs[T any](m *pgtype.Map, oid uint32, format int16, out func(T) (driver.
 // which count on an answer of tens of thousands of rows. query uses $n
 // placeholders.
 func Query(ctx context.Context, db *sql.DB, scope Scope, query string, args []any, fn func(rows pgx.Rows) error) error {
+	return QueryAll(ctx, db, scope, Statement{SQL: query, Args: args, Rows: fn})
+}
+
+// Statement is one query of a read and what reads its rows.
+type Statement struct {
+	SQL  string
+	Args []any
+	Rows func(rows pgx.Rows) error
+}
+
+// QueryAll is Query for several statements: they and the scope's
+// set_config go in one pipeline (one round trip, one implicit transaction
+// in which, under READ COMMITTED, each statement reads its own snapshot),
+// and each statement's Rows reads its rows in turn. The first error stops
+// the reading and is returned; the statements after a failed one do not
+// run.
+func QueryAll(ctx context.Context, db *sql.DB, scope Scope, stmts ...Statement) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -254,12 +284,21 @@ func Query(ctx context.Context, db *sql.DB, scope Scope, query string, args []an
 		if !ok {
 			return fmt.Errorf("tenantconn: a %T is not a connection of this pool", dc)
 		}
-		br, rows, err := sendScoped(ctx, sc.Conn.Conn(), scope, query, args)
+		br, err := sendScopedBatch(ctx, sc.Conn.Conn(), scope, stmts...)
 		if err != nil {
 			return err
 		}
-		err = fn(rows)
-		rows.Close()
-		return errors.Join(err, rows.Err(), br.Close())
+		for _, st := range stmts {
+			rows, err := br.Query()
+			if err == nil {
+				err = st.Rows(rows)
+				rows.Close()
+				err = errors.Join(err, rows.Err())
+			}
+			if err != nil {
+				return errors.Join(err, br.Close())
+			}
+		}
+		return br.Close()
 	})
 }

@@ -257,6 +257,61 @@ func TestQuery_PgxRows(t *testing.T) {
 	}
 }
 
+// TestQueryAll_StatementsInOneScope runs several statements in one read:
+// each reads its own rows in the scope, an error stops the read and is
+// returned, and nothing of the scope is left on the connection.
+func TestQueryAll_StatementsInOneScope(t *testing.T) {
+	t.Parallel()
+	db := notesDB(t) // one connection
+	bg := context.Background()
+	var bodies []string
+	var count int64
+	var tenant string
+	err := tenantconn.QueryAll(bg, db, tenantconn.Scope{Tenant: "b"},
+		tenantconn.Statement{SQL: "SELECT body FROM notes WHERE body <> $1 ORDER BY body", Args: []any{"zz"}, Rows: func(rows pgx.Rows) error {
+			var err error
+			bodies, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		}},
+		tenantconn.Statement{SQL: "SELECT count(*) FROM notes", Rows: func(rows pgx.Rows) error {
+			var err error
+			count, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int64])
+			return err
+		}},
+		tenantconn.Statement{SQL: "SELECT current_setting('app.tenant_id')", Rows: func(rows pgx.Rows) error {
+			var err error
+			tenant, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+			return err
+		}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(bodies, []string{"b1", "b2"}) || count != 2 || tenant != "b" {
+		t.Errorf("QueryAll as tenant b: bodies %v, count %d, tenant %q; want [b1 b2], 2, b", bodies, count, tenant)
+	}
+	// A failing statement's error comes back; the statement after it never
+	// hands its rows over; the connection stays usable.
+	ran := false
+	err = tenantconn.QueryAll(bg, db, tenantconn.Scope{Tenant: "b"},
+		tenantconn.Statement{SQL: "SELECT nope FROM notes", Rows: func(pgx.Rows) error { return nil }},
+		tenantconn.Statement{SQL: "SELECT 1", Rows: func(pgx.Rows) error { ran = true; return nil }},
+	)
+	if err == nil || ran {
+		t.Errorf("a failing first statement: err = %v, second read %v; want an error and no second read", err, ran)
+	}
+	boom := errors.New("boom")
+	if err := tenantconn.QueryAll(bg, db, tenantconn.Scope{Tenant: "b"},
+		tenantconn.Statement{SQL: "SELECT 1", Rows: func(pgx.Rows) error { return boom }},
+		tenantconn.Statement{SQL: "SELECT 2", Rows: func(pgx.Rows) error { return nil }},
+	); !errors.Is(err, boom) {
+		t.Errorf("a reader's error: err = %v, want boom", err)
+	}
+	if got := strings1(t, bg, db, "SELECT coalesce(current_setting('app.tenant_id', true), '')"); !reflect.DeepEqual(got, []string{""}) {
+		t.Errorf("app.tenant_id after QueryAll = %v, want empty", got)
+	}
+}
+
 // TestQuery_GenericPlan holds a read with GenericPlan to its scope (the
 // same rows) and to its extent: the query runs with plan_cache_mode
 // force_generic_plan, and the pooled connection is back to the default
