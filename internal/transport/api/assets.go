@@ -101,8 +101,7 @@ func (a *api) listAssets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	dtos := a.catalogDTOs(c, list.Items, fs)
-	return c.JSON(http.StatusOK, assetList{Assets: dtos, Total: list.Total, TotalIsEstimate: list.TotalIsEstimate, Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
+	return a.writeAssetList(c, list, fs)
 }
 
 func (a *api) createAsset(c echo.Context) error {
@@ -148,7 +147,7 @@ func (a *api) getAsset(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(headerETag, assetETag(asset))
-	return c.JSON(http.StatusOK, assetEnvelope{Asset: a.catalogDTOs(c, []domain.Asset{*asset}, fs)[0]})
+	return a.writeAsset(c, http.StatusOK, asset, fs)
 }
 
 func (a *api) updateAsset(c echo.Context) error {

@@ -97,6 +97,13 @@ func (e *lineageEncoder) flush() {
 
 // appendAsset appends the JSON of the API's asset answer for a.
 func appendAsset(b []byte, a *domain.Asset) []byte {
+	return append(AppendAssetFields(b, a), '}')
+}
+
+// AppendAssetFields appends the JSON of the API's asset answer for a
+// without its closing brace, for answers that add fields of their own
+// (the catalog's freshness).
+func AppendAssetFields(b []byte, a *domain.Asset) []byte {
 	b = append(b, `{"id":`...)
 	b = appendUUID(b, a.ID)
 	b = append(b, `,"tenant_id":`...)
@@ -144,9 +151,15 @@ func appendAsset(b []byte, a *domain.Asset) []byte {
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, a.CreatedAt)
 	b = append(b, `,"updated_at":`...)
-	b = appendTime(b, a.UpdatedAt)
-	return append(b, '}')
+	return appendTime(b, a.UpdatedAt)
 }
+
+// AppendString appends s as encoding/json writes a string.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
+// AppendTime appends t as the API writes a timestamp: in TimeLayout,
+// quoted.
+func AppendTime(b []byte, t time.Time) []byte { return appendTime(b, t) }
 
 // appendEdge appends the JSON of the API's dependency answer for d.
 func appendEdge(b []byte, d *domain.AssetDependency) []byte {
