@@ -79,3 +79,33 @@ func TestRetryBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestValidTenantID holds the check ScopeFrom runs to the tenant id
+// pattern itself, on every string of up to three characters from an
+// alphabet around the allowed one and on lengths around the limit.
+func TestValidTenantID(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"a", "z", "0", "9", "_", "-", "A", "/", " ", "é", "\x00", ".", "\n"}
+	cases := []string{""}
+	for _, a := range alphabet {
+		cases = append(cases, a)
+		for _, b := range alphabet {
+			cases = append(cases, a+b)
+			for _, c := range alphabet {
+				cases = append(cases, a+b+c)
+			}
+		}
+	}
+	for n := 60; n <= 66; n++ {
+		s := make([]byte, n)
+		for i := range s {
+			s[i] = "a-_0"[i%4]
+		}
+		cases = append(cases, string(s), "-"+string(s[1:]))
+	}
+	for _, id := range cases {
+		if got, want := validTenantID(id), tenantIDPattern.MatchString(id); got != want {
+			t.Errorf("validTenantID(%q) = %v, the pattern says %v", id, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,24 +144,42 @@ func prettyJSON(c echo.Context) bool {
 	return pretty || c.Echo().Debug
 }
 
+// jsonBuffers holds the buffers answers are appended into: c.Blob copies
+// the bytes into the response before it returns.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// writeJSONBytes answers with the bytes fill appends, in a pooled buffer.
+func writeJSONBytes(c echo.Context, code int, fill func([]byte) []byte) error {
+	bp := jsonBuffers.Get().(*[]byte)
+	b := fill((*bp)[:0])
+	err := c.Blob(code, echo.MIMEApplicationJSON, b)
+	if cap(b) <= 1<<20 { // a huge page's buffer is let go
+		*bp = b
+		jsonBuffers.Put(bp)
+	}
+	return err
+}
+
 // writeAssetList answers a page of assets with their freshness in fs.
 func (a *api) writeAssetList(c echo.Context, list domain.List[domain.Asset], fs map[uuid.UUID]domain.AssetFreshness) error {
 	if prettyJSON(c) {
 		return c.JSON(http.StatusOK, assetList{Assets: a.catalogDTOs(c, list.Items, fs), Total: list.Total, TotalIsEstimate: list.TotalIsEstimate,
 			Limit: list.Limit, Offset: list.Offset, NextCursor: nextCursor(list.NextCursor)})
 	}
-	b := make([]byte, 0, 128+640*len(list.Items))
-	b = appendAssetList(b, catalogEntries(c, list.Items, fs), list, a.freshnessNow(fs))
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	entries, now := catalogEntries(c, list.Items, fs), a.freshnessNow(fs)
+	return writeJSONBytes(c, http.StatusOK, func(b []byte) []byte { return appendAssetList(b, entries, list, now) })
 }
 
 // writeAsset answers one asset with its freshness in fs.
 func (a *api) writeAsset(c echo.Context, code int, asset *domain.Asset, fs map[uuid.UUID]domain.AssetFreshness) error {
-	as := []domain.Asset{*asset}
 	if prettyJSON(c) {
-		return c.JSON(code, assetEnvelope{Asset: a.catalogDTOs(c, as, fs)[0]})
+		return c.JSON(code, assetEnvelope{Asset: a.catalogDTOs(c, []domain.Asset{*asset}, fs)[0]})
 	}
-	b := make([]byte, 0, 1024)
-	b = appendAssetEnvelope(b, catalogEntries(c, as, fs)[0], a.freshnessNow(fs))
-	return c.Blob(code, echo.MIMEApplicationJSON, b)
+	hideGlobalEnv(c.Request().Context(), asset)
+	e := catalogEntry{asset: asset}
+	if f, ok := fs[asset.ID]; ok {
+		e.fresh = &f
+	}
+	now := a.freshnessNow(fs)
+	return writeJSONBytes(c, code, func(b []byte) []byte { return appendAssetEnvelope(b, e, now) })
 }
