@@ -168,9 +168,9 @@ func listKey(what string, filter any) string {
 	return what + "\x00" + string(b)
 }
 
-// scopedListKey prefixes key with the scope of q's context and the part of
-// the visible rows it reads (rowSet), so that a count is only ever answered
-// to the scope that took it.
+// scopedListKey prefixes key with the scope of ctx and the part of the
+// visible rows the listing reads (rs), so that a count is only ever
+// answered to the scope that took it.
 func scopedListKey(ctx context.Context, rs rowSet, key string) (string, error) {
 	sc, err := domain.ScopeFrom(ctx)
 	if err != nil {
