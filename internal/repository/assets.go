@@ -86,7 +86,15 @@ func (s *Store) assetFilter(q *gorm.DB, f domain.AssetFilter) *gorm.DB {
 		q = q.Where("owner = ?", f.Owner)
 	}
 	if f.NamePrefix != "" {
-		q = q.Where(`name LIKE ? ESCAPE '\'`, escapeLike(f.NamePrefix)+"%")
+		if s.dialect == Postgres {
+			// starts_with is leakproof, so under row-level security it
+			// can be a range of assets_name_prefix_idx; LIKE is not, and
+			// was a filter over every row of the tenant (23 ms for a
+			// prefix no name has, at 50,050 assets).
+			q = q.Where("starts_with(name, ?)", f.NamePrefix)
+		} else {
+			q = q.Where(`name LIKE ? ESCAPE '\'`, escapeLike(f.NamePrefix)+"%")
+		}
 	}
 	if f.Tag != "" {
 		if s.dialect == Postgres {

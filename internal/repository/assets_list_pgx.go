@@ -63,7 +63,7 @@ func assetConds(f domain.AssetFilter, c *domain.Cursor, first int) (string, []an
 		cond.WriteString(" AND owner = " + arg(f.Owner))
 	}
 	if f.NamePrefix != "" {
-		cond.WriteString(` AND name LIKE ` + arg(escapeLike(f.NamePrefix)+"%") + ` ESCAPE '\'`)
+		cond.WriteString(" AND starts_with(name, " + arg(f.NamePrefix) + ")") // see assetFilter
 	}
 	if f.Tag != "" {
 		tag, err := json.Marshal([]string{f.Tag})

@@ -47,3 +47,20 @@ func PgxReadCount(ctx context.Context, s *Store, tenant, query string, args ...a
 	})
 	return n, err
 }
+
+// PgxReadText runs query through the store's pgx path in tenant's scope and
+// returns the first column of each row as text.
+func PgxReadText(ctx context.Context, s *Store, tenant, query string, args ...any) ([]string, error) {
+	var out []string
+	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, query, args, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
