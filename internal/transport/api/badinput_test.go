@@ -309,6 +309,11 @@ func FuzzQueryParams(f *testing.F) {
 	} {
 		f.Add(uint8(i), s)
 	}
+	// Bytes no text column holds, in the asset list's filters (index 0 of
+	// listPaths): the name prefix and the tag go to PostgreSQL as values.
+	for _, s := range []string{"q=%00", "q=%ff", "q=a%e2%82", "q=%c0%af", "tag=%ff", "owner=%00", "asset_type=%fe&q=x"} {
+		f.Add(uint8(0), s)
+	}
 	fe := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, which uint8, query string) {
 		e := fe.iter(t)
