@@ -154,6 +154,7 @@ func seedRows(t *testing.T, gdb *gorm.DB) {
 			[]any{uuid.NewString(), tenant, auto, now}},
 		{"INSERT INTO asset_partitions (tenant_id, asset_id, partition_key, last_materialized_at) VALUES (?, ?, '2026-12-01', ?)", []any{tenant, up, now}},
 		{"INSERT INTO run_leases (execution_id, tenant_id, attempt, worker_id, heartbeat_at) VALUES (?, ?, 1, 'worker', ?)", []any{run, tenant, now}},
+		{"INSERT INTO asset_tags (tenant_id, asset_id, tag) VALUES (?, ?, 'seeded')", []any{tenant, up}},
 	}
 	have := tables(t, gdb)
 	for _, s := range stmts {

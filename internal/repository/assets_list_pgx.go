@@ -2,7 +2,6 @@ package repository
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -46,8 +45,14 @@ type assetCountSQL struct {
 
 // assetConds writes f's conditions, and those of cursor c when not nil, as
 // PostgreSQL text whose placeholders start at $first, with their values:
-// the conditions of assetFilter and keyset.
-func assetConds(f domain.AssetFilter, c *domain.Cursor, first int) (string, []any, error) {
+// the conditions of assetFilter and keyset, for the part of the listing
+// whose tags' tenant condition is tagTenant (on asset_tags t).
+//
+// The name prefix and the tag are written so that row-level security lets
+// PostgreSQL use an index for them: starts_with and text equality are
+// leakproof, LIKE and jsonb containment are not (see assetFilter and
+// migration 0014).
+func assetConds(f domain.AssetFilter, c *domain.Cursor, first int, tagTenant string) (string, []any) {
 	var (
 		cond strings.Builder
 		args []any
@@ -63,69 +68,64 @@ func assetConds(f domain.AssetFilter, c *domain.Cursor, first int) (string, []an
 		cond.WriteString(" AND owner = " + arg(f.Owner))
 	}
 	if f.NamePrefix != "" {
-		cond.WriteString(" AND starts_with(name, " + arg(f.NamePrefix) + ")") // see assetFilter
+		cond.WriteString(" AND starts_with(name, " + arg(f.NamePrefix) + ")")
 	}
 	if f.Tag != "" {
-		tag, err := json.Marshal([]string{f.Tag})
-		if err != nil {
-			return "", nil, fmt.Errorf("asset filter: %w", err)
-		}
-		cond.WriteString(" AND tags @> " + arg(string(tag)) + "::jsonb")
+		cond.WriteString(" AND EXISTS (SELECT 1 FROM asset_tags t WHERE " + tagTenant +
+			" AND t.tag = " + arg(f.Tag) + " AND t.asset_id = assets.id)")
 	}
 	if c != nil {
 		// The id goes as its 16 bytes (see assetGetPgx).
 		cond.WriteString(" AND (created_at, id) < (" + arg(c.CreatedAt) + ", " + arg([16]byte(c.ID)) + ")")
 	}
-	return cond.String(), args, nil
+	return cond.String(), args
+}
+
+// The two parts of a tenant's listing: its own rows and the global rows,
+// with the tenant condition of each on assets and on asset_tags.
+var assetParts = [2]struct{ where, tags string }{
+	{"tenant_id = $1", "t.tenant_id = $1"},
+	{"tenant_id IS NULL", "t.tenant_id IS NULL"},
 }
 
 // buildAssetListSQL writes the statements of tenant's page p of the assets
 // matching f. The statements name the tenant as well as row-level security
 // filtering the rows: raw SQL is not rewritten by the tenancy callbacks.
-func buildAssetListSQL(tenant string, f domain.AssetFilter, p domain.Page) (assetListSQL, error) {
-	var out assetListSQL
-	cond, args, err := assetConds(f, p.Cursor, 3)
-	if err != nil {
-		return assetListSQL{}, err
-	}
-	out.args = args
-	part := func(where string) string {
-		return "(SELECT " + assetCols + " FROM assets WHERE " + where + cond +
+func buildAssetListSQL(tenant string, f domain.AssetFilter, p domain.Page) assetListSQL {
+	var (
+		out   assetListSQL
+		parts [2]string
+	)
+	for i, part := range assetParts {
+		var cond string
+		cond, out.args = assetConds(f, p.Cursor, 3, part.tags)
+		parts[i] = "(SELECT " + assetCols + " FROM assets WHERE " + part.where + cond +
 			" ORDER BY created_at DESC, id DESC LIMIT $2)"
 	}
 	out.page = "SELECT a." + strings.ReplaceAll(assetCols, ", ", ", a.") +
 		", f.asset_id IS NOT NULL, f.policy, f.last_materialized_at, f.stale_after" +
-		" FROM (" + part("tenant_id = $1") + " UNION ALL " + part("tenant_id IS NULL") + ") AS a" +
+		" FROM (" + parts[0] + " UNION ALL " + parts[1] + ") AS a" +
 		" LEFT JOIN asset_freshness f ON f.asset_id = a.id AND f.tenant_id = $1 AND a.tenant_id = $1" +
 		" ORDER BY a.created_at DESC, a.id DESC"
-	count := func(where string, lead []any) (assetCountSQL, error) {
-		first := len(lead) + 2
-		cond, args, err := assetConds(f, nil, first)
-		if err != nil {
-			return assetCountSQL{}, err
+	for i, part := range assetParts {
+		var lead []any
+		if i == 0 {
+			lead = []any{tenant}
 		}
-		limit := "$" + strconv.Itoa(first-1)
-		return assetCountSQL{
-			sql:  "SELECT count(*) FROM (SELECT 1 FROM assets WHERE " + where + cond + " LIMIT " + limit + ") AS counted",
+		first := len(lead) + 2
+		cond, args := assetConds(f, nil, first, part.tags)
+		out.count[i] = assetCountSQL{
+			sql:  "SELECT count(*) FROM (SELECT 1 FROM assets WHERE " + part.where + cond + " LIMIT $" + strconv.Itoa(first-1) + ") AS counted",
 			lead: lead, args: args,
-		}, nil
+		}
 	}
-	if out.count[0], err = count("tenant_id = $1", []any{tenant}); err != nil {
-		return assetListSQL{}, err
-	}
-	if out.count[1], err = count("tenant_id IS NULL", nil); err != nil {
-		return assetListSQL{}, err
-	}
-	return out, nil
+	return out
 }
 
 // assetListPgx is AssetListWithFreshness for tenant's first or keyset page
 // (p.Offset is 0) through pgx.
 func (s *Store) assetListPgx(ctx context.Context, tenant string, f domain.AssetFilter, p domain.Page) (domain.List[domain.Asset], []domain.AssetFreshness, error) {
-	q, err := buildAssetListSQL(tenant, f, p)
-	if err != nil {
-		return domain.List[domain.Asset]{}, nil, err
-	}
+	q := buildAssetListSQL(tenant, f, p)
 	var (
 		items []domain.Asset
 		fresh []domain.AssetFreshness
@@ -138,6 +138,7 @@ func (s *Store) assetListPgx(ctx context.Context, tenant string, f domain.AssetF
 		counts [2]*pgxCount
 	)
 	for i, rs := range []rowSet{rowsOwn, rowsGlobal} {
+		var err error
 		if keys[i], err = scopedListKey(ctx, rs, listKey("assets", f)); err != nil {
 			return domain.List[domain.Asset]{}, nil, err
 		}

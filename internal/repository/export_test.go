@@ -27,10 +27,7 @@ const AssetGetSQL = assetGetSQL
 // AssetListPageSQL returns the statement of tenant's page p of the assets
 // matching f on pgx's own path, and its values from $3 on.
 func AssetListPageSQL(tenant string, f domain.AssetFilter, p domain.Page) (string, []any) {
-	q, err := buildAssetListSQL(tenant, f, p)
-	if err != nil {
-		panic(err)
-	}
+	q := buildAssetListSQL(tenant, f, p)
 	return q.page, q.args
 }
 

@@ -100,7 +100,7 @@ func (e *rlsEnv) seed(t *testing.T, prefix string) tenantRows {
 	ctx := domain.WithTenant(bg, id)
 	r := tenantRows{id: id}
 	for i, name := range []string{"upstream", "downstream"} {
-		a, err := e.svc.CreateAsset(ctx, service.CreateAssetInput{Name: name})
+		a, err := e.svc.CreateAsset(ctx, service.CreateAssetInput{Name: name, Tags: []string{"rls-probe"}})
 		if err != nil {
 			t.Fatalf("create asset: %v", err)
 		}
@@ -246,6 +246,7 @@ var rlsTables = []rlsTable{
 	// The system scope reads and renews leases of every tenant (worker
 	// liveness); a tenant reaches its own.
 	{name: "run_leases", col: "tenant_id", set: "worker_id = 'rls-probe'", own: 1, reads: true, writes: true, system: true},
+	{name: "asset_tags", col: "tenant_id", set: "tag = tag || '-rls-probe'", own: 2, reads: true, writes: true},
 }
 
 // reach returns how many of a seeded tenant's own rows of tb a setting of
@@ -696,6 +697,7 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 	columnInsert := "INSERT INTO column_edges (id, tenant_id, upstream_asset_id, upstream_column, downstream_asset_id, downstream_column, source, created_at) VALUES (gen_random_uuid(), $1, $2, 'x', $3, 'y', 'manual', now())"
 	versionInsert := "INSERT INTO asset_versions (id, tenant_id, asset_id, version, fields, fields_hash, execution_id, created_at) VALUES (gen_random_uuid(), $1, $2, 99, '[]', md5(random()::text) || md5(random()::text), $3, now())"
 	checkInsert := "INSERT INTO checks (id, tenant_id, asset_id, name, check_type, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, md5(random()::text), '{\"type\": \"custom\"}', now(), now())"
+	tagInsert := "INSERT INTO asset_tags (tenant_id, asset_id, tag) VALUES ($1, $2, 'rls-fk')"
 	resultInsert := "INSERT INTO check_results (id, tenant_id, execution_id, attempt, check_id, check_name, outcome, severity, blocking, source, executed_at, created_at) VALUES (gen_random_uuid(), $1, $2, 1, $3, 'c', 'failed', 'error', true, 'api', now(), now())"
 	tests := []struct {
 		name string
@@ -737,6 +739,10 @@ func TestRLS_CompositeForeignKeysKeepReferencesInTenant(t *testing.T) {
 		{"result of A's check", resultInsert, []any{b.id, b.runs[1], a.check}, "23503"},
 		{"result of a missing check", resultInsert, []any{b.id, b.runs[1], missing}, "23503"},
 		{"result of own run and check", resultInsert, []any{b.id, b.runs[1], b.check}, ""},
+		{"tag on A's asset", tagInsert, []any{b.id, a.assets[0]}, "23503"},
+		{"tag on the global asset", tagInsert, []any{b.id, global}, "23503"},
+		{"tag on a missing asset", tagInsert, []any{b.id, missing}, "23503"},
+		{"tag on own asset", tagInsert, []any{b.id, b.assets[1]}, ""},
 	}
 	errs := map[string]*pgconn.PgError{}
 	for _, tt := range tests {

@@ -10,7 +10,7 @@ import (
 
 // TenantTables lists every table that holds tenant data and must have
 // row-level security forced.
-var TenantTables = []string{"tenants", "assets", "asset_dependencies", "workflows", "workflow_assets", "executions", "api_keys", "run_events", "run_logs", "lineage_events", "asset_versions", "column_edges", "checks", "check_results", "asset_partition_keys", "backfills", "backfill_partitions", "schedules", "schedule_ticks", "asset_freshness", "asset_partitions", "automations", "automation_assets", "automation_evaluations", "run_leases"}
+var TenantTables = []string{"tenants", "assets", "asset_dependencies", "workflows", "workflow_assets", "executions", "api_keys", "run_events", "run_logs", "lineage_events", "asset_versions", "column_edges", "checks", "check_results", "asset_partition_keys", "backfills", "backfill_partitions", "schedules", "schedule_ticks", "asset_freshness", "asset_partitions", "automations", "automation_assets", "automation_evaluations", "run_leases", "asset_tags"}
 
 // CheckSafety refuses a PostgreSQL connection that could bypass row-level
 // security (a superuser, a BYPASSRLS role, or a role with the table owner's
