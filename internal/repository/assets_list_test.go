@@ -353,39 +353,17 @@ func TestAssetList_NamePrefixIsAnIndexRange(t *testing.T) {
 	t.Parallel()
 	fx := newListFixture(t)
 	bg := context.Background()
-	owner, err := sql.Open("pgx", fx.d.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = owner.Close() }()
-	for _, q := range []string{
-		"INSERT INTO assets (id, tenant_id, name, created_at, updated_at) SELECT gen_random_uuid(), '" + fx.a + "', 'bulk.' || g, now() - g * interval '1 second', now() FROM generate_series(1, 20000) g",
-		"ANALYZE assets",
-	} {
-		if _, err := owner.ExecContext(bg, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	fx.bulk(t, 20000, "[]")
 	f := domain.AssetFilter{NamePrefix: "sales_"}
-	page, args := repository.AssetListPageSQL(fx.a, f, domain.Page{Limit: 50})
-	plan, err := repository.PgxReadText(bg, fx.st, fx.a, "EXPLAIN "+page, append([]any{fx.a, 51}, args...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := strings.Join(plan, "\n"); !strings.Contains(text, "assets_name_prefix_idx") || !strings.Contains(text, "~>=~ 'sales_'") {
+	if text := fx.explainPage(t, f); !strings.Contains(text, "assets_name_prefix_idx") || !strings.Contains(text, "~>=~ 'sales_'") {
 		t.Errorf("the name-prefix page is not a range of assets_name_prefix_idx:\n%s", text)
 	}
 	list, _, err := fx.st.AssetListWithFreshness(domain.WithTenant(bg, fx.a), f, domain.Page{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, a := range list.Items {
-		names = append(names, a.Name)
-	}
-	slices.Sort(names)
-	if want := []string{"sales_items", "sales_orders", "sales_reference"}; !slices.Equal(names, want) || list.Total != 3 {
-		t.Errorf("q=sales_ lists %v (total %d), want %v", names, list.Total, want)
+	if got, want := names(list.Items), []string{"sales_items", "sales_orders", "sales_reference"}; !slices.Equal(got, want) || list.Total != 3 {
+		t.Errorf("q=sales_ lists %v (total %d), want %v", got, list.Total, want)
 	}
 }
 
@@ -397,27 +375,9 @@ func TestAssetList_TagIsAnIndexRange(t *testing.T) {
 	t.Parallel()
 	fx := newListFixture(t)
 	bg := context.Background()
-	owner, err := sql.Open("pgx", fx.d.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = owner.Close() }()
-	for _, q := range []string{
-		"INSERT INTO assets (id, tenant_id, name, tags, created_at, updated_at) SELECT gen_random_uuid(), '" + fx.a + "', 'bulk.' || g, '[\"bulk\"]', now() - g * interval '1 second', now() FROM generate_series(1, 20000) g",
-		"ANALYZE assets",
-		"ANALYZE asset_tags",
-	} {
-		if _, err := owner.ExecContext(bg, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	fx.bulk(t, 20000, `["bulk"]`)
 	f := domain.AssetFilter{Tag: "pii"}
-	page, args := repository.AssetListPageSQL(fx.a, f, domain.Page{Limit: 50})
-	plan, err := repository.PgxReadText(bg, fx.st, fx.a, "EXPLAIN "+page, append([]any{fx.a, 51}, args...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := strings.Join(plan, "\n"); !strings.Contains(text, "asset_tags_tag_idx") {
+	if text := fx.explainPage(t, f); !strings.Contains(text, "asset_tags_tag_idx") {
 		t.Errorf("the tag page does not read asset_tags_tag_idx:\n%s", text)
 	}
 	list, _, err := fx.st.AssetListWithFreshness(domain.WithTenant(bg, fx.a), f, domain.Page{Limit: 50})
@@ -536,4 +496,36 @@ func names(as []domain.Asset) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// bulk adds n assets named bulk.1..n with tags (JSON) to tenant A, as the
+// owner, and analyzes the tables, so that plans are those of a big tenant.
+func (fx *listFixture) bulk(t *testing.T, n int, tags string) {
+	t.Helper()
+	owner, err := sql.Open("pgx", fx.d.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = owner.Close() }()
+	for _, q := range []string{
+		fmt.Sprintf("INSERT INTO assets (id, tenant_id, name, tags, created_at, updated_at) SELECT gen_random_uuid(), '%s', 'bulk.' || g, '%s', now() - g * interval '1 second', now() FROM generate_series(1, %d) g", fx.a, tags, n),
+		"ANALYZE assets",
+		"ANALYZE asset_tags",
+	} {
+		if _, err := owner.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// explainPage returns PostgreSQL's plan of tenant A's first page of 50
+// assets matching f, as pgx's statement reads it.
+func (fx *listFixture) explainPage(t *testing.T, f domain.AssetFilter) string {
+	t.Helper()
+	page, args := repository.AssetListPageSQL(fx.a, f, domain.Page{Limit: 50})
+	plan, err := repository.PgxReadText(context.Background(), fx.st, fx.a, "EXPLAIN "+page, append([]any{fx.a, 51}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }
