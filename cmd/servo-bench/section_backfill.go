@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -116,53 +117,89 @@ func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
 	return nil
 }
 
-// bareRiver inserts n no-op jobs into a River client of its own, as the
-// runtime runs on PostgreSQL (River's pgx driver, which listens for new
-// jobs; 10 workers, 200ms poll as the fallback, the minimum fetch
-// cooldown), and times them to the last one worked.
-func (e *env) bareRiver(ctx context.Context, n int) (result, error) {
-	cfg, err := pgxpool.ParseConfig(e.base.owner.Config().ConnString())
+// noopRiver is a bare River client on a pool of its own, as the runtime
+// runs on PostgreSQL: River's pgx driver, which listens for new jobs (200ms
+// poll as the fallback), the minimum fetch cooldown. Its workers count the
+// no-op jobs they work.
+type noopRiver struct {
+	db     *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+	queue  string
+	done   atomic.Int64
+}
+
+// startNoopRiver starts a noopRiver on url with conns connections and
+// workers workers, on a queue of its own named after name.
+func startNoopRiver(ctx context.Context, url string, conns, workers int, name string) (*noopRiver, error) {
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
-	cfg.MaxConns = int32(e.o.Pool)
-	db, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return result{}, err
+	cfg.MaxConns = int32(conns)
+	r := &noopRiver{queue: fmt.Sprintf("bench_%s_%d", name, time.Now().UnixNano())}
+	if r.db, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, err
 	}
-	defer db.Close()
-	var done atomic.Int64
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &noopWorker{done: &done}); err != nil {
-		return result{}, err
+	ws := river.NewWorkers()
+	if err := river.AddWorkerSafely(ws, &noopWorker{done: &r.done}); err != nil {
+		r.db.Close()
+		return nil, err
 	}
-	queue := fmt.Sprintf("bench_noop_%d", time.Now().UnixNano())
-	client, err := river.NewClient(riverpgxv5.New(db), &river.Config{
-		Workers: workers, Queues: map[string]river.QueueConfig{queue: {MaxWorkers: 10}},
+	r.client, err = river.NewClient(riverpgxv5.New(r.db), &river.Config{
+		Workers: ws, Queues: map[string]river.QueueConfig{r.queue: {MaxWorkers: workers}},
 		FetchPollInterval: 200 * time.Millisecond, FetchCooldown: river.FetchCooldownMin,
 	})
+	if err == nil {
+		err = r.client.Start(ctx)
+	}
 	if err != nil {
-		return result{}, err
+		r.db.Close()
+		return nil, err
 	}
-	if err := client.Start(ctx); err != nil {
-		return result{}, err
-	}
-	defer func() { _ = client.Stop(context.WithoutCancel(ctx)) }()
-	t0 := time.Now()
-	params := make([]river.InsertManyParams, n)
-	for i := range params {
-		params[i] = river.InsertManyParams{Args: noopArgs{}, InsertOpts: &river.InsertOpts{Queue: queue}}
-	}
-	if _, err := client.InsertMany(ctx, params); err != nil {
-		return result{}, err
-	}
-	for done.Load() < int64(n) {
+	return r, nil
+}
+
+// opts are the insert options of the client's jobs.
+func (r *noopRiver) opts() *river.InsertOpts { return &river.InsertOpts{Queue: r.queue} }
+
+// waitDone waits until n jobs have been worked since t0, for 5 minutes at
+// most, and returns the time since t0.
+func (r *noopRiver) waitDone(t0 time.Time, n int) (time.Duration, error) {
+	for r.done.Load() < int64(n) {
 		if time.Since(t0) > 5*time.Minute {
-			return result{}, fmt.Errorf("river jobs not done within 5m (%d of %d)", done.Load(), n)
+			return 0, fmt.Errorf("river jobs not done within 5m (%d of %d)", r.done.Load(), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	d := time.Since(t0)
+	return time.Since(t0), nil
+}
+
+// stop stops the client and closes its pool.
+func (r *noopRiver) stop(ctx context.Context) {
+	_ = r.client.Stop(context.WithoutCancel(ctx))
+	r.db.Close()
+}
+
+// bareRiver inserts n no-op jobs at once into a noopRiver with the
+// runtime's 10 workers and times them to the last one worked.
+func (e *env) bareRiver(ctx context.Context, n int) (result, error) {
+	r, err := startNoopRiver(ctx, e.base.owner.Config().ConnString(), e.o.Pool, 10, "noop")
+	if err != nil {
+		return result{}, err
+	}
+	defer r.stop(ctx)
+	t0 := time.Now()
+	params := make([]river.InsertManyParams, n)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: noopArgs{}, InsertOpts: r.opts()}
+	}
+	if _, err := r.client.InsertMany(ctx, params); err != nil {
+		return result{}, err
+	}
+	d, err := r.waitDone(t0, n)
+	if err != nil {
+		return result{}, err
+	}
 	return result{RPS: float64(n) / d.Seconds(), P50: d, P99: d, N: 1}, nil
 }
 

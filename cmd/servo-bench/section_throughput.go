@@ -8,14 +8,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"go.uber.org/zap"
 
 	"github.com/servo-data/servo/internal/domain"
@@ -251,36 +247,14 @@ func (tp *throughput) riverRound(ctx context.Context) func() result {
 }
 
 func (tp *throughput) river(ctx context.Context) (result, error) {
-	cfg, err := pgxpool.ParseConfig(tp.db.OwnerURL)
-	if err != nil {
-		return result{}, err
-	}
-	cfg.MaxConns = int32(tp.e.o.Pool)
-	db, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return result{}, err
-	}
-	defer db.Close()
-	var done atomic.Int64
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &noopWorker{done: &done}); err != nil {
-		return result{}, err
-	}
 	tp.round++
-	queue := fmt.Sprintf("bench_tp_%d_%d", time.Now().UnixNano(), tp.round)
-	client, err := river.NewClient(riverpgxv5.New(db), &river.Config{
-		Workers: workers, Queues: map[string]river.QueueConfig{queue: {MaxWorkers: throughputWorkers}},
-		FetchPollInterval: 200 * time.Millisecond, FetchCooldown: river.FetchCooldownMin,
-	})
+	r, err := startNoopRiver(ctx, tp.db.OwnerURL, tp.e.o.Pool, throughputWorkers, fmt.Sprintf("tp_%d", tp.round))
 	if err != nil {
 		return result{}, err
 	}
-	if err := client.Start(ctx); err != nil {
-		return result{}, err
-	}
-	defer func() { _ = client.Stop(context.WithoutCancel(ctx)) }()
+	defer r.stop(ctx)
 	xact := func() (n int64, err error) {
-		err = db.QueryRow(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
+		err = r.db.QueryRow(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
 		return n, err
 	}
 	xacts0, err := xact()
@@ -293,7 +267,7 @@ func (tp *throughput) river(ctx context.Context) (result, error) {
 	for range tp.clients {
 		wg.Go(func() {
 			for range tp.n / tp.clients {
-				if _, err := client.Insert(ctx, noopArgs{}, &river.InsertOpts{Queue: queue}); err != nil {
+				if _, err := r.client.Insert(ctx, noopArgs{}, r.opts()); err != nil {
 					errc <- err
 					return
 				}
@@ -305,13 +279,10 @@ func (tp *throughput) river(ctx context.Context) (result, error) {
 	if err := <-errc; err != nil {
 		return result{}, err
 	}
-	for done.Load() < int64(tp.n) {
-		if time.Since(t0) > 5*time.Minute {
-			return result{}, fmt.Errorf("river jobs not done within 5m (%d of %d)", done.Load(), tp.n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	took, err := r.waitDone(t0, tp.n)
+	if err != nil {
+		return result{}, err
 	}
-	took := time.Since(t0)
 	time.Sleep(time.Second)
 	xacts, err := xact()
 	if err != nil {
