@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -38,7 +39,10 @@ const (
 )
 
 // attempts bounds how often an event is retried after losing a race to a
-// concurrent writer.
+// concurrent writer, beyond one retry per dataset it names: each lost race
+// over a dataset leaves that dataset's asset created, so it is lost once at
+// most, and an event naming many datasets that other writers create at the
+// same moment can lose that many races in a row.
 const attempts = 5
 
 // Store is what ingestion needs from storage besides the service layer:
@@ -229,6 +233,7 @@ func (in *Ingester) ingestPrepared(ctx context.Context, p prepared) (*Result, er
 	if p.err != nil {
 		return nil, p.err
 	}
+	limit := attempts + len(p.e.Inputs) + len(p.e.Outputs)
 	for attempt := 1; ; attempt++ {
 		res, err := in.apply(ctx, p.e, p.body, p.hash, p.warnings)
 		if err == nil {
@@ -245,9 +250,27 @@ func (in *Ingester) ingestPrepared(ctx context.Context, p prepared) (*Result, er
 		if prior, gerr := in.store.LineageEventGetByHash(ctx, p.hash); gerr == nil {
 			return in.duplicate(ctx, prior)
 		}
-		if attempt == attempts {
+		if attempt == limit {
 			return nil, fmt.Errorf("ingest OpenLineage event: %w", err)
 		}
+		if err := raceBackoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// raceBackoff waits a random while, longer after each lost race, before
+// an event is applied again: writers that collide on the same datasets
+// retrying at once would collide again, and a few in a row used up the
+// attempts.
+func raceBackoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(time.Duration(min(attempt, 10)) * 2 * time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
