@@ -58,6 +58,11 @@ func (a *assetScan) scan(rows pgx.Rows) (domain.Asset, error) {
 	if err := rows.Scan(a.dest...); err != nil {
 		return domain.Asset{}, err
 	}
+	return a.asset(), nil
+}
+
+// asset returns the asset of the row scanned into a.dest.
+func (a *assetScan) asset() domain.Asset {
 	tags := []string(a.tags)
 	if tags == nil {
 		tags = []string{}
@@ -66,7 +71,7 @@ func (a *assetScan) scan(rows pgx.Rows) (domain.Asset, error) {
 		ID: a.id.u, TenantID: a.tenant.ptr(), Name: a.name, Description: a.desc, AssetType: a.typ, Owner: a.owner,
 		Tags: tags, Compute: a.compute.V, Partitions: a.partitions.V,
 		CreatedAt: a.created.t.UTC(), UpdatedAt: a.updated.t.UTC(),
-	}, nil
+	}
 }
 
 // tenantPgxRead returns the tenant a read of ctx runs in when pgx itself
@@ -85,28 +90,18 @@ func (s *Store) tenantPgxRead(ctx context.Context) (string, bool) {
 
 // assetGetPgx is AssetGet for tenant through pgx.
 func (s *Store) assetGetPgx(ctx context.Context, tenant string, id uuid.UUID) (*domain.Asset, error) {
-	var (
-		out   domain.Asset
-		found bool
-	)
 	countRead(ctx)
+	sc := newAssetScan(tenant)
 	// The id goes as its 16 bytes: a uuid.UUID would be sent through its
 	// text form, which pgx first fails to encode as a uuid.
-	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, assetGetSQL, []any{tenant, [16]byte(id)}, func(rows pgx.Rows) error {
-		if !rows.Next() {
-			return rows.Err()
-		}
-		var err error
-		out, err = newAssetScan(tenant).scan(rows)
-		found = err == nil
-		return err
-	})
+	found, err := tenantconn.QueryRow(ctx, s.sqlDB, tenantconn.Scope{Tenant: tenant}, assetGetSQL, []any{tenant, [16]byte(id)}, sc.dest...)
 	if err != nil {
 		return nil, translate(fmt.Errorf("asset: %w", err))
 	}
 	if !found {
 		return nil, errNotFound("asset")
 	}
+	out := sc.asset()
 	return &out, nil
 }
 
@@ -122,31 +117,22 @@ var assetFreshnessGetSQL = "SELECT a." + strings.ReplaceAll(assetCols, ", ", ", 
 // statement, one round trip.
 func (s *Store) assetWithFreshnessPgx(ctx context.Context, tenant string, id uuid.UUID) (*domain.Asset, *domain.AssetFreshness, error) {
 	var (
-		out         domain.Asset
 		fresh       *domain.AssetFreshness
-		found       bool
 		hasFresh    bool
 		policy      jsonObject[domain.FreshnessPolicy]
 		last, stale *time.Time
 	)
 	countRead(ctx)
-	err := s.pgxRead(ctx, tenantconn.Scope{Tenant: tenant}, assetFreshnessGetSQL, []any{tenant, [16]byte(id)}, func(rows pgx.Rows) error {
-		if !rows.Next() {
-			return rows.Err()
-		}
-		sc := newAssetScan(tenant)
-		sc.dest = append(sc.dest, &hasFresh, &policy, &last, &stale)
-		var err error
-		out, err = sc.scan(rows)
-		found = err == nil
-		return err
-	})
+	sc := newAssetScan(tenant)
+	sc.dest = append(sc.dest, &hasFresh, &policy, &last, &stale)
+	found, err := tenantconn.QueryRow(ctx, s.sqlDB, tenantconn.Scope{Tenant: tenant}, assetFreshnessGetSQL, []any{tenant, [16]byte(id)}, sc.dest...)
 	if err != nil {
 		return nil, nil, translate(fmt.Errorf("asset: %w", err))
 	}
 	if !found {
 		return nil, nil, errNotFound("asset")
 	}
+	out := sc.asset()
 	if hasFresh {
 		fresh = &domain.AssetFreshness{AssetID: out.ID, TenantID: tenant, Policy: policy.V,
 			LastMaterializedAt: utcPtr(last), StaleAfter: utcPtr(stale)}

@@ -73,8 +73,13 @@ func (c connector) Driver() driver.Driver { return c.base.Driver() }
 
 // scopedConn is a pgx connection (every method and optional interface of
 // stdlib.Conn, promoted) whose BeginTx honors WithBegin and whose queries
-// honor WithRead.
-type scopedConn struct{ *stdlib.Conn }
+// honor WithRead. It keeps what QueryRow prepared on it; database/sql hands
+// a connection to one goroutine at a time.
+type scopedConn struct {
+	*stdlib.Conn
+	eqb  pgx.ExtendedQueryBuilder
+	rows map[string]*rowStatement
+}
 
 // Dollarize numbers the ? placeholders of query as $1, $2, ...; query
 // holds no other question marks.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,6 +26,14 @@ import (
 // on the connection the previous one used. Tenants a and b hold two notes
 // each.
 func notesDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, _ := notesDBOwned(t)
+	return db
+}
+
+// notesDBOwned is notesDB that also returns the owner's URL, for schema
+// changes.
+func notesDBOwned(t *testing.T) (*sql.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	d := testdb.Fresh(t)
@@ -50,7 +59,7 @@ func notesDB(t *testing.T) *sql.DB {
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return db, d.OwnerURL
 }
 
 // strings1 runs query through q and returns the first column of each row.
@@ -420,5 +429,103 @@ func TestDollarize(t *testing.T) {
 		if got := tenantconn.Dollarize(tc.in); got != tc.want {
 			t.Errorf("Dollarize(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestQueryRow_OneRowInScope holds QueryRow, the protocol-level read of one
+// row, to what Query gives: the scope in force and row-level security on
+// raw SQL, NULLs and several types scanned, errors returned with the
+// connection usable after them, nothing left on the connection, and a
+// statement prepared before a schema change read again after it.
+func TestQueryRow_OneRowInScope(t *testing.T) {
+	t.Parallel()
+	db, ownerURL := notesDBOwned(t) // one connection: every read below shares it
+	bg := context.Background()
+	row := func(sc tenantconn.Scope, query string, args []any, dest ...any) bool {
+		t.Helper()
+		found, err := tenantconn.QueryRow(bg, db, sc, query, args, dest...)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return found
+	}
+	a, b := tenantconn.Scope{Tenant: "a"}, tenantconn.Scope{Tenant: "b"}
+	const byBody = "SELECT body, tenant FROM notes WHERE body = $1"
+	var body, tenant string
+	if !row(a, byBody, []any{"a1"}, &body, &tenant) || body != "a1" || tenant != "a" {
+		t.Errorf("a1 as tenant a = %q, %q; want a1, a", body, tenant)
+	}
+	for _, tc := range []struct {
+		scope tenantconn.Scope
+		body  string
+	}{{b, "a1"}, {a, "b2"}, {tenantconn.Scope{}, "a1"}, {tenantconn.Scope{Tenant: "a' OR true --"}, "a1"}} {
+		if row(tc.scope, byBody, []any{tc.body}, &body, &tenant) {
+			t.Errorf("%s read in scope %+v: found %q of %q", tc.body, tc.scope, body, tenant)
+		}
+	}
+	// Several types, a NULL, and the first of several rows.
+	var (
+		n     int64
+		null  *string
+		when  time.Time
+		first string
+	)
+	if !row(b, "SELECT count(*) OVER (), NULL::text, now(), body FROM notes ORDER BY body", nil, &n, &null, &when, &first) ||
+		n != 2 || null != nil || when.IsZero() || first != "b1" {
+		t.Errorf("count, NULL, now, first body as tenant b = %d, %v, %v, %q; want 2, nil, now, b1", n, null, when, first)
+	}
+	var setting, mode string
+	if !row(tenantconn.Scope{Tenant: "b", GenericPlan: true}, "SELECT current_setting('app.tenant_id'), current_setting('plan_cache_mode')", nil, &setting, &mode) ||
+		setting != "b" || mode != "force_generic_plan" {
+		t.Errorf("settings in a generic-plan read = %q, %q; want b, force_generic_plan", setting, mode)
+	}
+	// Errors come back; the connection stays usable.
+	for name, call := range map[string]func() error{
+		"bad query": func() error {
+			_, err := tenantconn.QueryRow(bg, db, a, "SELECT nope FROM notes", nil, &body)
+			return err
+		},
+		"too few dests": func() error { _, err := tenantconn.QueryRow(bg, db, a, byBody, []any{"a1"}, &body); return err },
+		"bad arg": func() error {
+			_, err := tenantconn.QueryRow(bg, db, a, "SELECT body FROM notes WHERE tenant = $1", []any{make(chan int)}, &body)
+			return err
+		},
+		"scan text into int": func() error { _, err := tenantconn.QueryRow(bg, db, a, byBody, []any{"a1"}, &n, &tenant); return err },
+	} {
+		if err := call(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+		if !row(a, byBody, []any{"a2"}, &body, &tenant) || body != "a2" {
+			t.Errorf("after %s: a2 as tenant a = %q", name, body)
+		}
+	}
+	if got := strings1(t, bg, db, "SELECT coalesce(current_setting('app.tenant_id', true), '')"); !reflect.DeepEqual(got, []string{""}) {
+		t.Errorf("app.tenant_id after QueryRow = %v, want empty", got)
+	}
+	// A schema change under the prepared statement: the read prepares it
+	// afresh instead of failing.
+	const star = "SELECT * FROM notes WHERE body = $1"
+	if !row(a, star, []any{"a1"}, &tenant, &body) {
+		t.Fatal("a1 by * not found")
+	}
+	owner, err := sql.Open("pgx", ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = owner.Close() }()
+	if _, err := owner.ExecContext(bg, "ALTER TABLE notes ALTER COLUMN body TYPE varchar(20)"); err != nil {
+		t.Fatal(err)
+	}
+	if !row(a, star, []any{"a1"}, &tenant, &body) || body != "a1" {
+		t.Errorf("a1 by * after the column's type changed = %q", body)
+	}
+	// A pool that is not this package's is refused, not used unscoped.
+	other, err := sql.Open("pgx", "postgres://127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Close() }()
+	if _, err := tenantconn.QueryRow(bg, other, a, "SELECT 1", nil, &n); err == nil {
+		t.Error("QueryRow on another pool succeeded")
 	}
 }
