@@ -16,8 +16,9 @@ import (
 // The asset reads that pgx itself answers on PostgreSQL outside a
 // transaction: the point read (the hottest read of the API) and the rows of
 // a lineage walk. Each is one statement in the tenant pipeline (one round
-// trip, one implicit transaction with the tenant set, tenantconn.Query),
-// decoded from pgx's binary rows without GORM or database/sql. The
+// trip, one implicit transaction with the tenant set: tenantconn.QueryRow
+// for the point reads, tenantconn.Query for the walk), decoded from pgx's
+// binary rows without GORM or database/sql. The
 // statements name the tenant as well as row-level security filtering them:
 // this is raw SQL, which the tenancy callbacks do not rewrite. Elsewhere
 // (SQLite, a transaction, the system scope) the same reads go through GORM.
