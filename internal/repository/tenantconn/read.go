@@ -274,16 +274,7 @@ type Statement struct {
 // the reading and is returned; the statements after a failed one do not
 // run.
 func QueryAll(ctx context.Context, db *sql.DB, scope Scope, stmts ...Statement) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*scopedConn)
-		if !ok {
-			return fmt.Errorf("tenantconn: a %T is not a connection of this pool", dc)
-		}
+	return withConn(ctx, db, func(sc *scopedConn) error {
 		br, err := sendScopedBatch(ctx, sc.Conn.Conn(), scope, stmts...)
 		if err != nil {
 			return err
@@ -300,5 +291,22 @@ func QueryAll(ctx context.Context, db *sql.DB, scope Scope, stmts ...Statement) 
 			}
 		}
 		return br.Close()
+	})
+}
+
+// withConn runs fn on a connection of db, a pool of Open, taken from the
+// pool for fn alone; a connection of another pool is refused.
+func withConn(ctx context.Context, db *sql.DB, fn func(sc *scopedConn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*scopedConn)
+		if !ok {
+			return fmt.Errorf("tenantconn: a %T is not a connection of this pool", dc)
+		}
+		return fn(sc)
 	})
 }

@@ -38,17 +38,9 @@ type rowStatement struct {
 // there was a row. A query of more rows has the first scanned and the
 // others dropped. query uses $n placeholders.
 func QueryRow(ctx context.Context, db *sql.DB, scope Scope, query string, args []any, dest ...any) (bool, error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = conn.Close() }()
 	var found bool
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*scopedConn)
-		if !ok {
-			return fmt.Errorf("tenantconn: a %T is not a connection of this pool", dc)
-		}
+	err := withConn(ctx, db, func(sc *scopedConn) error {
+		var err error
 		found, err = sc.queryRow(ctx, scope, query, args, dest)
 		return err
 	})
