@@ -36,7 +36,9 @@ type rowStatement struct {
 // trip with SetScopeSQL for scope, as Query does, and scans the first row
 // of its answer into dest, one destination per column; it reports whether
 // there was a row. A query of more rows has the first scanned and the
-// others dropped. query uses $n placeholders.
+// others dropped. query uses $n placeholders; it is prepared on each
+// connection and kept there, so its text comes from a fixed set (a
+// constant), never built per call.
 func QueryRow(ctx context.Context, db *sql.DB, scope Scope, query string, args []any, dest ...any) (bool, error) {
 	var found bool
 	err := withConn(ctx, db, func(sc *scopedConn) error {
@@ -81,7 +83,9 @@ func (c *scopedConn) queryRow(ctx context.Context, scope Scope, query string, ar
 		found, err = c.sendRow(ctx, pc, setSD, sd, scope, query, args, dest)
 	}
 	if err != nil {
-		return false, retryable(err)
+		// Not retryable(err): database/sql retries nothing under Raw, and
+		// driver.ErrBadConn would only hide the cause.
+		return false, err
 	}
 	return found, nil
 }
